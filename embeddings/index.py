@@ -1,0 +1,326 @@
+"""The corpus index: an immutable snapshot of documents, chunks, vectors, FAISS and BM25.
+
+A snapshot is built once (``build_snapshot``), saved atomically (``save_snapshot``) into a new
+version directory under the data directory, and made live by replacing ``CURRENT``. Updates build
+a new snapshot that reuses the vectors of unchanged documents; readers keep the snapshot they
+started with, so a question never sees a mix of two corpora.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import bm25s
+import faiss
+import msgspec
+import numpy as np
+import Stemmer
+
+from embeddings.terms import content_terms, inverse_document_frequencies
+from embeddings.records import Chunk, Document, ProcessedDocument, Sentence
+from qa.errors import IndexCorrupt, IndexIncompatible, IndexNotFound
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+FIX = "Run `qa index` to rebuild it."
+EXACT_SEARCH_LIMIT = 50_000  # "auto" switches to an approximate index above this many chunks
+
+
+class IndexManifest(msgspec.Struct, frozen=True, kw_only=True):
+    """What a saved index was built from and with."""
+
+    format: int
+    model: str
+    fingerprint: str
+    index_type: str
+    documents: int
+    chunks: int
+    sentences: int
+    dropped: int
+    created: float
+
+
+class DocVectors(msgspec.Struct, frozen=True, kw_only=True):
+    """Embeddings of one document's chunks and sentences, kept so updates never re-embed it."""
+
+    chunks: np.ndarray
+    sentences: np.ndarray
+
+
+def corpus_fingerprint(docs: list[Document], model: str) -> str:
+    """A hash of the model name, the chunking format and every document's id, metadata and text."""
+    digest = hashlib.sha256(f"{model}\x00{FORMAT_VERSION}".encode())
+    for doc in sorted(docs, key=lambda d: d.doc_id):
+        digest.update(msgspec.json.encode(doc))
+    return digest.hexdigest()[:16]
+
+
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def sparse_tokenizer() -> bm25s.tokenization.Tokenizer:
+    """The BM25 tokenizer (English stopwords, Snowball stemmer), shared by indexing and queries."""
+    return bm25s.tokenization.Tokenizer(stopwords="en", stemmer=_stemmer(), lower=True)
+
+
+def make_dense_index(vectors: np.ndarray, index_type: str = "auto") -> faiss.Index:
+    """Build the FAISS index over normalised vectors (inner product == cosine)."""
+    n, dim = vectors.shape
+    kind = index_type
+    if kind == "auto":
+        kind = "flat" if n <= EXACT_SEARCH_LIMIT else "hnsw"
+    if kind == "flat":
+        index: faiss.Index = faiss.IndexFlatIP(dim)
+    elif kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 64
+    elif kind == "ivfpq":
+        nlist = max(1, min(4096, int(4 * np.sqrt(max(n, 1)))))
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFPQ(quantizer, dim, nlist, 48, 8, faiss.METRIC_INNER_PRODUCT)
+        index.train(vectors)
+        index.nprobe = min(nlist, 32)
+    else:
+        raise ValueError(f"unknown index type {index_type!r} (use auto, flat, hnsw or ivfpq)")
+    if n:
+        index.add(vectors)
+    return index
+
+
+@dataclass(frozen=True, eq=False)
+class CorpusIndex:
+    """One immutable corpus snapshot; flat arrays are aligned with ``chunks`` and ``sentences``."""
+
+    manifest: IndexManifest
+    processed: dict[str, ProcessedDocument]
+    vectors: dict[str, DocVectors]
+    chunks: list[Chunk]
+    chunk_vectors: np.ndarray
+    sentences: list[Sentence]
+    sentence_vectors: np.ndarray
+    chunk_sentences: list[range]  # sentence indices of each chunk
+    dense: faiss.Index
+    sparse: bm25s.BM25 | None
+    tokenizer: bm25s.tokenization.Tokenizer
+    sentence_terms: list[frozenset[str]]
+    idf: dict[str, float]
+
+    def document(self, doc_id: str) -> Document | None:
+        """The document with this id, or None."""
+        processed = self.processed.get(doc_id)
+        return processed.document if processed else None
+
+
+def build_snapshot(
+    processed: list[ProcessedDocument],
+    vectors: dict[str, DocVectors],
+    *,
+    model: str,
+    index_type: str = "auto",
+    dense: faiss.Index | None = None,
+) -> CorpusIndex:
+    """Assemble a snapshot from processed documents and their (already computed) vectors."""
+    by_id = {p.document.doc_id: p for p in processed}
+    chunks: list[Chunk] = []
+    sentences: list[Sentence] = []
+    chunk_sentences: list[range] = []
+    chunk_parts: list[np.ndarray] = []
+    sentence_parts: list[np.ndarray] = []
+    dim = 384
+    for doc_id, p in by_id.items():
+        v = vectors[doc_id]
+        dim = v.chunks.shape[1] if v.chunks.ndim == 2 else dim
+        for chunk in p.chunks:
+            chunk_sentences.append(range(len(sentences), len(sentences) + len(chunk.sentences)))
+            sentences.extend(chunk.sentences)
+            chunks.append(chunk)
+        chunk_parts.append(v.chunks)
+        sentence_parts.append(v.sentences)
+    chunk_vectors = _stack(chunk_parts, dim)
+    sentence_vectors = _stack(sentence_parts, dim)
+    if len(chunk_vectors) != len(chunks) or len(sentence_vectors) != len(sentences):
+        raise ValueError("vectors do not match the chunks/sentences they belong to")
+
+    tokenizer = sparse_tokenizer()
+    sparse: bm25s.BM25 | None = None
+    if chunks:
+        ids = tokenizer.tokenize([c.text for c in chunks], return_as="ids", show_progress=False)
+        sparse = bm25s.BM25()
+        sparse.index((ids, tokenizer.get_vocab_dict()), show_progress=False)
+    sentence_terms = [frozenset(content_terms(s.text)) for s in sentences]
+    docs = [p.document for p in by_id.values()]
+    manifest = IndexManifest(
+        format=FORMAT_VERSION,
+        model=model,
+        fingerprint=corpus_fingerprint(docs, model),
+        index_type=index_type,
+        documents=len(by_id),
+        chunks=len(chunks),
+        sentences=len(sentences),
+        dropped=sum(len(p.dropped) for p in by_id.values()),
+        created=time.time(),
+    )
+    return CorpusIndex(
+        manifest=manifest,
+        processed=by_id,
+        vectors={k: vectors[k] for k in by_id},
+        chunks=chunks,
+        chunk_vectors=chunk_vectors,
+        sentences=sentences,
+        sentence_vectors=sentence_vectors,
+        chunk_sentences=chunk_sentences,
+        dense=dense if dense is not None else make_dense_index(chunk_vectors, index_type),
+        sparse=sparse,
+        tokenizer=tokenizer,
+        sentence_terms=sentence_terms,
+        idf=inverse_document_frequencies(sentence_terms),
+    )
+
+
+def _stack(parts: list[np.ndarray], dim: int) -> np.ndarray:
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+
+
+# --- persistence ---------------------------------------------------------------------------
+
+_DOCS_FILE = "documents.msgpack"
+_VECTORS_FILE = "vectors.npz"
+_DENSE_FILE = "dense.faiss"
+_MANIFEST_FILE = "manifest.json"
+
+
+def save_snapshot(snapshot: CorpusIndex, data_dir: Path) -> Path:
+    """Write the snapshot to a new version directory and atomically make it current."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    name = f"v-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    tmp = data_dir / f".tmp-{name}"
+    tmp.mkdir()
+    ordered = list(snapshot.processed.values())
+    _write_bytes(tmp / _DOCS_FILE, msgspec.msgpack.encode(ordered))
+    arrays: dict[str, np.ndarray] = {}
+    for i, p in enumerate(ordered):
+        v = snapshot.vectors[p.document.doc_id]
+        arrays[f"c{i}"], arrays[f"s{i}"] = v.chunks, v.sentences
+    with open(tmp / _VECTORS_FILE, "wb") as fh:
+        np.savez(fh, **arrays)
+        fh.flush()
+        os.fsync(fh.fileno())
+    faiss.write_index(snapshot.dense, str(tmp / _DENSE_FILE))
+    _fsync_path(tmp / _DENSE_FILE)
+    # the manifest is written last: a version directory without it was never finished
+    _write_bytes(tmp / _MANIFEST_FILE, msgspec.json.format(msgspec.json.encode(snapshot.manifest)))
+    _fsync_path(tmp)
+    final = data_dir / name
+    os.replace(tmp, final)
+    pointer = data_dir / f".{CURRENT}.{uuid.uuid4().hex[:8]}"
+    _write_bytes(pointer, name.encode())
+    os.replace(pointer, data_dir / CURRENT)
+    _fsync_path(data_dir)
+    _remove_stale_versions(data_dir, keep=name)
+    return final
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_stale_versions(data_dir: Path, keep: str) -> None:
+    for entry in data_dir.iterdir():
+        if entry.name == keep or not entry.name.startswith(("v-", ".tmp-v-")):
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def current_version(data_dir: Path) -> Path:
+    """The live version directory, or IndexNotFound."""
+    pointer = data_dir / CURRENT
+    if not pointer.is_file():
+        raise IndexNotFound(f"No index in {data_dir}/. {FIX}")
+    name = pointer.read_text().strip()
+    version = data_dir / name
+    if not name or not version.is_dir():
+        raise IndexCorrupt(f"{pointer} names {name!r}, which is missing. {FIX}")
+    return version
+
+
+def read_manifest(data_dir: Path) -> IndexManifest:
+    """The manifest of the live index (IndexProblem if missing or unreadable)."""
+    path = current_version(data_dir) / _MANIFEST_FILE
+    try:
+        raw = json.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise IndexCorrupt(f"Cannot read {path}: {exc}. {FIX}") from exc
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT_VERSION:
+        found = raw.get("format") if isinstance(raw, dict) else None
+        raise IndexIncompatible(
+            f"The index in {data_dir}/ has format {found!r}; this version reads format "
+            f"{FORMAT_VERSION}. {FIX}"
+        )
+    try:
+        return msgspec.convert(raw, IndexManifest)
+    except msgspec.ValidationError as exc:
+        raise IndexCorrupt(f"{path} is not a valid manifest ({exc}). {FIX}") from exc
+
+
+def load_snapshot(data_dir: Path, *, model: str) -> CorpusIndex:
+    """Load the live index, checking format, embedding model and every file's integrity."""
+    manifest = read_manifest(data_dir)
+    if manifest.model != model:
+        raise IndexIncompatible(
+            f"The index in {data_dir}/ was built with the embedding model {manifest.model!r}, "
+            f"but this service uses {model!r}. {FIX}"
+        )
+    version = current_version(data_dir)
+    docs_path, vectors_path = version / _DOCS_FILE, version / _VECTORS_FILE
+    try:
+        processed = msgspec.msgpack.decode(docs_path.read_bytes(), type=list[ProcessedDocument])
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise IndexCorrupt(f"{docs_path} is unreadable or truncated ({exc}). {FIX}") from exc
+    try:
+        with np.load(vectors_path) as npz:
+            vectors = {
+                p.document.doc_id: DocVectors(chunks=npz[f"c{i}"], sentences=npz[f"s{i}"])
+                for i, p in enumerate(processed)
+            }
+    except (OSError, ValueError, KeyError, EOFError) as exc:
+        raise IndexCorrupt(f"{vectors_path} is unreadable or truncated ({exc}). {FIX}") from exc
+    dense_path = version / _DENSE_FILE
+    try:
+        dense = faiss.read_index(str(dense_path))
+    except RuntimeError as exc:
+        raise IndexCorrupt(f"{dense_path} is unreadable or truncated. {FIX}") from exc
+    if dense.ntotal != manifest.chunks:
+        raise IndexCorrupt(f"{dense_path} holds {dense.ntotal} vectors, not {manifest.chunks}. {FIX}")
+    try:
+        snapshot = build_snapshot(
+            processed, vectors, model=manifest.model, index_type=manifest.index_type, dense=dense
+        )
+    except ValueError as exc:
+        raise IndexCorrupt(f"{version} is inconsistent ({exc}). {FIX}") from exc
+    if snapshot.manifest.fingerprint != manifest.fingerprint:
+        raise IndexCorrupt(f"{docs_path} does not match its manifest's fingerprint. {FIX}")
+    return replace(snapshot, manifest=manifest)

@@ -1,0 +1,78 @@
+"""The regression gate: committed minimums (thresholds.json) and per-question baseline (baseline.json)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from eval.gold import EVAL_DIR
+from eval.runner import QuestionResult
+from eval.summary import SCORES, Figures
+
+THRESHOLDS_PATH = EVAL_DIR / "thresholds.json"
+BASELINE_PATH = EVAL_DIR / "baseline.json"
+
+
+class GateConfigError(ValueError):
+    """thresholds.json or baseline.json is malformed."""
+
+
+def load_thresholds(path: Path = THRESHOLDS_PATH) -> dict[str, dict[str, float]]:
+    """Minimums by group ("overall" or a category) and figure name."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise GateConfigError(f"cannot read {path}: {exc}") from exc
+    groups = {"overall": raw.get("overall", {}), **raw.get("categories", {})}
+    for group, minimums in groups.items():
+        for name, value in minimums.items():
+            if name not in SCORES or not isinstance(value, int | float):
+                raise GateConfigError(f"{path}: {group}.{name} = {value!r} is not a known minimum")
+    return groups
+
+
+def load_baseline(path: Path = BASELINE_PATH) -> dict[str, bool]:
+    """Question id -> passed in the committed baseline ({} if there is none yet)."""
+    if not path.is_file():
+        return {}
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise GateConfigError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(raw, dict) or not all(isinstance(v, bool) for v in raw.values()):
+        raise GateConfigError(f"{path} must map question ids to true/false")
+    return raw
+
+
+def write_baseline(results: Sequence[QuestionResult], path: Path = BASELINE_PATH) -> None:
+    """Record which questions pass now (merged into the existing baseline), written atomically."""
+    baseline = load_baseline(path)
+    baseline.update({r.id: r.passed for r in results})
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(dict(sorted(baseline.items())), indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def check(
+    summary: Mapping[str, Figures], results: Sequence[QuestionResult],
+    thresholds: Mapping[str, Mapping[str, float]], baseline: Mapping[str, bool],
+) -> list[str]:
+    """Every way this run misses the gate, one line each (empty when it passes)."""
+    problems = []
+    for group, minimums in thresholds.items():
+        figures = summary.get(group)
+        if figures is None:
+            continue  # the category was not part of this run
+        for name, minimum in minimums.items():
+            value = figures.get(name)
+            if value is None:
+                problems.append(f"{group} {name}: not measured (minimum {minimum:.3f})")
+            elif value < minimum:
+                problems.append(f"{group} {name}: {value:.3f} < minimum {minimum:.3f}")
+    for r in results:
+        if baseline.get(r.id) and not r.passed:
+            problems.append(f"regression {r.id} ({r.category}): passed in the baseline, now fails: "
+                            + "; ".join(r.why))
+    return problems

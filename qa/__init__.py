@@ -1,0 +1,1 @@
+"""Question answering over news with citations that quote the source's exact words."""

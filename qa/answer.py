@@ -1,0 +1,191 @@
+"""The extractive answerer: the smallest set of evidence sentences that answers, quoted and cited."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from embeddings.records import Sentence
+from embeddings.terms import content_terms, words
+from qa.question import AGENT, DATE, DISTANCE, LIST, NUMBER, PLACE, Question, parse_question
+from qa.records import Answer, Citation, Evidence, ScoredSentence
+from qa.verify import abstain, cite
+
+MIN_SCORE = 0.42  # below this the best sentence is not about the question (calibrated on dev questions)
+RELEVANT = 0.75  # a sentence is evidence when it scores at least this share of the best one
+ALTERNATIVE = 0.85  # other answers (another figure, another actor) must score this close to the best
+MAX_SENTENCES = 5
+
+_ENTITY_KINDS = {AGENT: {"PERSON", "ORG", "NORP", "GPE"}, PLACE: {"GPE", "LOC", "FAC"}}
+_DISTANCE = re.compile(r"\d[\d,.]*\s*(?:km|kilomet(?:re|er)s?|miles?)\b", re.IGNORECASE)
+_ORDINAL = re.compile(
+    r"\b(first|second|third|thirdly|fourth|fifth|final|finally|last|another|also)\b", re.IGNORECASE
+)
+
+
+def values(sentence: Sentence, need: str, question: Question) -> set[str]:
+    """The answers of kind ``need`` a sentence offers, leaving out what the question already says."""
+    asked = set(question.terms)
+    if need == DATE:
+        found = {d.resolved or d.text for d in sentence.dates}
+        found |= {e.text for e in sentence.entities if e.label == "DATE"}
+    elif need == NUMBER:
+        found = set(sentence.numbers)
+    elif need == DISTANCE:
+        found = {m.group(0) for m in _DISTANCE.finditer(sentence.text)}
+    elif need in _ENTITY_KINDS:
+        found = {e.text for e in sentence.entities if e.label in _ENTITY_KINDS[need]}
+    else:
+        return set()
+    return {v for v in found if not set(content_terms(v)) <= asked or not content_terms(v)}
+
+
+def _needs(question: Question) -> set[str]:
+    return set(question.needs) - {LIST}
+
+
+def _satisfied(s: ScoredSentence, question: Question) -> set[str]:
+    return {n for n in _needs(question) if values(s.sentence, n, question)}
+
+
+class ExtractiveGenerator:
+    """Answers with verbatim evidence sentences; needs no LLM."""
+
+    def __init__(self, min_score: float = MIN_SCORE) -> None:
+        self.min_score = min_score
+
+    async def generate(self, question: str, evidence: Evidence) -> Answer:
+        """Generator protocol: answer from the evidence."""
+        return self.answer(parse_question(question), evidence)
+
+    def answer(self, question: Question, evidence: Evidence) -> Answer:
+        """Pick evidence sentences, cite them, or abstain when they don't answer."""
+        ranked = list(evidence.sentences)
+        if not ranked or ranked[0].score < self.min_score:
+            return abstain(question.text, "extractive")
+        top = ranked[0].score
+        relevant = [s for s in ranked if s.score >= max(self.min_score, RELEVANT * top)]
+        needs = _needs(question)
+        if needs:
+            # a sentence that answers more of what is asked beats a slightly closer one
+            relevant.sort(key=lambda s: -(s.score + 0.08 * len(_satisfied(s, question))))
+            if not any(_satisfied(s, question) for s in relevant):
+                return abstain(question.text, "extractive")
+        chosen = [relevant[0]]
+        covered = _satisfied(chosen[0], question)
+        for need in sorted(needs - covered):
+            extra = next((s for s in relevant if need in _satisfied(s, question)), None)
+            if extra is not None and extra not in chosen:
+                chosen.append(extra)
+                covered |= _satisfied(extra, question)
+        chosen += self._alternatives(question, relevant, chosen, top)
+        if LIST in question.needs:
+            chosen += self._list_items(question, evidence, chosen)
+        return self._compose(question, evidence, chosen[:MAX_SENTENCES])
+
+    def _alternatives(
+        self, question: Question, relevant: list[ScoredSentence], chosen: list[ScoredSentence],
+        top: float,
+    ) -> list[ScoredSentence]:
+        """Close runners-up that give a different figure, date or actor (e.g. conflicting reports)."""
+        kinds = _needs(question) & {NUMBER, AGENT, DATE}
+        if not kinds:
+            return []
+        seen = {v for s in chosen for k in kinds for v in values(s.sentence, k, question)}
+        extra: list[ScoredSentence] = []
+        for s in relevant:
+            if s in chosen or s.score < ALTERNATIVE * top or len(extra) >= 2:
+                continue
+            offered = {v for k in kinds for v in values(s.sentence, k, question)}
+            if offered and not offered & seen and s.sentence.text not in {c.sentence.text for c in chosen}:
+                extra.append(s)
+                seen |= offered
+        return extra
+
+    def _list_items(
+        self, question: Question, evidence: Evidence, chosen: list[ScoredSentence]
+    ) -> list[ScoredSentence]:
+        """For list questions: the enumerated items that follow the best sentence in its article."""
+        anchor = chosen[0].sentence
+        same_doc = sorted(
+            (s for s in evidence.sentences if s.sentence.doc_id == anchor.doc_id),
+            key=lambda s: s.sentence.start,
+        )
+        wanted = (question.list_size or 4) + 1
+        items = [
+            s for s in same_doc
+            if s.sentence.start > anchor.start and _ORDINAL.search(s.sentence.text)
+            and s not in chosen
+        ]
+        return items[: max(0, wanted - len(chosen))]
+
+    def _compose(
+        self, question: Question, evidence: Evidence, chosen: list[ScoredSentence]
+    ) -> Answer:
+        if LIST in question.needs:
+            chosen.sort(key=lambda s: (s.sentence.doc_id != chosen[0].sentence.doc_id,
+                                       s.sentence.doc_id, s.sentence.start))
+        docs = {s.sentence.doc_id for s in chosen}
+        parts: list[str] = []
+        citations: list[Citation] = []
+        for marker, s in enumerate(chosen, start=1):
+            passage = evidence.passages[s.passage]
+            text = render_sentence(s.sentence, annotate_dates=DATE in question.needs)
+            if len(docs) > 1 and _needs(question) & {NUMBER, DATE}:
+                who = passage.source or passage.title
+                when = f", {passage.published}" if passage.published else ""
+                text = f"According to {who}{when}: {text}"
+            parts.append(f"{text} [{marker}]")
+            citations.append(cite(marker, s.sentence, passage, s.score))
+        return Answer(
+            question=question.text, answer=" ".join(parts), abstained=False,
+            citations=citations, mode="extractive",
+            short_answer=short_answer(question, [s.sentence for s in chosen]),
+        )
+
+
+def render_sentence(sentence: Sentence, *, annotate_dates: bool) -> str:
+    """The sentence as it reads in the answer: whitespace folded, relative dates resolved."""
+    text = sentence.text
+    if annotate_dates:
+        for mention in sorted(sentence.dates, key=lambda d: -d.start):
+            label = _spell_date(mention.resolved)
+            if label and not _states_date(mention.text, label):
+                cut = mention.end - sentence.start
+                text = f"{text[:cut]} ({label}){text[cut:]}"
+    return " ".join(text.split())
+
+
+def _spell_date(iso: str | None) -> str | None:
+    if not iso or len(iso) != 10:
+        return None
+    try:
+        day = date.fromisoformat(iso)
+    except ValueError:
+        return None
+    return f"{day.day} {day:%B %Y}"
+
+
+def _states_date(mention: str, label: str) -> bool:
+    """True when the mention already spells the day and month (nothing to add)."""
+    said = set(words(mention))
+    day, month, _ = label.split(" ")
+    return day in said and month.lower() in said
+
+
+def short_answer(question: Question, sentences: list[Sentence]) -> str | None:
+    """The bare facts asked for (actor, date, figure, place), when the evidence tags them."""
+    parts: list[str] = []
+    for need in (AGENT, NUMBER, DISTANCE, PLACE, DATE):
+        if need not in question.needs:
+            continue
+        found: list[str] = []
+        for s in sentences:
+            for v in sorted(values(s, need, question), key=s.text.find):
+                label = _spell_date(v) if need == DATE else None
+                item = label or v
+                if item not in found:
+                    found.append(item)
+        if found:
+            parts.append(", ".join(found[:4]))
+    return "; ".join(parts) or None

@@ -1,0 +1,190 @@
+"""The question and corpus endpoints: /v1/ask (JSON or SSE), /v1/search, /v1/documents."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import Annotated, Any
+
+import anyio
+import msgspec
+from litestar import Request, Response, delete, get, post
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
+from litestar.openapi import ResponseSpec
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
+
+from embeddings.records import Document
+from qa import metrics
+from qa.errors import QAError, WritesDisabled
+from qa.records import Answer, DocumentInfo, Mode, NewDocument, Passage, StreamEvent
+from qa.service import MAX_TOP_K, QAService
+
+ASK_MAX_BODY = 64 * 1024
+DOCUMENT_MAX_BODY = 8 * 1024 * 1024
+SSE_MEDIA_TYPE = "text/event-stream"
+
+log = logging.getLogger("qa.http")
+
+
+class AskRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The body of ``POST /v1/ask``."""
+
+    question: str
+    top_k: Annotated[int, msgspec.Meta(ge=1, le=MAX_TOP_K)] | None = None
+    mode: Mode | None = None
+    stream: bool = False
+
+
+async def service_of(connection: ASGIConnection[Any, Any, Any, Any]) -> QAService:
+    """The app's QAService, opened now if the index was missing at startup (IndexProblem if still)."""
+    state: State = connection.app.state
+    if state.service is None:
+        async with state.open_lock:
+            if state.service is None:
+                state.service = await anyio.to_thread.run_sync(QAService.open, state.settings)
+                state.owns_service = True
+    service: QAService = state.service
+    return service
+
+
+def require_json(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: the request body must be declared as JSON (415 otherwise)."""
+    declared = connection.headers.get("content-type", "")
+    media_type = declared.split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise HTTPException(
+            status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            detail=f"Content-Type must be application/json, not {media_type or 'missing'!r}.",
+        )
+
+
+def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: writes need ``Authorization: Bearer <QA_ADMIN_KEY>``; with no key set they are off."""
+    key: str | None = connection.app.state.settings.server.admin_key
+    if not key:
+        raise WritesDisabled("Writes are disabled: no admin key is configured (set QA_ADMIN_KEY).")
+    scheme, _sep, token = connection.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        token.strip().encode(), key.encode()
+    ):
+        raise NotAuthorizedException(
+            detail="A valid admin key is required: send 'Authorization: Bearer <QA_ADMIN_KEY>'.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+def wants_stream(request: Request[Any, Any, Any], stream_flag: bool) -> bool:
+    """True when the client asked for Server-Sent Events (body flag or Accept header)."""
+    return stream_flag or SSE_MEDIA_TYPE in request.headers.get("accept", "")
+
+
+def error_message(exc: Exception) -> str:
+    """What a client may be told about an error raised after a streamed response has started."""
+    if isinstance(exc, QAError):
+        metrics.ERRORS.labels(type(exc).__name__).inc()
+        return str(exc)
+    metrics.ERRORS.labels("internal").inc()
+    return "Internal error while answering."
+
+
+async def resumed(
+    first: StreamEvent, events: AsyncIterator[StreamEvent]
+) -> AsyncIterator[StreamEvent]:
+    """The service's stream again from its first event; the generator is closed on the way out."""
+    async with aclosing(events):  # type: ignore[type-var]
+        yield first
+        async for event in events:
+            yield event
+
+
+async def _sse_messages(events: AsyncIterator[StreamEvent]) -> AsyncIterator[ServerSentEventMessage]:
+    try:
+        async for event in events:
+            yield _sse(event.event, event.data)
+    except Exception as exc:  # the status line is already sent: report in-band
+        log.exception("answer stream failed")
+        yield _sse("error", {"message": error_message(exc)})
+
+
+def _sse(event: str, data: object) -> ServerSentEventMessage:
+    return ServerSentEventMessage(event=event, data=msgspec.json.encode(data).decode())
+
+
+@post(
+    "/v1/ask",
+    status_code=200,
+    guards=[require_json],
+    request_max_body_size=ASK_MAX_BODY,
+    responses={
+        200: ResponseSpec(
+            data_container=Answer,
+            description="The answer record; with 'Accept: text/event-stream' or \"stream\": true, "
+            "Server-Sent Events: sources, delta*, citation*, then done (or error).",
+        )
+    },
+)
+async def ask(data: AskRequest, request: Request[Any, Any, Any]) -> Response[Answer] | ServerSentEvent:
+    """Answer a question with citations that quote the sources' exact words."""
+    service = await service_of(request)
+    if wants_stream(request, data.stream):
+        events = service.stream(data.question, top_k=data.top_k, mode=data.mode)
+        # The first event comes before any byte is sent, so a bad question is still a plain 400.
+        first = await anext(events)
+        return ServerSentEvent(_sse_messages(resumed(first, events)))
+    return Response(await service.ask(data.question, top_k=data.top_k, mode=data.mode))
+
+
+@get("/v1/search")
+async def search(
+    request: Request[Any, Any, Any],
+    q: str,
+    k: Annotated[int, Parameter(ge=1, le=MAX_TOP_K, description="passages to return")] = 5,
+) -> list[Passage]:
+    """Scored passages for a query (retrieval only, no answer)."""
+    service = await service_of(request)
+    return await anyio.to_thread.run_sync(service.search, q, k)
+
+
+@get("/v1/documents")
+async def list_documents(request: Request[Any, Any, Any]) -> list[DocumentInfo]:
+    """Metadata of every indexed document."""
+    service = await service_of(request)
+    return await anyio.to_thread.run_sync(service.documents)
+
+
+@get("/v1/documents/{doc_id:str}")
+async def get_document(request: Request[Any, Any, Any], doc_id: str) -> Document:
+    """One document: its metadata and original text."""
+    service = await service_of(request)
+    return await anyio.to_thread.run_sync(service.document, doc_id)
+
+
+@post(
+    "/v1/documents",
+    status_code=200,
+    guards=[require_admin, require_json],
+    request_max_body_size=DOCUMENT_MAX_BODY,
+)
+async def put_document(data: NewDocument, request: Request[Any, Any, Any]) -> DocumentInfo:
+    """Add a document, or replace the one with the same id (admin key required)."""
+    service = await service_of(request)
+    return await anyio.to_thread.run_sync(service.add_document, data)
+
+
+@delete("/v1/documents/{doc_id:str}", guards=[require_admin])
+async def delete_document(request: Request[Any, Any, Any], doc_id: str) -> None:
+    """Remove a document from the corpus (admin key required)."""
+    service = await service_of(request)
+    await anyio.to_thread.run_sync(service.delete_document, doc_id)
+
+
+routes: list[HTTPRouteHandler] = [
+    ask, search, list_documents, get_document, put_document, delete_document,
+]

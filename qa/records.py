@@ -1,0 +1,102 @@
+"""Question-time records: Passage (scored chunk) -> Evidence -> Answer with Citations.
+
+These Structs are the public schema: the CLI prints them, the HTTP layer returns them as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from embeddings.records import Sentence
+
+Mode = Literal["extractive", "llm"]
+
+
+class Passage(msgspec.Struct, frozen=True, kw_only=True):
+    """A retrieved chunk with its fused retrieval score."""
+
+    doc_id: str
+    title: str
+    source: str | None
+    published: str | None
+    text: str  # == original_text_of(doc_id)[start:end]
+    start: int
+    end: int
+    score: float
+
+
+class ScoredSentence(msgspec.Struct, frozen=True, kw_only=True):
+    """A sentence of a retrieved passage scored against the question."""
+
+    sentence: Sentence
+    passage: int  # index into Evidence.passages
+    score: float
+
+
+class Evidence(msgspec.Struct, frozen=True, kw_only=True):
+    """What retrieval hands to a generator: passages and their sentences, best first."""
+
+    question: str
+    passages: tuple[Passage, ...]
+    sentences: tuple[ScoredSentence, ...]
+
+
+class Citation(msgspec.Struct, frozen=True, kw_only=True):
+    """One source for a claim: ``quote == original_text_of(doc_id)[start:end]``, byte for byte."""
+
+    marker: int  # the n of "[n]" in Answer.answer
+    doc_id: str
+    title: str
+    source: str | None
+    published: str | None
+    quote: str
+    start: int
+    end: int
+    score: float
+
+
+class Answer(msgspec.Struct, frozen=True, kw_only=True):
+    """The answer record returned by every interface.
+
+    Invariants: every ``[n]`` in ``answer`` has a citation with marker n and every citation is
+    used; a non-abstention has at least one citation; an abstention has none.
+    """
+
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation]
+    mode: Mode
+    short_answer: str | None = None
+    fallback_reason: str | None = None
+
+
+class DocumentInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """A document's metadata as listed by the service (no text)."""
+
+    doc_id: str
+    title: str
+    source: str | None
+    published: str | None
+    chars: int
+    chunks: int
+    dropped: int  # furniture spans kept out of the index
+
+
+class NewDocument(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A document sent by an admin to be added or replaced."""
+
+    text: str
+    doc_id: str | None = None
+    title: str | None = None
+    source: str | None = None
+    published: str | None = None  # YYYY-MM-DD
+
+
+class StreamEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """One step of a streamed answer: sources, delta, citation, done or error."""
+
+    event: Literal["sources", "delta", "citation", "done", "error"]
+    data: object  # list[Passage] | {"text": str} | Citation | Answer | {"message": str}

@@ -1,0 +1,93 @@
+"""Hybrid retrieval: dense (FAISS) and sparse (BM25) fused by reciprocal rank, then sentence scoring."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from embeddings.encoder import Encoder
+from embeddings.index import CorpusIndex
+from qa.question import Question
+from qa.records import Evidence, Passage, ScoredSentence
+from qa.settings import RetrievalSettings
+
+# Sentence score = DENSE_WEIGHT * cosine + (1 - DENSE_WEIGHT) * IDF-weighted term coverage.
+DENSE_WEIGHT = 0.55
+
+
+def fuse(rankings: list[list[int]], k: int) -> dict[int, float]:
+    """Reciprocal rank fusion of several ranked id lists."""
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking):
+            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank + 1)
+    return fused
+
+
+def dense_ranking(index: CorpusIndex, query: np.ndarray, n: int) -> list[int]:
+    """Chunk ids by cosine similarity to the query vector."""
+    if not index.chunks:
+        return []
+    _, ids = index.dense.search(query[None, :], min(n, len(index.chunks)))
+    return [int(i) for i in ids[0] if i >= 0]
+
+
+def sparse_ranking(index: CorpusIndex, text: str, n: int) -> list[int]:
+    """Chunk ids by BM25 score (only chunks sharing at least one term)."""
+    if index.sparse is None:
+        return []
+    ids = index.tokenizer.tokenize([text], update_vocab=False, return_as="ids", show_progress=False)
+    if not ids or not ids[0]:
+        return []
+    docs, scores = index.sparse.retrieve(
+        ids, k=min(n, len(index.chunks)), show_progress=False, n_threads=1
+    )
+    return [int(d) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+
+
+def term_coverage(index: CorpusIndex, question: Question, terms: frozenset[str]) -> float:
+    """Share of the question's IDF weight whose terms occur in ``terms``."""
+    if not question.terms:
+        return 0.0
+    default = max(index.idf.values(), default=1.0)
+    weights = {t: index.idf.get(t, default) for t in set(question.terms)}
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in terms) / total if total else 0.0
+
+
+def retrieve(
+    index: CorpusIndex,
+    encoder: Encoder,
+    question: Question,
+    top_k: int,
+    settings: RetrievalSettings,
+    query_vector: np.ndarray | None = None,
+) -> Evidence:
+    """Top passages for a question, and their sentences scored against it, best first."""
+    query = encoder.encode_one(question.text) if query_vector is None else query_vector
+    fused = fuse(
+        [dense_ranking(index, query, settings.candidates),
+         sparse_ranking(index, question.text, settings.candidates)],
+        settings.rrf_k,
+    )
+    ranked = sorted(fused, key=lambda c: -fused[c])[:top_k]
+    passages: list[Passage] = []
+    scored: list[ScoredSentence] = []
+    for position, chunk_id in enumerate(ranked):
+        chunk = index.chunks[chunk_id]
+        doc = index.processed[chunk.doc_id].document
+        passages.append(Passage(
+            doc_id=doc.doc_id, title=doc.title, source=doc.source, published=doc.published,
+            text=chunk.text, start=chunk.start, end=chunk.end, score=round(fused[chunk_id], 6),
+        ))
+        sentence_ids = index.chunk_sentences[chunk_id]
+        if not len(sentence_ids):
+            continue
+        cosines = index.sentence_vectors[sentence_ids.start:sentence_ids.stop] @ query
+        for offset, sid in enumerate(sentence_ids):
+            coverage = term_coverage(index, question, index.sentence_terms[sid])
+            score = DENSE_WEIGHT * float(cosines[offset]) + (1 - DENSE_WEIGHT) * coverage
+            scored.append(ScoredSentence(
+                sentence=index.sentences[sid], passage=position, score=round(score, 6)
+            ))
+    scored.sort(key=lambda s: -s.score)
+    return Evidence(question=question.text, passages=tuple(passages), sentences=tuple(scored))

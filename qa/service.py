@@ -1,0 +1,257 @@
+"""QAService: the one facade over the pipeline used by the CLI, the HTTP app and the eval suite."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Protocol
+
+import anyio
+import httpx
+
+from embeddings.build import Progress, build_index, without_document
+from embeddings.documents import load_documents, make_document
+from embeddings.encoder import Encoder, default_encoder
+from embeddings.index import CorpusIndex, load_snapshot, save_snapshot
+from embeddings.records import Document
+from qa import metrics
+from qa.answer import ExtractiveGenerator
+from qa.errors import DocumentNotFound, InvalidQuestion
+from qa.question import parse_question
+from qa.records import (
+    Answer, DocumentInfo, Evidence, Mode, NewDocument, Passage, StreamEvent,
+)
+from qa.retrieve import retrieve
+from qa.settings import Settings
+from qa.verify import MARKER, abstain, invariant_violations
+
+log = logging.getLogger("qa.service")
+MAX_TOP_K = 20
+
+
+class Generator(Protocol):
+    """Anything that writes an answer from evidence."""
+
+    async def generate(self, question: str, evidence: Evidence) -> Answer: ...
+
+
+class QAService:
+    """Answers questions over the current corpus snapshot and applies document updates atomically."""
+
+    def __init__(self, settings: Settings, snapshot: CorpusIndex, encoder: Encoder) -> None:
+        self.settings = settings
+        self.encoder = encoder
+        self._snapshot = snapshot
+        self._write_lock = threading.Lock()
+        self._http: httpx.AsyncClient | None = None
+        self.extractive = ExtractiveGenerator()
+        self._generators: dict[str, Generator] = {"extractive": self.extractive}
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, encoder: Encoder | None = None) -> QAService:
+        """Load the index from the data directory (IndexProblem if it is missing or stale)."""
+        settings = settings or Settings.from_env()
+        encoder = encoder or default_encoder()
+        snapshot = load_snapshot(settings.index.data_dir, model=encoder.name)
+        return cls(settings, snapshot, encoder)
+
+    @staticmethod
+    def build(
+        settings: Settings, encoder: Encoder | None = None, progress: Progress | None = None,
+        source: Path | None = None,
+    ) -> CorpusIndex:
+        """Index every document in ``source`` (default: the seeds directory) and make it live."""
+        encoder = encoder or default_encoder()
+        documents = load_documents(source or settings.index.seeds_dir)
+        snapshot = build_index(
+            documents, encoder, index_type=settings.index.index_type, progress=progress
+        )
+        save_snapshot(snapshot, settings.index.data_dir)
+        return snapshot
+
+    @property
+    def snapshot(self) -> CorpusIndex:
+        """The current immutable corpus snapshot."""
+        return self._snapshot
+
+    # --- questions --------------------------------------------------------------------------
+
+    def _clean_question(self, question: str) -> str:
+        text = " ".join(question.split())
+        if not text:
+            raise InvalidQuestion("The question is empty.")
+        limit = self.settings.server.max_question_chars
+        if len(text) > limit:
+            raise InvalidQuestion(f"The question is {len(text)} characters long; the limit is {limit}.")
+        return text
+
+    def _top_k(self, top_k: int | None) -> int:
+        k = self.settings.retrieval.top_k if top_k is None else top_k
+        if not 1 <= k <= MAX_TOP_K:
+            raise InvalidQuestion(f"top_k must be between 1 and {MAX_TOP_K}, not {k}.")
+        return k
+
+    def search(self, query: str, k: int = 5) -> list[Passage]:
+        """Scored passages for a query (retrieval only)."""
+        return list(self.retrieve(query, k).passages)
+
+    def retrieve(self, question: str, top_k: int | None = None) -> Evidence:
+        """Evidence for a question from the current snapshot."""
+        return self._retrieve(self._snapshot, self._clean_question(question), self._top_k(top_k))
+
+    def _retrieve(self, snapshot: CorpusIndex, question: str, top_k: int) -> Evidence:
+        return retrieve(snapshot, self.encoder, parse_question(question), top_k, self.settings.retrieval)
+
+    def _generator(self, mode: Mode | None) -> tuple[Generator, str | None]:
+        mode = mode or self.settings.generator.mode
+        if mode == "llm":
+            if not self.settings.generator.llm_base_url:
+                return self.extractive, "llm_not_configured"
+            if "llm" not in self._generators:
+                self._generators["llm"] = self._make_llm()
+        return self._generators[mode], None
+
+    def _make_llm(self) -> Generator:
+        from qa.llm import LLMGenerator
+
+        gen = self.settings.generator
+        self._http = self._http or httpx.AsyncClient(
+            timeout=httpx.Timeout(gen.llm_timeout, connect=min(5.0, gen.llm_timeout))
+        )
+        return LLMGenerator(gen, self._http, self.encoder, fallback=self.extractive)
+
+    async def ask(
+        self, question: str, *, top_k: int | None = None, mode: Mode | None = None
+    ) -> Answer:
+        """Answer a question with verified citations, or abstain."""
+        question = self._clean_question(question)
+        k = self._top_k(top_k)
+        snapshot = self._snapshot  # one snapshot for the whole question
+        evidence = await anyio.to_thread.run_sync(self._retrieve, snapshot, question, k)
+        generator, reason = self._generator(mode)
+        answer = await generator.generate(question, evidence)
+        if reason and answer.fallback_reason is None:
+            answer = _with_reason(answer, reason)
+        return self._checked(answer, snapshot)
+
+    def ask_sync(self, question: str, **kwargs: object) -> Answer:
+        """``ask`` for synchronous callers (CLI, eval)."""
+        return asyncio.run(self.ask(question, **kwargs))  # type: ignore[arg-type]
+
+    async def stream(
+        self, question: str, *, top_k: int | None = None, mode: Mode | None = None
+    ) -> AsyncIterator[StreamEvent]:
+        """The answer as events: sources, deltas and citations as confirmed, then done."""
+        question = self._clean_question(question)
+        k = self._top_k(top_k)
+        snapshot = self._snapshot
+        evidence = await anyio.to_thread.run_sync(self._retrieve, snapshot, question, k)
+        yield StreamEvent(event="sources", data=list(evidence.passages))
+        generator, reason = self._generator(mode)
+        answer = await generator.generate(question, evidence)
+        if reason and answer.fallback_reason is None:
+            answer = _with_reason(answer, reason)
+        answer = self._checked(answer, snapshot)
+        by_marker = {c.marker: c for c in answer.citations}
+        for piece in _pieces(answer.answer):
+            yield StreamEvent(event="delta", data={"text": piece})
+            for marker in MARKER.findall(piece):
+                if int(marker) in by_marker:
+                    yield StreamEvent(event="citation", data=by_marker.pop(int(marker)))
+        yield StreamEvent(event="done", data=answer)
+
+    def _checked(self, answer: Answer, snapshot: CorpusIndex) -> Answer:
+        """Enforce the citation invariants: a broken answer is never shown, it becomes an abstention."""
+
+        def text_of(doc_id: str) -> str | None:
+            doc = snapshot.document(doc_id)
+            return doc.text if doc else None
+
+        problems = invariant_violations(answer, text_of)
+        if problems:
+            log.error("answer broke citation invariants, abstaining: %s", problems)
+            metrics.ERRORS.labels("invariant").inc()
+            answer = abstain(answer.question, answer.mode, "invariant_violation")
+        metrics.ANSWERS.labels(answer.mode, "abstained" if answer.abstained else "answered").inc()
+        return answer
+
+    # --- documents --------------------------------------------------------------------------
+
+    def documents(self) -> list[DocumentInfo]:
+        """Metadata of every indexed document."""
+        return [_info(p) for p in self._snapshot.processed.values()]
+
+    def document(self, doc_id: str) -> Document:
+        """One document with its original text."""
+        doc = self._snapshot.document(doc_id)
+        if doc is None:
+            raise DocumentNotFound(f"No document with id {doc_id!r}.")
+        return doc
+
+    def add_document(self, new: NewDocument) -> DocumentInfo:
+        """Add or replace a document; persisted before it becomes visible."""
+        doc = make_document(
+            new.text, doc_id=new.doc_id, title=new.title, source=new.source,
+            published=new.published,
+        )
+        with self._write_lock:
+            snapshot = build_index(
+                [doc], self.encoder, index_type=self.settings.index.index_type, base=self._snapshot
+            )
+            self._commit(snapshot)
+        return _info(snapshot.processed[doc.doc_id])
+
+    def delete_document(self, doc_id: str) -> None:
+        """Remove a document; persisted before it becomes visible."""
+        with self._write_lock:
+            if doc_id not in self._snapshot.processed:
+                raise DocumentNotFound(f"No document with id {doc_id!r}.")
+            self._commit(without_document(self._snapshot, doc_id))
+
+    def _commit(self, snapshot: CorpusIndex) -> None:
+        save_snapshot(snapshot, self.settings.index.data_dir)
+        self._snapshot = snapshot  # one reference swap: readers see old or new, never a mix
+
+    async def aclose(self) -> None:
+        """Release the shared HTTP client."""
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+
+def _info(p: object) -> DocumentInfo:
+    from embeddings.records import ProcessedDocument
+
+    assert isinstance(p, ProcessedDocument)
+    d = p.document
+    return DocumentInfo(
+        doc_id=d.doc_id, title=d.title, source=d.source, published=d.published,
+        chars=len(d.text), chunks=len(p.chunks), dropped=len(p.dropped),
+    )
+
+
+def _with_reason(answer: Answer, reason: str) -> Answer:
+    import msgspec
+
+    return msgspec.structs.replace(answer, fallback_reason=reason)
+
+
+def _pieces(text: str) -> list[str]:
+    """Split answer text after each run of citation markers, so deltas end on a cited sentence."""
+    pieces: list[str] = []
+    last = 0
+    for match in MARKER.finditer(text):
+        end = match.end()
+        if end < len(text) and text[end:end + 2] == " [":
+            continue
+        pieces.append(text[last:end])
+        last = end
+    if last < len(text):
+        pieces.append(text[last:])
+    return [p for p in pieces if p]
+
+
+ProgressCallback = Callable[[str, int, int], None]

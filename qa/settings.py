@@ -1,0 +1,92 @@
+"""One settings object with a section per stage, built once from ``QA_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qa.records import Mode
+
+EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def _env(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name, "").strip()
+    return value or default
+
+
+@dataclass(frozen=True, kw_only=True)
+class IndexSettings:
+    data_dir: Path = Path("data")
+    seeds_dir: Path = Path("seeds")
+    model_name: str = EMBEDDING_MODEL
+    index_type: str = "auto"  # auto | flat | hnsw | ivfpq
+    chunk_max_chars: int = 600
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetrievalSettings:
+    top_k: int = 5  # passages handed to the generator
+    candidates: int = 30  # per retriever, before fusion
+    rrf_k: int = 60
+
+
+@dataclass(frozen=True, kw_only=True)
+class GeneratorSettings:
+    mode: Mode = "extractive"
+    llm_base_url: str | None = None  # e.g. http://127.0.0.1:8080/v1
+    llm_model: str = "default"
+    llm_api_key: str | None = None
+    llm_timeout: float = 30.0
+    llm_max_tokens: int = 384
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    admin_key: str | None = None
+    cors_origins: tuple[str, ...] = ()
+    rate_limit: str = "120/minute"  # N/second|minute|hour|day; "off" disables
+    max_question_chars: int = 1000
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    index: IndexSettings = field(default_factory=IndexSettings)
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    generator: GeneratorSettings = field(default_factory=GeneratorSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read ``QA_*`` variables; anything unset keeps its working default."""
+        env = os.environ if env is None else env
+        origins = tuple(o.strip() for o in env.get("QA_CORS_ORIGINS", "").split(",") if o.strip())
+        mode = _env(env, "QA_MODE", "extractive")
+        if mode not in ("extractive", "llm"):
+            raise ValueError(f"QA_MODE must be 'extractive' or 'llm', not {mode!r}")
+        return cls(
+            index=IndexSettings(
+                data_dir=Path(_env(env, "QA_DATA_DIR", "data")),
+                seeds_dir=Path(_env(env, "QA_SEEDS_DIR", "seeds")),
+                index_type=_env(env, "QA_INDEX_TYPE", "auto"),
+            ),
+            retrieval=RetrievalSettings(top_k=int(_env(env, "QA_TOP_K", "5"))),
+            generator=GeneratorSettings(
+                mode=mode,  # type: ignore[arg-type]
+                llm_base_url=env.get("QA_LLM_BASE_URL") or None,
+                llm_model=_env(env, "QA_LLM_MODEL", "default"),
+                llm_api_key=env.get("QA_LLM_API_KEY") or None,
+                llm_timeout=float(_env(env, "QA_LLM_TIMEOUT", "30")),
+            ),
+            server=ServerSettings(
+                host=_env(env, "QA_HOST", "127.0.0.1"),
+                port=int(_env(env, "QA_PORT", "8000")),
+                admin_key=env.get("QA_ADMIN_KEY") or None,
+                cors_origins=origins,
+                rate_limit=_env(env, "QA_RATE_LIMIT", "120/minute"),
+            ),
+        )

@@ -1,0 +1,64 @@
+"""Shared fixtures: the real model, the real seed index (built once per session), the real service."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    """The bundled all-MiniLM-L6-v2, loaded once."""
+    from embeddings.encoder import default_encoder
+
+    return default_encoder()
+
+
+@pytest.fixture(scope="session")
+def seed_settings(tmp_path_factory: pytest.TempPathFactory):
+    """Settings whose data directory holds an index of the five seed articles."""
+    from qa.settings import IndexSettings, Settings
+
+    data_dir = tmp_path_factory.mktemp("seed-index")
+    return replace(
+        Settings(), index=IndexSettings(data_dir=data_dir, seeds_dir=SEEDS)
+    )
+
+
+@pytest.fixture(scope="session")
+def seed_index(seed_settings, encoder):
+    """The seed corpus indexed once for the whole session (the real pipeline, saved to disk)."""
+    from qa.service import QAService
+
+    return QAService.build(seed_settings, encoder)
+
+
+@pytest.fixture(scope="session")
+def seed_service(seed_settings, seed_index, encoder):
+    """A read-only QAService over the seed index (do not add or delete documents through it)."""
+    from qa.service import QAService
+
+    return QAService.open(seed_settings, encoder)
+
+
+@pytest.fixture()
+def fresh_service(seed_settings, seed_index, encoder, tmp_path):
+    """A QAService over a private copy of the seed index, safe to modify."""
+    import shutil
+
+    from qa.service import QAService
+    from qa.settings import IndexSettings
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(seed_settings.index.data_dir, data_dir)
+    settings = replace(seed_settings, index=IndexSettings(data_dir=data_dir, seeds_dir=SEEDS))
+    return QAService.open(settings, encoder)
