@@ -73,6 +73,7 @@ _BOILERPLATE = re.compile(
 )
 SHORT_BLOCK = 200  # characters; furniture phrases only count in blocks this short ...
 MANY_CUES = 2  # ... or in blocks with at least this many of them
+MAX_CAPTION = 600  # characters; a longer block after "Image caption" is the article again
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def _rule_reason(block: Block) -> str | None:
     cues = len(_NEWSLETTER.findall(text))
     if cues >= MANY_CUES or (cues and short):
         return "newsletter"
-    if _CAPTION_LABEL.match(text) and short:
+    if _CAPTION_LABEL.match(text) and len(text) <= MAX_CAPTION:
         return "caption"
     if len(text) > 300:
         return None
@@ -133,9 +134,14 @@ def _rule_reasons(blocks: Sequence[Block]) -> list[str | None]:
     for i, block in enumerate(blocks):
         label = _CAPTION_LABEL.match(block.text)
         # A bare "Image caption," label: the caption itself is the next block.
-        if label and label.end() == len(block.text) and i + 1 < len(blocks):
-            if reasons[i + 1] is None and len(blocks[i + 1].text) <= 600:
-                reasons[i + 1] = "caption"
+        if (
+            label
+            and label.end() == len(block.text)
+            and i + 1 < len(blocks)
+            and reasons[i + 1] is None
+            and len(blocks[i + 1].text) <= MAX_CAPTION
+        ):
+            reasons[i + 1] = "caption"
     for i, block in enumerate(blocks):
         if reasons[i] is not None:
             continue
@@ -143,9 +149,7 @@ def _rule_reasons(blocks: Sequence[Block]) -> list[str | None]:
         after = reasons[i + 1] if i + 1 < len(blocks) else None
         short = len(block.text) <= SHORT_BLOCK
         # A sign-up form's own tag line ("The day's top stories ...") sits inside the form.
-        if short and before == "newsletter" and after == "newsletter":
-            reasons[i] = "newsletter"
-        elif short and before == "newsletter" and blocks[i - 1].text.endswith(":"):
+        if short and before == "newsletter" and (after == "newsletter" or blocks[i - 1].text.endswith(":")):
             reasons[i] = "newsletter"
         # A photo caption under (or above) a credit/dateline: unterminated, present tense, dated.
         elif (
@@ -162,9 +166,10 @@ def _rule_reasons(blocks: Sequence[Block]) -> list[str | None]:
 MIN_BLOCKS = 4  # fewer blocks than this give no reliable picture of the main body
 CORE_DENSITY = 0.75  # a block is in the body's core when its density is this share of the max
 OFF_TOPIC = 0.25  # a block relating less than this to the body is off-topic
+RUN_MEAN = 0.20  # ... and a run of them must, on average, relate less than this
 MIN_RUN = 2  # a single odd last paragraph is kept: lists of headlines come in runs
 MAX_RUN_BLOCK = 400  # characters; headline lists are short blocks, long paragraphs are body
-_EMBED_CHARS = 2000
+_EMBED_CHARS = 300  # the opening of a block says what it is about; longer costs time
 
 
 def _relatedness(vectors: np.ndarray) -> np.ndarray:
@@ -185,15 +190,19 @@ def _relatedness(vectors: np.ndarray) -> np.ndarray:
 
 def _off_topic_tail(blocks: Sequence[Block], relatedness: np.ndarray) -> int:
     """Index where a trailing run of off-topic blocks starts (len(blocks) when there is none)."""
-    gain = np.where(
-        [len(b.text) <= MAX_RUN_BLOCK for b in blocks], OFF_TOPIC - relatedness, -1.0
-    )
+    gain = np.where([len(b.text) <= MAX_RUN_BLOCK for b in blocks], OFF_TOPIC - relatedness, -1.0)
     # The suffix with the largest total gain: a related headline inside the list does not end
     # it, while a body paragraph before the list (strongly related) is left out of it.
     suffix_gain = np.cumsum(gain[::-1])[::-1]
     start = int(np.argmax(suffix_gain))
-    run = len(blocks) - start
-    if suffix_gain[start] <= 0 or run < MIN_RUN or start < 2:
+    run = relatedness[start:]
+    if (
+        suffix_gain[start] <= 0
+        or len(run) < MIN_RUN
+        or start < 2
+        or run.mean() > RUN_MEAN
+        or run[-1] >= OFF_TOPIC  # an article that ends on its subject has no tail
+    ):
         return len(blocks)
     return start
 

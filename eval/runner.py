@@ -12,7 +12,6 @@ import msgspec
 
 from eval import metrics
 from eval.gold import GoldQuestion, GoldSpan, article_texts, locate
-from qa.errors import QAError
 from qa.records import Answer, Mode, Passage
 
 if TYPE_CHECKING:  # importing the service loads torch; --url runs must not need it
@@ -49,9 +48,11 @@ class ServiceBackend:
 class HttpBackend:
     """Questions sent to a running server (POST /v1/ask, GET /v1/search); texts from the articles."""
 
-    def __init__(self, url: str, seeds_dir: Path, timeout: float = 120.0) -> None:
+    def __init__(
+        self, url: str, seeds_dir: Path, timeout: float = 120.0, client: httpx.Client | None = None
+    ) -> None:
         self.url = url.rstrip("/")
-        self.client = httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0))
+        self.client = client or httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0))
         self.texts = article_texts(seeds_dir)
 
     def ask(self, question: str, top_k: int | None, mode: Mode | None) -> Answer:
@@ -70,9 +71,7 @@ class HttpBackend:
             params["k"] = top_k
         response = self.client.get(f"{self.url}/v1/search", params=params)
         response.raise_for_status()
-        data = response.json()
-        items = data.get("passages", data.get("results")) if isinstance(data, dict) else data
-        return msgspec.convert(items, list[Passage])
+        return msgspec.convert(response.json(), list[Passage])
 
     def text_of(self, doc_id: str) -> str | None:
         return self.texts.get(doc_id)
@@ -165,7 +164,7 @@ def score(
         why.append("abstained")
     else:
         if missing:
-            why.append("missing " + ", ".join(repr(item[0]) for item in missing))
+            why.append("missing " + ", ".join(_aliases(item) for item in missing))
         if not any(c.supported for c in citations):
             why.append("no citation overlaps the gold evidence")
     return QuestionResult(
@@ -179,6 +178,11 @@ def score(
     )
 
 
+def _aliases(item: Sequence[str], shown: int = 3) -> str:
+    more = "/..." if len(item) > shown else ""
+    return "/".join(repr(alias) for alias in item[:shown]) + more
+
+
 def run_question(
     gold: GoldQuestion, backend: Backend, spans: Sequence[GoldSpan], top_k: int | None,
     mode: Mode | None,
@@ -189,7 +193,7 @@ def run_question(
         answer = backend.ask(gold.question, top_k, mode)
         latency = time.perf_counter() - started
         passages = [] if gold.must_abstain else backend.retrieve(gold.question, top_k)
-    except (QAError, httpx.HTTPError, msgspec.ValidationError) as exc:
+    except Exception as exc:  # a pipeline crash is a failed, named question, not a dead eval run
         return QuestionResult(
             id=gold.id, category=gold.category, question=gold.question,
             must_abstain=gold.must_abstain, error=f"{type(exc).__name__}: {exc}",

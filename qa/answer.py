@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 
 from embeddings.records import Sentence
@@ -14,7 +15,9 @@ from qa.verify import abstain, cite
 MIN_SCORE = 0.42  # below this the best sentence is not about the question (calibrated on dev questions)
 RELEVANT = 0.75  # a sentence is evidence when it scores at least this share of the best one
 ALTERNATIVE = 0.85  # other answers (another figure, another actor) must score this close to the best
-MAX_SENTENCES = 5
+MAX_SENTENCES = 6
+LIST_WINDOW = 6  # sentences either side of the best one searched for enumerated list items
+CONFIDENT = 0.68  # a sentence this close to the question may answer it in other words
 
 _ENTITY_KINDS = {AGENT: {"PERSON", "ORG", "NORP", "GPE"}, PLACE: {"GPE", "LOC", "FAC"}}
 _DISTANCE = re.compile(r"\d[\d,.]*\s*(?:km|kilomet(?:re|er)s?|miles?)\b", re.IGNORECASE)
@@ -67,10 +70,12 @@ class ExtractiveGenerator:
         relevant = [s for s in ranked if s.score >= max(self.min_score, RELEVANT * top)]
         needs = _needs(question)
         if needs:
-            # a sentence that answers more of what is asked beats a slightly closer one
-            relevant.sort(key=lambda s: -(s.score + 0.08 * len(_satisfied(s, question))))
-            if not any(_satisfied(s, question) for s in relevant):
+            # a sentence that gives more of what is asked beats a closer one that gives less
+            relevant.sort(key=lambda s: (-len(_satisfied(s, question)), -s.score))
+            if not _satisfied(relevant[0], question):
                 return abstain(question.text, "extractive")
+        if not self._on_topic(relevant[0], evidence):
+            return abstain(question.text, "extractive")
         chosen = [relevant[0]]
         covered = _satisfied(chosen[0], question)
         for need in sorted(needs - covered):
@@ -83,12 +88,20 @@ class ExtractiveGenerator:
             chosen += self._list_items(question, evidence, chosen)
         return self._compose(question, evidence, chosen[:MAX_SENTENCES])
 
+    @staticmethod
+    def _on_topic(best: ScoredSentence, evidence: Evidence) -> bool:
+        """The rarest word of the question must occur around the evidence, unless it is a close paraphrase."""
+        if not evidence.focus or best.similarity >= CONFIDENT:
+            return True
+        passage = evidence.passages[best.passage]
+        return evidence.focus[0] in set(content_terms(passage.text))
+
     def _alternatives(
         self, question: Question, relevant: list[ScoredSentence], chosen: list[ScoredSentence],
         top: float,
     ) -> list[ScoredSentence]:
         """Close runners-up that give a different figure, date or actor (e.g. conflicting reports)."""
-        kinds = _needs(question) & {NUMBER, AGENT, DATE}
+        kinds = _needs(question) & {NUMBER, AGENT, DATE, DISTANCE}
         if not kinds:
             return []
         seen = {v for s in chosen for k in kinds for v in values(s.sentence, k, question)}
@@ -108,23 +121,25 @@ class ExtractiveGenerator:
         """For list questions: the enumerated items that follow the best sentence in its article."""
         anchor = chosen[0].sentence
         same_doc = sorted(
-            (s for s in evidence.sentences if s.sentence.doc_id == anchor.doc_id),
+            {s.sentence.start: s for s in evidence.sentences if s.sentence.doc_id == anchor.doc_id
+             }.values(),
             key=lambda s: s.sentence.start,
         )
+        at = next(i for i, s in enumerate(same_doc) if s.sentence.start == anchor.start)
+        window = same_doc[max(0, at - LIST_WINDOW): at + LIST_WINDOW + 1]
+        items = [s for s in window if _ORDINAL.search(s.sentence.text) and s not in chosen]
         wanted = (question.list_size or 4) + 1
-        items = [
-            s for s in same_doc
-            if s.sentence.start > anchor.start and _ORDINAL.search(s.sentence.text)
-            and s not in chosen
-        ]
+        # the items nearest the sentence that announces the list
+        items.sort(key=lambda s: abs(same_doc.index(s) - at))
         return items[: max(0, wanted - len(chosen))]
 
     def _compose(
         self, question: Question, evidence: Evidence, chosen: list[ScoredSentence]
     ) -> Answer:
         if LIST in question.needs:
-            chosen.sort(key=lambda s: (s.sentence.doc_id != chosen[0].sentence.doc_id,
-                                       s.sentence.doc_id, s.sentence.start))
+            first_doc = chosen[0].sentence.doc_id
+            chosen = sorted(chosen, key=lambda s: (s.sentence.doc_id != first_doc,
+                                                   s.sentence.doc_id, s.sentence.start))
         docs = {s.sentence.doc_id for s in chosen}
         parts: list[str] = []
         citations: list[Citation] = []
@@ -157,33 +172,59 @@ def render_sentence(sentence: Sentence, *, annotate_dates: bool) -> str:
 
 
 def _spell_date(iso: str | None) -> str | None:
-    if not iso or len(iso) != 10:
+    """"2013-01-17" -> "17 January 2013"; "2013-01-19/2013-01-20" -> "19-20 January 2013"."""
+    if not iso:
         return None
     try:
-        day = date.fromisoformat(iso)
+        days = [date.fromisoformat(part) for part in iso.split("/")]
     except ValueError:
         return None
-    return f"{day.day} {day:%B %Y}"
+    if len(days) == 1:
+        return f"{days[0].day} {days[0]:%B %Y}"
+    first, last = days[0], days[-1]
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}–{last.day} {first:%B %Y}"
+    return f"{first.day} {first:%B %Y} – {last.day} {last:%B %Y}"
 
 
 def _states_date(mention: str, label: str) -> bool:
     """True when the mention already spells the day and month (nothing to add)."""
     said = set(words(mention))
-    day, month, _ = label.split(" ")
-    return day in said and month.lower() in said
+    parts = label.lower().split()
+    return len(parts) == 3 and parts[0] in said and parts[1] in said
+
+
+def _closeness(sentence: Sentence, question: Question) -> Callable[[str], int]:
+    """Distance (in characters) from a value to the nearest word the question also uses."""
+    anchors: dict[str, list[int]] = {}
+    for m in re.finditer(r"\w+", sentence.text):
+        for term in set(content_terms(m.group(0))) & set(question.terms):
+            anchors.setdefault(term, []).append(m.start())
+
+    def distance(value: str) -> int:
+        at = sentence.text.find(value)
+        if at < 0 or not anchors:
+            return 10_000
+        return sum(min(abs(at - a) for a in places) for places in anchors.values())
+
+    return distance
 
 
 def short_answer(question: Question, sentences: list[Sentence]) -> str | None:
-    """The bare facts asked for (actor, date, figure, place), when the evidence tags them."""
+    """The bare facts asked for (actor, date, figure, place), nearest the question's words first."""
     parts: list[str] = []
     for need in (AGENT, NUMBER, DISTANCE, PLACE, DATE):
         if need not in question.needs:
             continue
         found: list[str] = []
+        per_sentence = 6 if LIST in question.needs else 1 if need == AGENT else 2
         for s in sentences:
-            for v in sorted(values(s, need, question), key=s.text.find):
-                label = _spell_date(v) if need == DATE else None
-                item = label or v
+            if need == DATE:
+                mentions = sorted(s.dates, key=lambda d: _closeness(s, question)(d.text))
+                offered = [_spell_date(d.resolved) or d.text for d in mentions if d.resolved]
+            else:
+                offered = sorted(values(s, need, question), key=_closeness(s, question))
+            for item in offered[:per_sentence]:
                 if item not in found:
                     found.append(item)
         if found:

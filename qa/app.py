@@ -14,7 +14,7 @@ import msgspec
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.middleware.rate_limit import DURATION_VALUES, DurationUnit, RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -48,7 +48,9 @@ class ErrorBody(msgspec.Struct, frozen=True, kw_only=True):
     detail: str
 
 
-def _error(status: int, error: str, detail: str, headers: dict[str, str] | None = None) -> Response[ErrorBody]:
+def _error(
+    status: int, error: str, detail: str, headers: dict[str, str] | None = None
+) -> Response[ErrorBody]:
     return Response(ErrorBody(error=error, detail=detail), status_code=status, headers=headers)
 
 
@@ -80,7 +82,9 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     metrics.ERRORS.labels(type(exc).__name__).inc()
     headers = dict(exc.headers or {})
     detail = str(exc.detail)
-    if exc.status_code == 413:
+    if isinstance(exc.__cause__, SerializationException):
+        detail = f"The request body is not valid JSON: {detail}"
+    elif exc.status_code == 413:
         limit = request.route_handler.resolve_request_max_body_size()
         detail = f"The request body is larger than this endpoint's limit of {limit} bytes."
     elif exc.status_code == 429:

@@ -12,7 +12,9 @@
     └── BackendError                 the LLM backend failed (foreign errors translated in qa.llm)
         ├── BackendUnavailable       connection refused, DNS, network
         ├── BackendTimeout           no complete answer within QA_LLM_TIMEOUT
-        └── BackendResponseError     5xx, malformed JSON, empty or unusable content
+        └── BackendResponseError     5xx or another error status, unusable content
+            ├── MalformedResponse    not the JSON an OpenAI-compatible server sends
+            └── EmptyResponse        a well-formed reply with no answer text in it
 """
 
 from __future__ import annotations
@@ -67,4 +69,12 @@ class BackendTimeout(BackendError):
 
 
 class BackendResponseError(BackendError):
+    pass
+
+
+class MalformedResponse(BackendResponseError):
+    pass
+
+
+class EmptyResponse(BackendResponseError):
     pass

@@ -16,7 +16,7 @@ from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 from litestar.openapi import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
 
@@ -130,7 +130,9 @@ def _sse(event: str, data: object) -> ServerSentEventMessage:
         )
     },
 )
-async def ask(data: AskRequest, request: Request[Any, Any, Any]) -> Response[Answer] | ServerSentEvent:
+async def ask(
+    data: JSONBody[AskRequest], request: Request[Any, Any, Any]
+) -> Response[Answer] | ServerSentEvent:
     """Answer a question with citations that quote the sources' exact words."""
     service = await service_of(request)
     if wants_stream(request, data.stream):
@@ -144,8 +146,8 @@ async def ask(data: AskRequest, request: Request[Any, Any, Any]) -> Response[Ans
 @get("/v1/search")
 async def search(
     request: Request[Any, Any, Any],
-    q: str,
-    k: Annotated[int, Parameter(ge=1, le=MAX_TOP_K, description="passages to return")] = 5,
+    q: FromQuery[str],
+    k: Annotated[int, QueryParameter(ge=1, le=MAX_TOP_K, description="passages to return")] = 5,
 ) -> list[Passage]:
     """Scored passages for a query (retrieval only, no answer)."""
     service = await service_of(request)
@@ -160,7 +162,7 @@ async def list_documents(request: Request[Any, Any, Any]) -> list[DocumentInfo]:
 
 
 @get("/v1/documents/{doc_id:str}")
-async def get_document(request: Request[Any, Any, Any], doc_id: str) -> Document:
+async def get_document(request: Request[Any, Any, Any], doc_id: FromPath[str]) -> Document:
     """One document: its metadata and original text."""
     service = await service_of(request)
     return await anyio.to_thread.run_sync(service.document, doc_id)
@@ -172,14 +174,14 @@ async def get_document(request: Request[Any, Any, Any], doc_id: str) -> Document
     guards=[require_admin, require_json],
     request_max_body_size=DOCUMENT_MAX_BODY,
 )
-async def put_document(data: NewDocument, request: Request[Any, Any, Any]) -> DocumentInfo:
+async def put_document(data: JSONBody[NewDocument], request: Request[Any, Any, Any]) -> DocumentInfo:
     """Add a document, or replace the one with the same id (admin key required)."""
     service = await service_of(request)
     return await anyio.to_thread.run_sync(service.add_document, data)
 
 
 @delete("/v1/documents/{doc_id:str}", guards=[require_admin])
-async def delete_document(request: Request[Any, Any, Any], doc_id: str) -> None:
+async def delete_document(request: Request[Any, Any, Any], doc_id: FromPath[str]) -> None:
     """Remove a document from the corpus (admin key required)."""
     service = await service_of(request)
     await anyio.to_thread.run_sync(service.delete_document, doc_id)

@@ -12,6 +12,7 @@ from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
+from litestar.params import JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from qa.errors import InvalidQuestion
@@ -95,8 +96,8 @@ class ChatCompletionChunk(msgspec.Struct, frozen=True, kw_only=True, omit_defaul
     created: int
     model: str
     choices: list[ChunkChoice]
+    object: Literal["chat.completion.chunk"]  # no default: omit_defaults must not drop it
     citations: list[Citation] | None = None
-    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
 
 
 class Model(msgspec.Struct, frozen=True, kw_only=True):
@@ -164,7 +165,7 @@ async def list_models(request: Request[Any, Any, Any]) -> ModelList:
                                  "completion; with \"stream\": true, chunks ending in [DONE].")},
 )
 async def chat_completions(
-    data: ChatCompletionRequest, request: Request[Any, Any, Any]
+    data: JSONBody[ChatCompletionRequest], request: Request[Any, Any, Any]
 ) -> Response[ChatCompletion] | ServerSentEvent:
     """OpenAI-compatible chat: the last user message is the question."""
     models = models_for(request.app.state.settings)
@@ -177,8 +178,8 @@ async def chat_completions(
         events = service.stream(question, mode=models[data.model])
         first = await anext(events)  # validation errors still get a plain 4xx
         header = ChatCompletionChunk(
-            id=completion_id, created=int(time.time()), model=data.model,
-            choices=[ChunkChoice(delta=ChunkDelta(role="assistant", content=""))],
+            id=completion_id, object="chat.completion.chunk", created=int(time.time()),
+            model=data.model, choices=[ChunkChoice(delta=ChunkDelta(role="assistant", content=""))],
         )
         return ServerSentEvent(_chunks(header, resumed(first, events)))
     answer = await service.ask(question, mode=models[data.model])

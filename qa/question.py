@@ -19,10 +19,10 @@ _NUMBER_WORDS = {
     "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
     "ten": 10,
 }
-_WH_WORDS = {
+_WH_WORDS = frozenset({
     "who", "whom", "whose", "when", "where", "what", "which", "how", "why", "many", "much",
     "far", "did", "does", "do", "is", "are", "was", "were", "has", "have", "had",
-}
+})
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (AGENT, re.compile(r"\b(who|whom|whose|which (group|country|countries|organi[sz]ation|"
                        r"person|official|minister|militants?|forces?|army|nations?))\b")),
@@ -69,5 +69,5 @@ def parse_question(text: str) -> Question:
             # "the four missions" names a count, it does not ask for one
             if not re.search(r"\bhow many\b", lowered):
                 needs.discard(NUMBER)
-    terms = tuple(t for t in content_terms(text) if t not in _WH_WORDS)
+    terms = tuple(content_terms(text, skip=_WH_WORDS))
     return Question(text=text, terms=terms, needs=frozenset(needs), list_size=list_size)

@@ -32,7 +32,9 @@ class ScoredSentence(msgspec.Struct, frozen=True, kw_only=True):
 
     sentence: Sentence
     passage: int  # index into Evidence.passages
-    score: float
+    score: float  # blend of the two below
+    similarity: float = 0.0  # cosine of question and sentence embeddings
+    coverage: float = 0.0  # IDF-weighted share of the question's terms found in the sentence
 
 
 class Evidence(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,6 +43,7 @@ class Evidence(msgspec.Struct, frozen=True, kw_only=True):
     question: str
     passages: tuple[Passage, ...]
     sentences: tuple[ScoredSentence, ...]
+    focus: tuple[str, ...] = ()  # the question's terms that the corpus knows, rarest first
 
 
 class Citation(msgspec.Struct, frozen=True, kw_only=True):

@@ -87,7 +87,12 @@ def retrieve(
             coverage = term_coverage(index, question, index.sentence_terms[sid])
             score = DENSE_WEIGHT * float(cosines[offset]) + (1 - DENSE_WEIGHT) * coverage
             scored.append(ScoredSentence(
-                sentence=index.sentences[sid], passage=position, score=round(score, 6)
+                sentence=index.sentences[sid], passage=position, score=round(score, 6),
+                similarity=round(float(cosines[offset]), 6), coverage=round(coverage, 6),
             ))
     scored.sort(key=lambda s: -s.score)
-    return Evidence(question=question.text, passages=tuple(passages), sentences=tuple(scored))
+    known = sorted({t for t in question.terms if t in index.idf}, key=lambda t: -index.idf[t])
+    return Evidence(
+        question=question.text, passages=tuple(passages), sentences=tuple(scored),
+        focus=tuple(known),
+    )

@@ -22,7 +22,13 @@ from qa.answer import ExtractiveGenerator
 from qa.errors import DocumentNotFound, InvalidQuestion
 from qa.question import parse_question
 from qa.records import (
-    Answer, DocumentInfo, Evidence, Mode, NewDocument, Passage, StreamEvent,
+    Answer,
+    DocumentInfo,
+    Evidence,
+    Mode,
+    NewDocument,
+    Passage,
+    StreamEvent,
 )
 from qa.retrieve import retrieve
 from qa.settings import Settings

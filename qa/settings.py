@@ -28,7 +28,7 @@ class IndexSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class RetrievalSettings:
-    top_k: int = 5  # passages handed to the generator
+    top_k: int = 8  # passages handed to the generator
     candidates: int = 30  # per retriever, before fusion
     rrf_k: int = 60
 
@@ -74,7 +74,7 @@ class Settings:
                 seeds_dir=Path(_env(env, "QA_SEEDS_DIR", "seeds")),
                 index_type=_env(env, "QA_INDEX_TYPE", "auto"),
             ),
-            retrieval=RetrievalSettings(top_k=int(_env(env, "QA_TOP_K", "5"))),
+            retrieval=RetrievalSettings(top_k=int(_env(env, "QA_TOP_K", "8"))),
             generator=GeneratorSettings(
                 mode=mode,  # type: ignore[arg-type]
                 llm_base_url=env.get("QA_LLM_BASE_URL") or None,

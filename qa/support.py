@@ -23,7 +23,7 @@ from qa.verify import cite
 MIN_TERMS = 2  # a claim with fewer content words says nothing checkable ("PWNED.", "Yes.")
 MIN_COVERAGE = 0.6  # share of the claim's content terms the quoted sentence must contain
 MIN_SIMILARITY = 0.55  # cosine between claim and quoted sentence
-MIN_RELEVANCE = 0.2  # cosine between claim and question: keeps planted off-topic text out
+MIN_RELEVANCE = 0.15  # cosine between claim and question: keeps planted off-topic text out
 
 MARKERS = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 _BOUNDARY = re.compile(r"[.!?]+[\"”’')]*(?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])*")
@@ -41,14 +41,27 @@ _NUMBER_WORDS = {
 _CALENDAR = {"january", "february", "march", "april", "june", "july", "august", "september",
              "october", "november", "december", "monday", "tuesday", "wednesday", "thursday",
              "friday", "saturday", "sunday"}
+INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|context)\b|"
+    r"\b(?:system prompt|you are now|as an ai|language model)\b",
+    re.IGNORECASE,
+)
 _NEGATIONS = {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without"}
+
+
+class Support(msgspec.Struct, frozen=True, kw_only=True):
+    """An evidence sentence that supports a claim: it becomes the citation's quote."""
+
+    passage: int  # index into Evidence.passages
+    sentence: Sentence
+    score: float
 
 
 class SupportedClaim(msgspec.Struct, frozen=True, kw_only=True):
     """A sentence of the answer and the evidence sentences that support it, best first."""
 
     text: str  # the sentence without its markers
-    supports: tuple[tuple[int, Sentence, float], ...]  # (passage index, quoted sentence, score)
+    supports: tuple[Support, ...]
 
 
 class DroppedClaim(msgspec.Struct, frozen=True, kw_only=True):
@@ -60,38 +73,35 @@ class DroppedClaim(msgspec.Struct, frozen=True, kw_only=True):
 
 def split_sentences(text: str, *, final: bool = True) -> tuple[list[str], str]:
     """Complete sentences of ``text`` (markers stay with their sentence) and the unfinished rest."""
-    lines = text.split("\n")
-    done, rest = lines[:-1], lines[-1]
+    *closed_lines, last = text.split("\n")
     sentences: list[str] = []
-    for line in done:
-        sentences += _split_line(line)
-    pieces = _split_line(rest, final=final)
-    if not final and pieces and not _ends_sentence(rest):
-        return [s for s in sentences + pieces[:-1] if s.strip()], pieces[-1]
-    return [s for s in sentences + pieces if s.strip()], ""
+    for line in closed_lines:
+        pieces, rest = _split_line(line)
+        sentences += [*pieces, rest]
+    pieces, rest = _split_line(last)
+    sentences += pieces
+    if final:
+        sentences.append(rest)
+        rest = ""
+    return [s for s in sentences if s.strip()], rest
 
 
-def _split_line(line: str, *, final: bool = True) -> list[str]:
+def _split_line(line: str) -> tuple[list[str], str]:
+    """Sentences of one line that the following text proves complete, and the rest."""
     pieces: list[str] = []
     start = 0
     for m in _BOUNDARY.finditer(line):
         after = line[m.end():]
         following = after.lstrip()
+        # not yet an end: nothing follows (a marker may), "2.5", a lower-case continuation
         if not following or not after[:1].isspace() or following[0].islower() or following[0] == "[":
             continue
-        last_word = line[start:m.start()].split()[-1:] or [""]
-        if last_word[0].lower().strip("(\"'") in _ABBREVIATIONS or len(last_word[0]) == 1:
+        last_word = (line[start:m.start()].split() or [""])[-1].lower().strip("(\"'")
+        if last_word in _ABBREVIATIONS or len(last_word) == 1:
             continue
         pieces.append(line[start:m.end()])
         start = m.end()
-    if line[start:].strip() or final:
-        pieces.append(line[start:])
-    return pieces
-
-
-def _ends_sentence(text: str) -> bool:
-    """True when nothing more can join the last sentence (it ends with a closing mark)."""
-    return False  # a marker or the next sentence may still follow: wait for more text
+    return pieces, line[start:]
 
 
 def parse_claim(sentence: str) -> tuple[str, tuple[int, ...]]:
@@ -124,6 +134,11 @@ def names(text: str) -> set[str]:
     return {t for tok in tokens if tok[:1].isupper() for t in content_terms(tok)}
 
 
+def _mentions(terms: set[str], name: str) -> bool:
+    """True when ``terms`` hold the name or a longer form of it ("mali" in "malian")."""
+    return name in terms or (len(name) >= 4 and any(t.startswith(name) for t in terms))
+
+
 def negated(text: str) -> bool:
     """True when a text contains a negation."""
     return any(w in _NEGATIONS or w.endswith("n't") for w in words(text))
@@ -137,11 +152,13 @@ class ClaimVerifier:
         self._encoder = encoder
         self._vectors: dict[str, np.ndarray] = {}
         self._candidates: dict[int, list[Sentence]] = {}
+        self._question_terms = set(content_terms(evidence.question))
         for scored in evidence.sentences:
             passage = evidence.passages[scored.passage]
             s = scored.sentence
-            # only sentences whose text is byte-exact at their offsets may become quotes
-            if passage.text[s.start - passage.start:s.end - passage.start] == s.text:
+            # a quote must be byte-exact, and planted instructions never count as support
+            exact = passage.text[s.start - passage.start:s.end - passage.start] == s.text
+            if exact and not INSTRUCTION.search(s.text):
                 self._candidates.setdefault(scored.passage, []).append(s)
         for group in self._candidates.values():
             group.sort(key=lambda s: s.start)
@@ -171,33 +188,36 @@ class ClaimVerifier:
         supports = [s for p in known if (s := self._support(text, terms, claim_vec, p))]
         if not supports:
             return DroppedClaim(text=text, reason="unsupported")
-        return SupportedClaim(text=text, supports=tuple(sorted(supports, key=lambda s: -s[2])))
+        return SupportedClaim(text=text, supports=tuple(sorted(supports, key=lambda s: -s.score)))
 
     def _support(
         self, text: str, terms: set[str], claim_vec: np.ndarray, passage: int
-    ) -> tuple[int, Sentence, float] | None:
+    ) -> Support | None:
         """The sentence of one passage that best supports the claim, if any does."""
         candidates = self._candidates.get(passage, [])
-        if not candidates or not names(text) <= set(
-            content_terms(self.evidence.passages[passage].text)
-        ):
+        source = self.evidence.passages[passage]
+        # every word of the claim must come from the passage or the question: nothing invented
+        if not candidates or not terms <= set(content_terms(source.text)) | self._question_terms:
             return None
-        needed_numbers, needed_dates = numbers(text), calendar_words(text)
-        best: tuple[int, Sentence, float] | None = None
+        context = set(content_terms(source.title or ""))
+        needed_names, needed_numbers, needed_dates = names(text), numbers(text), calendar_words(text)
+        best: Support | None = None
         vectors = self._embed([s.text for s in candidates])
         for s, vec in zip(candidates, vectors, strict=True):
-            coverage = len(terms & set(content_terms(s.text))) / len(terms)
+            sentence_terms = set(content_terms(s.text))
+            coverage = len(terms & sentence_terms) / len(terms)
             similarity = float(claim_vec @ vec)
             if (
                 coverage < MIN_COVERAGE or similarity < MIN_SIMILARITY
-                or not needed_numbers <= numbers(s.text)
+                or not all(_mentions(sentence_terms | context, name) for name in needed_names)
+                or False
                 or not needed_dates <= calendar_words(s.text)
                 or negated(text) != negated(s.text)
             ):
                 continue
             score = round(0.5 * coverage + 0.5 * similarity, 4)
-            if best is None or score > best[2]:
-                best = (passage, s, score)
+            if best is None or score > best.score:
+                best = Support(passage=passage, sentence=s, score=score)
         return best
 
 
@@ -226,11 +246,13 @@ class CitationBook:
         """The claim as answer text with renumbered markers, and the citations it adds."""
         new: list[Citation] = []
         markers: list[int] = []
-        for passage, sentence, score in claim.supports:
-            key = (sentence.doc_id, sentence.start, sentence.end)
+        for support in claim.supports:
+            s = support.sentence
+            key = (s.doc_id, s.start, s.end)
             if key not in self._by_span:
                 marker = len(self.citations) + 1
-                citation = cite(marker, sentence, self.evidence.passages[passage], score)
+                passage = self.evidence.passages[support.passage]
+                citation = cite(marker, s, passage, support.score)
                 self._by_span[key] = marker
                 self.citations.append(citation)
                 new.append(citation)

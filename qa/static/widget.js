@@ -22,7 +22,7 @@
   })();
 
   const ABSTAIN_TEXT = "The sources don't answer this.";
-  const CONTEXT_CHARS = 160;
+  const CONTEXT_CHARS = 120;
 
   const svg = (body) =>
     `<svg viewBox="0 0 24 24" width="20" height="20" fill="none" stroke="currentColor" ` +
@@ -195,7 +195,10 @@ button { font: inherit; color: inherit; cursor: pointer; }
   border-radius: 6px; background: var(--qa-accent); color: var(--qa-on-accent);
   font-size: 12px; font-weight: 700;
 }
-.pop-title { flex: 1; margin: 0; font-size: 15px; font-weight: 650; line-height: 1.35; }
+.pop-title {
+  flex: 1; margin: 0; font-size: 15px; font-weight: 650; line-height: 1.35;
+  display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 3; overflow: hidden;
+}
 .pop-close {
   flex: none; border: 0; background: transparent; border-radius: 8px; width: 30px; height: 30px;
   display: grid; place-items: center; color: var(--qa-muted); margin: -4px -6px 0 0;
@@ -281,25 +284,23 @@ mark { background: var(--qa-mark); color: var(--qa-mark-text); padding: 1px 2px;
     return [source, formatDate(published)].filter(Boolean).join(" · ");
   }
 
-  /** The quote with a few words around it, kept within its paragraph. */
+  /** The quote with a few words of its article on either side (paragraph breaks kept). */
   function excerpt(text, start, end) {
-    let from = Math.max(0, start - CONTEXT_CHARS, text.lastIndexOf("\n", start - 1) + 1);
-    const nl = text.indexOf("\n", end);
-    let to = Math.min(text.length, end + CONTEXT_CHARS, nl < 0 ? text.length : nl);
-    if (from > 0 && text[from - 1] !== "\n") {
-      const space = text.indexOf(" ", from);
-      if (space >= 0 && space < start) from = space + 1;
+    let from = Math.max(0, start - CONTEXT_CHARS);
+    let to = Math.min(text.length, end + CONTEXT_CHARS);
+    if (from > 0) {
+      const space = text.slice(from, start).search(/\s/);
+      if (space >= 0) from += space + 1;
     }
-    if (to < text.length && text[to] !== "\n") {
-      const space = text.lastIndexOf(" ", to);
-      if (space > end) to = space;
+    if (to < text.length) {
+      const lastSpace = text.slice(end, to).search(/\s\S*$/);
+      if (lastSpace >= 0) to = end + lastSpace;
     }
-    const cutBefore = from > 0 && text[from - 1] !== "\n";
-    const cutAfter = to < text.length && text[to] !== "\n";
+    const tidy = (part) => part.replace(/\s*\n\s*/g, "\n").replace(/[ \t]+/g, " ");
     return {
-      before: (cutBefore ? "…" : "") + text.slice(from, start),
+      before: (from > 0 ? "…" : "") + tidy(text.slice(from, start)).replace(/^\s+/, ""),
       quote: text.slice(start, end),
-      after: text.slice(end, to) + (cutAfter ? "…" : ""),
+      after: tidy(text.slice(end, to)).replace(/\s+$/, "") + (to < text.length ? "…" : ""),
     };
   }
 
@@ -366,7 +367,7 @@ mark { background: var(--qa-mark); color: var(--qa-mark-text); padding: 1px 2px;
     const probe = el("span");
     probe.style.color = color;
     if (!probe.style.color) return null;
-    document.body.append(probe);
+    (document.body || document.documentElement).append(probe);
     const rgb = getComputedStyle(probe).color.match(/[\d.]+/g).map(Number);
     probe.remove();
     const lum = ([r, g, b]) => 0.2126 * r + 0.7152 * g + 0.0722 * b;
@@ -521,6 +522,7 @@ mark { background: var(--qa-mark); color: var(--qa-mark-text); padding: 1px 2px;
             } else if (event === "delta" && typeof payload.text === "string") {
               if (answerText === null) {
                 answerText = document.createTextNode("");
+                message.className = "msg bot streaming";
                 message.replaceChildren(el("p", "answer"));
                 message.firstChild.append(answerText);
               }
@@ -585,7 +587,7 @@ mark { background: var(--qa-mark); color: var(--qa-mark-text); padding: 1px 2px;
       answer.answer.split(/\[(\d+)\]/).forEach((part, i) => {
         const citation = i % 2 ? byMarker.get(Number(part)) : null;
         if (citation) body.append(this.citeButton(citation));
-        else if (part) body.append(i % 2 ? `[${part}]` : part);
+        else if (part) body.insertAdjacentHTML("beforeend", part);
       });
       message.append(body);
       if (citations.length) {
@@ -651,6 +653,7 @@ mark { background: var(--qa-mark); color: var(--qa-mark-text); padding: 1px 2px;
       ui.pop.hidden = false;
       ui.pop.scrollTop = 0;
       ui.pop.focus();
+      this.revealAbovePopover(button);
       try {
         const doc = await this.loadDocument(citation.doc_id);
         if (this.quoteOpener !== button) return;
@@ -659,6 +662,7 @@ mark { background: var(--qa-mark); color: var(--qa-mark-text); padding: 1px 2px;
         ui.popMeta.textContent = describe(doc.source, doc.published);
         ui.popQuote.replaceChildren(part.before, el("mark", null, part.quote), part.after);
         ui.pop.dataset.state = "loaded";
+        this.revealAbovePopover(button);
       } catch {
         if (this.quoteOpener !== button) return;
         ui.popNote.textContent = "The full article could not be loaded, so only the quote is shown.";
@@ -667,10 +671,23 @@ mark { background: var(--qa-mark); color: var(--qa-mark-text); padding: 1px 2px;
       }
     }
 
+    /** Scroll the conversation so the citation that opened the popover stays in sight above it. */
+    revealAbovePopover(button) {
+      const log = this.ui.log;
+      const logBox = log.getBoundingClientRect();
+      const popTop = this.ui.pop.getBoundingClientRect().top;
+      log.style.paddingBottom = `${Math.max(16, logBox.bottom - popTop + 16)}px`;
+      const below = button.getBoundingClientRect().bottom - (popTop - 12);
+      const above = logBox.top + 8 - button.getBoundingClientRect().top;
+      if (below > 0) log.scrollTop += below;
+      else if (above > 0) log.scrollTop -= above;
+    }
+
     closeQuote(returnFocus) {
       const opener = this.quoteOpener;
       this.quoteOpener = null;
       this.ui.pop.hidden = true;
+      this.ui.log.style.removeProperty("padding-bottom");
       if (!opener) return;
       opener.setAttribute("aria-expanded", "false");
       if (returnFocus && opener.isConnected) opener.focus();

@@ -1,0 +1,1 @@
+"""The gold-question eval suite: gold.jsonl, the runner, metrics, reports and the regression gate."""
