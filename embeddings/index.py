@@ -14,6 +14,7 @@ import os
 import shutil
 import time
 import uuid
+import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -301,12 +302,12 @@ def load_snapshot(data_dir: Path, *, model: str) -> CorpusIndex:
     except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise IndexCorrupt(f"{docs_path} is unreadable or truncated ({exc}). {FIX}") from exc
     try:
-        with np.load(vectors_path) as npz:
+        with open(vectors_path, "rb") as fh, np.load(fh) as npz:
             vectors = {
                 p.document.doc_id: DocVectors(chunks=npz[f"c{i}"], sentences=npz[f"s{i}"])
                 for i, p in enumerate(processed)
             }
-    except (OSError, ValueError, KeyError, EOFError) as exc:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise IndexCorrupt(f"{vectors_path} is unreadable or truncated ({exc}). {FIX}") from exc
     dense_path = version / _DENSE_FILE
     try:

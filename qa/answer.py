@@ -15,6 +15,8 @@ from qa.verify import abstain, cite
 MIN_SCORE = 0.42  # below this the best sentence is not about the question (calibrated on dev questions)
 RELEVANT = 0.75  # a sentence is evidence when it scores at least this share of the best one
 ALTERNATIVE = 0.85  # other answers (another figure, another actor) must score this close to the best
+COUNT_ALTERNATIVE = 0.6  # ... or this close, when they count the very thing asked about
+MAX_ALTERNATIVES = 3
 MAX_SENTENCES = 6
 LIST_WINDOW = 6  # sentences either side of the best one searched for enumerated list items
 CONFIDENT = 0.68  # a sentence this close to the question may answer it in other words
@@ -74,7 +76,8 @@ class ExtractiveGenerator:
             relevant.sort(key=lambda s: (-len(_satisfied(s, question)), -s.score))
             if not _satisfied(relevant[0], question):
                 return abstain(question.text, "extractive")
-        if not self._on_topic(relevant[0], evidence):
+        relevant = self._on_topic(relevant, evidence)
+        if not relevant:
             return abstain(question.text, "extractive")
         chosen = [relevant[0]]
         covered = _satisfied(chosen[0], question)
@@ -83,31 +86,44 @@ class ExtractiveGenerator:
             if extra is not None and extra not in chosen:
                 chosen.append(extra)
                 covered |= _satisfied(extra, question)
-        chosen += self._alternatives(question, relevant, chosen, top)
+        chosen += self._alternatives(question, ranked, chosen, top)
         if LIST in question.needs:
             chosen += self._list_items(question, evidence, chosen)
         return self._compose(question, evidence, chosen[:MAX_SENTENCES])
 
     @staticmethod
-    def _on_topic(best: ScoredSentence, evidence: Evidence) -> bool:
-        """The rarest word of the question must occur around the evidence, unless it is a close paraphrase."""
-        if not evidence.focus or best.similarity >= CONFIDENT:
-            return True
-        passage = evidence.passages[best.passage]
-        return evidence.focus[0] in set(content_terms(passage.text))
+    def _on_topic(relevant: list[ScoredSentence], evidence: Evidence) -> list[ScoredSentence]:
+        """Keep evidence around the question's rarest word; without it, only a close paraphrase."""
+        if not evidence.focus:
+            return relevant
+        terms = {i: set(content_terms(p.text)) for i, p in enumerate(evidence.passages)}
+        around = [s for s in relevant if evidence.focus[0] in terms[s.passage]]
+        if around:
+            return around
+        return relevant if relevant[0].similarity >= CONFIDENT else []
+
+    def _same_count(self, question: Question, s: ScoredSentence, top: float) -> bool:
+        """A weaker sentence that counts the same thing ("French troops") may report another figure."""
+        if NUMBER not in question.needs or not question.counted:
+            return False
+        if s.score < max(self.min_score, COUNT_ALTERNATIVE * top):
+            return False
+        return set(question.counted) <= set(content_terms(s.sentence.text))
 
     def _alternatives(
-        self, question: Question, relevant: list[ScoredSentence], chosen: list[ScoredSentence],
+        self, question: Question, pool: list[ScoredSentence], chosen: list[ScoredSentence],
         top: float,
     ) -> list[ScoredSentence]:
-        """Close runners-up that give a different figure, date or actor (e.g. conflicting reports)."""
+        """Runners-up that give a different figure, date or actor (e.g. conflicting reports)."""
         kinds = _needs(question) & {NUMBER, AGENT, DATE, DISTANCE}
         if not kinds:
             return []
         seen = {v for s in chosen for k in kinds for v in values(s.sentence, k, question)}
         extra: list[ScoredSentence] = []
-        for s in relevant:
-            if s in chosen or s.score < ALTERNATIVE * top or len(extra) >= 2:
+        for s in pool:
+            if s in chosen or len(extra) >= MAX_ALTERNATIVES:
+                continue
+            if s.score < ALTERNATIVE * top and not self._same_count(question, s, top):
                 continue
             offered = {v for k in kinds for v in values(s.sentence, k, question)}
             if offered and not offered & seen and s.sentence.text not in {c.sentence.text for c in chosen}:
@@ -146,10 +162,8 @@ class ExtractiveGenerator:
         for marker, s in enumerate(chosen, start=1):
             passage = evidence.passages[s.passage]
             text = render_sentence(s.sentence, annotate_dates=DATE in question.needs)
-            if len(docs) > 1 and _needs(question) & {NUMBER, DATE}:
-                who = passage.source or passage.title
-                when = f", {passage.published}" if passage.published else ""
-                text = f"According to {who}{when}: {text}"
+            if len(docs) > 1 and _needs(question) & {NUMBER, DATE, DISTANCE}:
+                text = f"{attribution(passage.source, passage.published)}: {text}"
             parts.append(f"{text} [{marker}]")
             citations.append(cite(marker, s.sentence, passage, s.score))
         return Answer(
@@ -157,6 +171,14 @@ class ExtractiveGenerator:
             citations=citations, mode="extractive",
             short_answer=short_answer(question, [s.sentence for s in chosen]),
         )
+
+
+def attribution(source: str | None, published: str | None) -> str:
+    """ "According to BBC News (20 January 2013)", or "According to a report of 21 January 2013"."""
+    when = _spell_date(published)
+    if source:
+        return f"According to {source}" + (f" ({when})" if when else "")
+    return f"According to a report of {when}" if when else "According to another report"
 
 
 def render_sentence(sentence: Sentence, *, annotate_dates: bool) -> str:
@@ -224,6 +246,8 @@ def short_answer(question: Question, sentences: list[Sentence]) -> str | None:
                 offered = [_spell_date(d.resolved) or d.text for d in mentions if d.resolved]
             else:
                 offered = sorted(values(s, need, question), key=_closeness(s, question))
+                if need == NUMBER and any(any(ch.isdigit() for ch in v) for v in offered):
+                    offered = [v for v in offered if any(ch.isdigit() for ch in v)]
             for item in offered[:per_sentence]:
                 if item not in found:
                     found.append(item)

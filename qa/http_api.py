@@ -86,10 +86,12 @@ def wants_stream(request: Request[Any, Any, Any], stream_flag: bool) -> bool:
 
 
 def error_message(exc: Exception) -> str:
-    """What a client may be told about an error raised after a streamed response has started."""
+    """Log and count an error raised after a stream has started; return what the client is told."""
     if isinstance(exc, QAError):
+        log.warning("stream stopped: %s", exc)
         metrics.ERRORS.labels(type(exc).__name__).inc()
         return str(exc)
+    log.error("stream failed", exc_info=exc)
     metrics.ERRORS.labels("internal").inc()
     return "Internal error while answering."
 
@@ -109,7 +111,6 @@ async def _sse_messages(events: AsyncIterator[StreamEvent]) -> AsyncIterator[Ser
         async for event in events:
             yield _sse(event.event, event.data)
     except Exception as exc:  # the status line is already sent: report in-band
-        log.exception("answer stream failed")
         yield _sse("error", {"message": error_message(exc)})
 
 

@@ -16,7 +16,7 @@ from litestar.params import JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from qa.errors import InvalidQuestion
-from qa.http_api import ASK_MAX_BODY, error_message, log, require_json, resumed, service_of
+from qa.http_api import ASK_MAX_BODY, error_message, require_json, resumed, service_of
 from qa.records import Answer, Citation, Mode, StreamEvent
 from qa.settings import Settings
 
@@ -216,16 +216,13 @@ async def _chunks(
         async for event in events:
             if event.event == "delta":
                 yield chunk(ChunkDelta(content=event.data["text"]))  # type: ignore[index]
-            elif event.event == "done":
-                answer = event.data
-                assert isinstance(answer, Answer)
+            elif event.event == "done" and isinstance(answer := event.data, Answer):
                 if answer.citations:
                     yield chunk(ChunkDelta(content=f"\n\n{sources_text(answer.citations)}"))
                 yield chunk(ChunkDelta(), "stop", citations=answer.citations)
             elif event.event == "error":
                 yield failure(event.data["message"])  # type: ignore[index]
     except Exception as exc:  # already streaming: report in-band, in OpenAI's error shape
-        log.exception("chat stream failed")
         yield failure(error_message(exc))
     yield ServerSentEventMessage(data="[DONE]")
 

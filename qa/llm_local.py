@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -121,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND to run (e.g. qa serve)")
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    # SIGTERM must unwind like Ctrl-C so the server (and the command) are stopped, not orphaned
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(f"starting llama.cpp server on port {args.port} (log: {args.log})", flush=True)
     with LocalLLMServer(args.port, args.model, args.log) as server:
         print(f"llama.cpp server ready at {server.base_url} ({server.model.name})", flush=True)

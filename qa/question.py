@@ -35,6 +35,10 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (PLACE, re.compile(r"\b(where|in which (town|city|country|region|place)|what (town|city|"
                        r"country|region|place))\b")),
 ]
+_COUNTED = re.compile(
+    r"\bhow (?:many|much) (.+?)(?=\b(?:are|is|was|were|did|does|do|has|have|had|will|would|can|"
+    r"could|should|been|in|at|on|from|to|by|for)\b|[?,.;]|$)"
+)
 _LIST = re.compile(
     r"\b(list|name (all|the|every)|what are the|which (countries|nations|towns|groups)|"
     r"(two|three|four|five|six|seven|eight|nine|ten|\d+) [a-z]+s\b)"
@@ -49,6 +53,7 @@ class Question:
     terms: tuple[str, ...]
     needs: frozenset[str]
     list_size: int | None = None
+    counted: tuple[str, ...] = ()  # terms of what "how many/how much" counts ("French troops")
 
 
 def parse_question(text: str) -> Question:
@@ -70,4 +75,10 @@ def parse_question(text: str) -> Question:
             if not re.search(r"\bhow many\b", lowered):
                 needs.discard(NUMBER)
     terms = tuple(content_terms(text, skip=_WH_WORDS))
-    return Question(text=text, terms=terms, needs=frozenset(needs), list_size=list_size)
+    counted: tuple[str, ...] = ()
+    match = _COUNTED.search(lowered)
+    if match:
+        counted = tuple(content_terms(match.group(1), skip=_WH_WORDS))
+    return Question(
+        text=text, terms=terms, needs=frozenset(needs), list_size=list_size, counted=counted
+    )

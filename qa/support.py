@@ -1,9 +1,10 @@
 """Claim verification: does the passage a sentence cites actually say what the sentence says?
 
 Pure and deterministic given the encoder. An LLM answer is split into sentences; each must cite
-a passage that was provided, and the best sentence of that passage must support it: enough shared
-content words, every number and date of the claim present, names found in the passage, the same
-polarity, and a close embedding. The supporting sentence becomes the citation's byte-exact quote.
+a passage that was provided and be about the question, every word of it must occur in that
+passage (or the question), and one sentence of the passage must support it: most of its content
+words, all of its numbers, dates and names (the article title may supply a name), the same
+polarity, and a close embedding. That sentence becomes the citation's byte-exact quote.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ MIN_RELEVANCE = 0.15  # cosine between claim and question: keeps planted off-top
 MARKERS = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 _BOUNDARY = re.compile(r"[.!?]+[\"”’')]*(?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])*")
 _ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "gen", "col", "lt", "sgt", "capt", "maj",
-                  "prof", "jr", "sr", "vs", "no", "u.s", "u.n", "e.g", "i.e", "approx"}
+                  "prof", "jr", "sr", "vs", "u.s", "u.n", "e.g", "i.e", "approx", "jan", "feb",
+                  "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
 _LIST_PREFIX = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 _NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 _NUMBER_WORDS = {
@@ -210,7 +212,7 @@ class ClaimVerifier:
             if (
                 coverage < MIN_COVERAGE or similarity < MIN_SIMILARITY
                 or not all(_mentions(sentence_terms | context, name) for name in needed_names)
-                or False
+                or not needed_numbers <= numbers(s.text)
                 or not needed_dates <= calendar_words(s.text)
                 or negated(text) != negated(s.text)
             ):

@@ -13,6 +13,7 @@ from litestar.testing import TestClient
 
 from embeddings.records import Document
 from qa.app import create_app
+from qa.errors import BackendTimeout, BackendUnavailable
 from qa.records import Answer, Citation, DocumentInfo, Passage
 from qa.service import QAService
 from qa.settings import IndexSettings, Settings
@@ -145,6 +146,23 @@ def test_unparseable_bodies_get_400(client, raw, named) -> None:
     assert named in response.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [b"[" * 5000 + b"]" * 5000, b'{"question": "\\ud800"}', b'{"question": "Who?"} trailing',
+     b'{"question": "Who?", "top_k": 1e309}', b'{"question": "Who?", "top_k": true}',
+     b'"just a string"', b"null", '{"question": "Qui a pris Diabaly ? \u8ab0 \U0001f642"}'.encode(),
+     b'{"question": "\\u0000"}', b'{"question": "[1] [2] [99]"}'],
+)
+def test_nothing_a_client_sends_is_a_500(client, raw) -> None:
+    response = client.post("/v1/ask", content=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:
+        assert set(response.json()) == {"error", "detail"}
+    else:
+        answer = msgspec.json.decode(response.content, type=Answer)
+        assert {int(m) for m in MARKER.findall(answer.answer)} == {c.marker for c in answer.citations}
+
+
 def test_stream_with_a_bad_question_is_a_plain_400(client) -> None:
     response = client.post("/v1/ask", json={"question": " "}, headers={"Accept": "text/event-stream"})
     assert response.status_code == 400
@@ -168,6 +186,43 @@ def test_wrong_method_and_unknown_route_keep_the_error_shape(client) -> None:
     assert client.get("/v1/ask").status_code == 405
     missing = client.get("/v1/nothing-here")
     assert missing.status_code == 404 and set(missing.json()) == {"error", "detail"}
+
+
+class BackendGoesAway(QAService):
+    """The real service, whose LLM backend fails once retrieval is done (a fake of the backend)."""
+
+    async def ask(self, question: str, **kwargs: object) -> Answer:
+        await super().ask(question, **kwargs)  # type: ignore[arg-type]
+        raise BackendTimeout("The LLM backend did not answer within 30 s.")
+
+    async def stream(self, question: str, **kwargs: object):  # type: ignore[override]
+        async for event in super().stream(question, **kwargs):  # type: ignore[arg-type]
+            yield event
+            if event.event == "sources":
+                raise BackendUnavailable("The LLM backend refused the connection.")
+
+
+@pytest.fixture(scope="module")
+def failing(seed_service: QAService) -> Iterator[TestClient]:
+    service = BackendGoesAway(seed_service.settings, seed_service.snapshot, seed_service.encoder)
+    with TestClient(create_app(_settings(seed_service.settings), service=service)) as test_client:
+        yield test_client
+
+
+def test_backend_failure_is_502_and_an_error_event_mid_stream(failing) -> None:
+    response = failing.post("/v1/ask", json={"question": QUESTION})
+    assert response.status_code == 502
+    assert response.json() == {"error": "LLM backend error",
+                               "detail": "The LLM backend did not answer within 30 s."}
+    streamed = failing.post("/v1/ask", json={"question": QUESTION, "stream": True})
+    assert streamed.status_code == 200
+    events = sse_events(streamed.text)
+    assert [name for name, _ in events] == ["sources", "error"]
+    assert json.loads(events[1][1]) == {"message": "The LLM backend refused the connection."}
+    chat = _chat(failing, stream=True)
+    chunks = [data for _, data in sse_events(chat.text)]
+    assert chunks[-1] == "[DONE]"
+    assert json.loads(chunks[-2])["error"]["message"] == "The LLM backend refused the connection."
 
 
 # --- /v1/search and /v1/documents ----------------------------------------------------------------

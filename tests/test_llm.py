@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from embeddings.encoder import default_encoder
 from qa import metrics
@@ -25,7 +27,7 @@ from qa.prompts import CANNOT_ANSWER
 from qa.records import Answer, Citation, Evidence, NewDocument, StreamEvent
 from qa.service import QAService
 from qa.settings import GeneratorSettings
-from qa.support import verify_claims
+from qa.support import split_sentences, verify_claims
 from qa.verify import MARKER, invariant_violations
 
 QUESTION = "How many troops has France sent to Mali?"
@@ -145,9 +147,11 @@ def test_verification_drops_each_kind_of_unsupported_sentence(evidence, encoder)
     troops = _passage_number(evidence, TROOPS)
     text = (
         f"France has sent 2,000 troops to Mali [{troops}]. "
-        f"France has sent 3,000 troops to Mali [{troops}]. "  # wrong number
+        f"France has sent 3,000 troops to Mali [{troops}]. "  # a number the passage lacks
+        f"France has sent two troops to Mali [{troops}]. "  # the passage's "two" is about days
         f"France has not sent troops to Mali [{troops}]. "  # opposite polarity
         f"Russia has sent 2,000 troops to Mali [{troops}]. "  # a name the passage lacks
+        f"France has sent 2,000 troops to Diabaly [{troops}]. "  # a name from another sentence
         f"France has sent 2,000 troops to Mali [{len(evidence.passages) + 1}]. "  # no such passage
         "France has sent 2,000 troops to Mali. "  # no citation
         f"{CANNOT_ANSWER}"
@@ -157,7 +161,7 @@ def test_verification_drops_each_kind_of_unsupported_sentence(evidence, encoder)
     assert kept[0].supports[0].passage == troops - 1
     assert TROOPS in kept[0].supports[0].sentence.text
     assert [d.reason for d in dropped] == [
-        "unsupported", "unsupported", "unsupported", "unknown_passage", "no_citation", "declined",
+        *["unsupported"] * 5, "unknown_passage", "no_citation", "declined",
     ]
     assert verify_claims(text, evidence, encoder) == (kept, dropped)  # deterministic
 
@@ -355,3 +359,30 @@ def test_stream_falls_back_when_the_backend_is_down(evidence, text_of) -> None:
     assert answer.fallback_reason == "backend_unavailable" and answer.mode == "extractive"
     _assert_sound(answer, text_of)
     assert events[0].event == "delta" and events[0].data["text"] == answer.answer
+
+
+SENTENCES = st.lists(st.sampled_from([
+    "France has sent 2,000 troops [1].", "Mr. Le Drian spoke on Jan. 20 [2][3].",
+    "The U.S. offered aid. [4]", '"We will not leave any pockets" [1].', "It is 2.5 km away!",
+    "Is it over? [2]", "No citation here.", "Kidal lies 1,500 km north [1, 2].",
+]), min_size=1, max_size=6)
+
+
+@given(sentences=SENTENCES, cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=12))
+def test_sentences_split_the_same_however_the_text_arrives(
+    sentences: list[str], cuts: list[int]
+) -> None:
+    text = " ".join(sentences)
+    whole, _ = split_sentences(text)
+    assert [s.strip() for s in whole] == sentences
+    streamed: list[str] = []
+    buffer = ""
+    bounds = sorted({min(c, len(text)) for c in cuts} | {len(text)})
+    start = 0
+    for end in bounds:
+        buffer += text[start:end]
+        start = end
+        done, buffer = split_sentences(buffer, final=False)
+        streamed += done
+    streamed += split_sentences(buffer)[0]
+    assert [s.strip() for s in streamed] == sentences

@@ -587,7 +587,7 @@ mark { background: var(--qa-mark); color: var(--qa-mark-text); padding: 1px 2px;
       answer.answer.split(/\[(\d+)\]/).forEach((part, i) => {
         const citation = i % 2 ? byMarker.get(Number(part)) : null;
         if (citation) body.append(this.citeButton(citation));
-        else if (part) body.insertAdjacentHTML("beforeend", part);
+        else if (part) body.append(i % 2 ? `[${part}]` : part);
       });
       message.append(body);
       if (citations.length) {

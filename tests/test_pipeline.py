@@ -1,0 +1,239 @@
+"""The core pipeline end to end: real spaCy, real model, real FAISS and BM25 over the seed articles."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from embeddings.index import CURRENT, load_snapshot, read_manifest
+from qa.errors import IndexCorrupt, IndexIncompatible, IndexNotFound, InvalidQuestion
+from qa.records import Answer
+from qa.verify import MARKER, invariant_violations
+
+ANSWERABLE = [
+    "Who took Konna and when?",
+    "When did the French offensive begin?",
+    "How many Senegalese soldiers arrived in Bamako?",
+    "Which countries offered France logistical help?",
+    "Who claimed responsibility for the attack in central Nigeria?",
+    "How far is Niono from Diabaly?",
+    "What did EU foreign ministers approve on Thursday?",
+    "How much would an African offensive cost?",
+    "What are the four missions of the French forces?",
+    "How many French troops are in Mali?",
+    "When did France increase its troop strength to 1,400?",
+    "Are the French hostages alive?",
+]
+UNANSWERABLE = [
+    "What is the population of Timbuktu?",
+    "How do I unsubscribe from the newsletter?",
+    "How much will Hyundai invest in Malaysia?",
+    "What did China say about a trade war?",
+    "Who won the 2012 US presidential election?",
+    "How many civilians died in Gao?",
+]
+
+
+def assert_invariants(answer: Answer, service) -> None:
+    problems = invariant_violations(answer, lambda d: service.document(d).text)
+    assert problems == []
+
+
+@pytest.mark.parametrize("question", ANSWERABLE + UNANSWERABLE)
+def test_citation_invariants_hold_for_every_answer(seed_service, question):
+    answer = seed_service.ask_sync(question)
+    assert_invariants(answer, seed_service)
+    for c in answer.citations:
+        assert seed_service.document(c.doc_id).text[c.start:c.end] == c.quote
+    used = {int(m) for m in MARKER.findall(answer.answer)}
+    assert used == {c.marker for c in answer.citations}
+
+
+@pytest.mark.parametrize("question", ANSWERABLE)
+def test_answerable_questions_are_answered_with_citations(seed_service, question):
+    answer = seed_service.ask_sync(question)
+    assert not answer.abstained, answer
+    assert answer.citations
+    assert answer.mode == "extractive"
+
+
+@pytest.mark.parametrize("question", UNANSWERABLE)
+def test_unanswerable_questions_abstain_plainly(seed_service, question):
+    answer = seed_service.ask_sync(question)
+    assert answer.abstained, answer.answer
+    assert answer.citations == []
+    assert "don't answer" in answer.answer
+
+
+def test_konna_answer_names_the_islamists_and_the_date(seed_service):
+    answer = seed_service.ask_sync("Who took Konna and when?")
+    assert "Islamists" in answer.answer
+    assert "January 10" in answer.answer or "10 January" in answer.answer
+    assert any("Konna" in c.quote and "Islamists" in c.quote for c in answer.citations)
+    assert answer.short_answer and "Islamists" in answer.short_answer
+
+
+def test_conflicting_troop_figures_are_each_given_with_source_and_date(seed_service):
+    answer = seed_service.ask_sync("How many French troops are in Mali?")
+    figures = [f for f in ("1,400", "2,000", "2,300", "1,800") if f in answer.answer]
+    assert len(figures) >= 2, answer.answer
+    assert len({c.doc_id for c in answer.citations}) >= 2
+    assert "According to" in answer.answer
+
+
+def test_relative_dates_are_resolved_against_publication(seed_service):
+    answer = seed_service.ask_sync("When did France increase its troop strength to 1,400?")
+    assert "17 January 2013" in answer.answer
+    assert answer.short_answer and "17 January 2013" in answer.short_answer
+
+
+def test_list_questions_cite_every_item(seed_service):
+    answer = seed_service.ask_sync("What are the four missions of the French forces?")
+    quotes = " ".join(c.quote for c in answer.citations)
+    for item in ("stop the progression", "terrorist base", "security in Bamako", "Malian forces"):
+        assert item in quotes, item
+
+
+def test_page_furniture_is_never_cited(seed_service):
+    furniture = [
+        (d.doc_id, d.start, d.end)
+        for p in seed_service.snapshot.processed.values() for d in p.dropped
+    ]
+    assert furniture, "the seeds contain furniture that must be dropped"
+    questions = ANSWERABLE + UNANSWERABLE + [
+        "What did Trump threaten China with?",
+        "Who directed the film C4Cinta?",
+        "What newsletters can I sign up for?",
+        "What does the image caption say about French forces?",
+    ]
+    for q in questions:
+        for c in seed_service.ask_sync(q).citations:
+            for doc_id, start, end in furniture:
+                assert not (c.doc_id == doc_id and c.start < end and start < c.end), (q, c)
+
+
+def test_bad_questions_are_refused_with_a_reason(seed_service):
+    with pytest.raises(InvalidQuestion, match="empty"):
+        seed_service.ask_sync("   ")
+    with pytest.raises(InvalidQuestion, match="1000"):
+        seed_service.ask_sync("why " * 300)
+    with pytest.raises(InvalidQuestion, match="top_k"):
+        seed_service.ask_sync("Who took Konna?", top_k=0)
+
+
+def test_index_persists_and_reloads_identically(seed_settings, seed_index, encoder):
+    loaded = load_snapshot(seed_settings.index.data_dir, model=encoder.name)
+    assert loaded.manifest.fingerprint == seed_index.manifest.fingerprint
+    assert [c.text for c in loaded.chunks] == [c.text for c in seed_index.chunks]
+    assert loaded.dense.ntotal == len(seed_index.chunks)
+
+
+def test_index_built_by_another_model_is_refused_with_the_fix(seed_settings, seed_index, tmp_path, encoder):
+    data = tmp_path / "data"
+    shutil.copytree(seed_settings.index.data_dir, data)
+    version = data / (data / CURRENT).read_text().strip()
+    manifest = json.loads((version / "manifest.json").read_text())
+    manifest["model"] = "some-other/model"
+    (version / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexIncompatible, match="qa index"):
+        load_snapshot(data, model=encoder.name)
+    manifest["model"], manifest["format"] = encoder.name, 0
+    (version / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexIncompatible, match="format"):
+        load_snapshot(data, model=encoder.name)
+
+
+def test_missing_and_truncated_indexes_give_clear_errors(seed_settings, seed_index, tmp_path, encoder):
+    with pytest.raises(IndexNotFound, match="qa index"):
+        load_snapshot(tmp_path / "nothing", model=encoder.name)
+    data = tmp_path / "data"
+    shutil.copytree(seed_settings.index.data_dir, data)
+    version = data / (data / CURRENT).read_text().strip()
+    for name in ("documents.msgpack", "vectors.npz", "dense.faiss"):
+        copy = tmp_path / f"copy-{name}"
+        shutil.copytree(data, copy)
+        target = copy / version.name / name
+        target.write_bytes(target.read_bytes()[: target.stat().st_size // 2])
+        with pytest.raises(IndexCorrupt, match=name):
+            load_snapshot(copy, model=encoder.name)
+
+
+def test_rebuild_is_atomic_and_an_interrupted_build_leaves_the_old_index(fresh_service, encoder):
+    from embeddings.index import save_snapshot
+
+    data = fresh_service.settings.index.data_dir
+    before = read_manifest(data)
+
+    class Boom(RuntimeError):
+        pass
+
+    original = msgspec.json.encode
+
+    def exploding(obj, *args, **kwargs):
+        if type(obj).__name__ == "IndexManifest":
+            raise Boom("disk full")
+        return original(obj, *args, **kwargs)
+
+    msgspec_json = msgspec.json
+    msgspec_json.encode = exploding  # the manifest is the last file written
+    try:
+        with pytest.raises(Boom):
+            save_snapshot(fresh_service.snapshot, data)
+    finally:
+        msgspec_json.encode = original
+    assert read_manifest(data) == before
+    assert load_snapshot(data, model=encoder.name).manifest.fingerprint == before.fingerprint
+    # a successful save replaces the index and removes the unfinished directory
+    save_snapshot(fresh_service.snapshot, data)
+    assert [p.name for p in data.iterdir() if p.name.startswith(".tmp")] == []
+
+
+def test_documents_can_be_added_and_deleted(fresh_service):
+    from qa.records import NewDocument
+
+    info = fresh_service.add_document(NewDocument(
+        doc_id="zz-test", title="Bamako water", published="2013-01-25",
+        text="Bamako's water utility said on Friday that 12 new wells had been dug in the city.",
+    ))
+    assert info.chunks == 1
+    answer = fresh_service.ask_sync("How many new wells were dug in Bamako?")
+    assert not answer.abstained and "12" in answer.answer
+    assert answer.citations[0].doc_id == "zz-test"
+    reopened = type(fresh_service).open(fresh_service.settings, fresh_service.encoder)
+    assert reopened.document("zz-test").title == "Bamako water"
+    fresh_service.delete_document("zz-test")
+    assert fresh_service.ask_sync("How many new wells were dug in Bamako?").abstained
+    reopened = type(fresh_service).open(fresh_service.settings, fresh_service.encoder)
+    assert "zz-test" not in {d.doc_id for d in reopened.documents()}
+
+
+@pytest.mark.slow
+def test_cli_index_and_ask(tmp_path):
+    env = {"QA_DATA_DIR": str(tmp_path / "data"), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
+    root = Path(__file__).resolve().parent.parent
+    run = [sys.executable, "-m", "qa.cli"]
+    out = subprocess.run(run + ["index", "--show-dropped"], cwd=root, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert "Indexed 5 documents" in out.stdout and "off-topic" in out.stdout
+    out = subprocess.run(run + ["ask", "--json", "Who took Konna and when?"], cwd=root, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    answer = msgspec.json.decode(out.stdout, type=Answer)
+    assert not answer.abstained and "Islamists" in answer.answer
+    out = subprocess.run(run + ["ask", "Who took Konna and when?"], cwd=root, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert "Sources:" in out.stdout and "[1]" in out.stdout
+    broken = replace  # keep the import used: the CLI reports index problems without a traceback
+    assert broken
+    out = subprocess.run(run + ["ask", "anything"], cwd=root,
+                         env={**env, "QA_DATA_DIR": str(tmp_path / "none")},
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and "qa index" in out.stderr and "Traceback" not in out.stderr
