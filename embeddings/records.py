@@ -41,7 +41,8 @@ class Entity(msgspec.Struct, frozen=True, kw_only=True):
 class DateMention(msgspec.Struct, frozen=True, kw_only=True):
     """A date expression and, where possible, the calendar date it means.
 
-    ``resolved`` is ISO ``YYYY-MM-DD`` (or ``YYYY-MM`` / ``YYYY`` when only that is known),
+    ``resolved`` is ISO ``YYYY-MM-DD`` (or ``YYYY-MM`` / ``YYYY`` when only that is known, or an
+    ISO interval ``YYYY-MM-DD/YYYY-MM-DD`` for a span such as "last week" or "over the weekend"),
     resolved against the document's publication date for relative forms ("on Thursday",
     "a week ago", "yesterday"); None when it cannot be resolved.
     """

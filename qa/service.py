@@ -157,6 +157,15 @@ class QAService:
         evidence = await anyio.to_thread.run_sync(self._retrieve, snapshot, question, k)
         yield StreamEvent(event="sources", data=list(evidence.passages))
         generator, reason = self._generator(mode)
+        streaming = getattr(generator, "stream", None)
+        if streaming is not None:
+            # the generator verifies each sentence before it yields it; the record is checked again
+            async for event in streaming(question, evidence):
+                if event.event == "done" and isinstance(event.data, Answer):
+                    yield StreamEvent(event="done", data=self._checked(event.data, snapshot))
+                else:
+                    yield event
+            return
         answer = await generator.generate(question, evidence)
         if reason and answer.fallback_reason is None:
             answer = _with_reason(answer, reason)
