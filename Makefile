@@ -32,9 +32,12 @@ serve: $(STAMP) data/CURRENT
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+# the eval gate runs on an index built afresh from seeds/ by the code under test
+EVAL_DATA := $(CURDIR)/.eval-data
 test: $(STAMP) browser
 	$(BIN)/pytest -q -p no:cacheprovider
-	$(BIN)/qa eval --check
+	rm -rf $(EVAL_DATA) && QA_DATA_DIR=$(EVAL_DATA) $(BIN)/qa index
+	QA_DATA_DIR=$(EVAL_DATA) $(BIN)/qa eval --check --report artifacts/eval.html
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"

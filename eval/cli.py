@@ -63,7 +63,8 @@ def _backend(args: argparse.Namespace) -> Backend:
 
     settings = Settings.from_env()
     if args.url:
-        return HttpBackend(args.url, args.seeds or settings.index.seeds_dir)
+        return HttpBackend(args.url, args.seeds or settings.index.seeds_dir,
+                           settings.retrieval.top_k)
     from qa.service import QAService
 
     return ServiceBackend(QAService.open(settings))
@@ -91,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             backend.close()
     summary = summarize(results)
     print(terminal_table(summary, results))
+    print(f"\n(R@k and MRR over the top {args.top_k or backend.default_k} passages per question)")
     problems = check(summary, results, thresholds, baseline) if args.check else None
     if problems is not None:
         print()
@@ -99,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {line}")
     if args.report:
         config = {"mode": args.mode or "default", "url": args.url or "in-process",
-                  "top_k": args.top_k or "default", "questions": len(questions)}
+                  "top_k": args.top_k or backend.default_k, "questions": len(questions)}
         json_path = write_reports(args.report, summary, results, config, problems)
         print(f"\nreport: {args.report} and {json_path}", file=sys.stderr)
     if args.update_baseline:

@@ -21,9 +21,11 @@ if TYPE_CHECKING:  # importing the service loads torch; --url runs must not need
 class Backend(Protocol):
     """Where questions go: the in-process service or a running server."""
 
+    default_k: int  # passages per question when --top-k is not given
+
     def ask(self, question: str, top_k: int | None, mode: Mode | None) -> Answer: ...
 
-    def retrieve(self, question: str, top_k: int | None) -> list[Passage]: ...
+    def retrieve(self, question: str, top_k: int) -> list[Passage]: ...
 
     def text_of(self, doc_id: str) -> str | None: ...
 
@@ -33,11 +35,12 @@ class ServiceBackend:
 
     def __init__(self, service: QAService) -> None:
         self.service = service
+        self.default_k = service.settings.retrieval.top_k
 
     def ask(self, question: str, top_k: int | None, mode: Mode | None) -> Answer:
         return self.service.ask_sync(question, top_k=top_k, mode=mode)
 
-    def retrieve(self, question: str, top_k: int | None) -> list[Passage]:
+    def retrieve(self, question: str, top_k: int) -> list[Passage]:
         return list(self.service.retrieve(question, top_k).passages)
 
     def text_of(self, doc_id: str) -> str | None:
@@ -49,9 +52,11 @@ class HttpBackend:
     """Questions sent to a running server (POST /v1/ask, GET /v1/search); texts from the articles."""
 
     def __init__(
-        self, url: str, seeds_dir: Path, timeout: float = 120.0, client: httpx.Client | None = None
+        self, url: str, seeds_dir: Path, default_k: int, *, timeout: float = 120.0,
+        client: httpx.Client | None = None,
     ) -> None:
         self.url = url.rstrip("/")
+        self.default_k = default_k  # the server's own default is not visible from outside
         self.client = client or httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0))
         self.texts = article_texts(seeds_dir)
 
@@ -65,10 +70,8 @@ class HttpBackend:
         response.raise_for_status()
         return msgspec.convert(response.json(), Answer)
 
-    def retrieve(self, question: str, top_k: int | None) -> list[Passage]:
-        params: dict[str, str | int] = {"q": question}
-        if top_k is not None:
-            params["k"] = top_k
+    def retrieve(self, question: str, top_k: int) -> list[Passage]:
+        params: dict[str, str | int] = {"q": question, "k": top_k}
         response = self.client.get(f"{self.url}/v1/search", params=params)
         response.raise_for_status()
         return msgspec.convert(response.json(), list[Passage])
@@ -192,7 +195,8 @@ def run_question(
         started = time.perf_counter()
         answer = backend.ask(gold.question, top_k, mode)
         latency = time.perf_counter() - started
-        passages = [] if gold.must_abstain else backend.retrieve(gold.question, top_k)
+        k = top_k or backend.default_k
+        passages = [] if gold.must_abstain else backend.retrieve(gold.question, k)[:k]
     except Exception as exc:  # a pipeline crash is a failed, named question, not a dead eval run
         return QuestionResult(
             id=gold.id, category=gold.category, question=gold.question,

@@ -6,11 +6,15 @@ import re
 from collections.abc import Callable
 from datetime import date
 
+import msgspec
+
 from embeddings.records import Sentence
 from embeddings.terms import content_terms, words
-from qa.question import AGENT, DATE, DISTANCE, LIST, NUMBER, PLACE, Question, parse_question
+from qa.question import (
+    AGENT, DATE, DISTANCE, DURATION, LIST, NAME, NUMBER, PERSON, PLACE, Question, parse_question,
+)
 from qa.records import Answer, Citation, Evidence, ScoredSentence
-from qa.verify import abstain, cite
+from qa.verify import MARKER, abstain, cite
 
 MIN_SCORE = 0.42  # below this the best sentence is not about the question (calibrated on dev questions)
 RELEVANT = 0.75  # a sentence is evidence when it scores at least this share of the best one
@@ -21,8 +25,23 @@ MAX_SENTENCES = 6
 LIST_WINDOW = 6  # sentences either side of the best one searched for enumerated list items
 CONFIDENT = 0.68  # a sentence this close to the question may answer it in other words
 
-_ENTITY_KINDS = {AGENT: {"PERSON", "ORG", "NORP", "GPE"}, PLACE: {"GPE", "LOC", "FAC"}}
+_ENTITY_KINDS = {
+    AGENT: {"PERSON", "ORG", "NORP", "GPE"},
+    PERSON: {"PERSON"},
+    NAME: {"PERSON", "ORG", "NORP", "GPE", "LOC", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"},
+    PLACE: {"GPE", "LOC", "FAC"},
+}
 _DISTANCE = re.compile(r"\d[\d,.]*\s*(?:km|kilomet(?:re|er)s?|miles?)\b", re.IGNORECASE)
+_DURATION = re.compile(
+    r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several|a few)"
+    r"[- ](?:hours?|days?|weeks?|months?|years?)\b(?: long)?", re.IGNORECASE
+)
+# places spaCy does not tag: "in a nearby forest", "at the airbase", "inside the towns of ..."
+_PLACE_PHRASE = re.compile(
+    r"\b(?:in|at|near|inside|into|around|outside|towards?) (?:a|an|the) (?:[a-z]+ ){0,2}"
+    r"(?:forests?|towns?|city|cities|village|area|region|camp|base|airbase|airport|desert|"
+    r"border|capital|province|outskirts|mountains?|river|canal|plant|facility|compound|port)\b"
+)
 _ORDINAL = re.compile(
     r"\b(first|second|third|thirdly|fourth|fifth|final|finally|last|another|also)\b", re.IGNORECASE
 )
@@ -34,12 +53,17 @@ def values(sentence: Sentence, need: str, question: Question) -> set[str]:
     if need == DATE:
         found = {d.resolved or d.text for d in sentence.dates}
         found |= {e.text for e in sentence.entities if e.label == "DATE"}
+    elif need == DURATION:
+        found = {m.group(0) for m in _DURATION.finditer(sentence.text)}
+        found |= {d.text for d in sentence.dates if d.resolved is None and _DURATION.search(d.text)}
     elif need == NUMBER:
         found = set(sentence.numbers)
     elif need == DISTANCE:
         found = {m.group(0) for m in _DISTANCE.finditer(sentence.text)}
     elif need in _ENTITY_KINDS:
         found = {e.text for e in sentence.entities if e.label in _ENTITY_KINDS[need]}
+        if need == PLACE:
+            found |= {m.group(0) for m in _PLACE_PHRASE.finditer(sentence.text)}
     else:
         return set()
     return {v for v in found if not set(content_terms(v)) <= asked or not content_terms(v)}
@@ -60,8 +84,11 @@ class ExtractiveGenerator:
         self.min_score = min_score
 
     async def generate(self, question: str, evidence: Evidence) -> Answer:
-        """Generator protocol: answer from the evidence."""
-        return self.answer(parse_question(question), evidence)
+        """Generator protocol: answer from the evidence (each part of a compound question in turn)."""
+        if not evidence.parts:
+            return self.answer(parse_question(question), evidence)
+        answers = [self.answer(parse_question(part.question), part) for part in evidence.parts]
+        return combine(question, answers)
 
     def answer(self, question: Question, evidence: Evidence) -> Answer:
         """Pick evidence sentences, cite them, or abstain when they don't answer."""
@@ -115,7 +142,7 @@ class ExtractiveGenerator:
         top: float,
     ) -> list[ScoredSentence]:
         """Runners-up that give a different figure, date or actor (e.g. conflicting reports)."""
-        kinds = _needs(question) & {NUMBER, AGENT, DATE, DISTANCE}
+        kinds = _needs(question) & {NUMBER, AGENT, DATE, DISTANCE, DURATION}
         if not kinds:
             return []
         seen = {v for s in chosen for k in kinds for v in values(s.sentence, k, question)}
@@ -197,6 +224,8 @@ def _spell_date(iso: str | None) -> str | None:
     """"2013-01-17" -> "17 January 2013"; "2013-01-19/2013-01-20" -> "19-20 January 2013"."""
     if not iso:
         return None
+    if re.fullmatch(r"\d{4}-\d{2}", iso):
+        return f"{date.fromisoformat(iso + '-01'):%B %Y}"
     try:
         days = [date.fromisoformat(part) for part in iso.split("/")]
     except ValueError:
@@ -213,7 +242,7 @@ def _states_date(mention: str, label: str) -> bool:
     """True when the mention already spells the day and month (nothing to add)."""
     said = set(words(mention))
     parts = label.lower().split()
-    return len(parts) == 3 and parts[0] in said and parts[1] in said
+    return all(p in said for p in parts[:-1]) and (len(parts) == 3 or parts[-1] in said)
 
 
 def _closeness(sentence: Sentence, question: Question) -> Callable[[str], int]:
@@ -235,17 +264,17 @@ def _closeness(sentence: Sentence, question: Question) -> Callable[[str], int]:
 def short_answer(question: Question, sentences: list[Sentence]) -> str | None:
     """The bare facts asked for (actor, date, figure, place), nearest the question's words first."""
     parts: list[str] = []
-    for need in (AGENT, NUMBER, DISTANCE, PLACE, DATE):
+    for need in (PERSON, AGENT, NAME, NUMBER, DISTANCE, DURATION, PLACE, DATE):
         if need not in question.needs:
             continue
         found: list[str] = []
-        per_sentence = 6 if LIST in question.needs else 1 if need == AGENT else 2
+        per_sentence = 6 if LIST in question.needs else 1 if need in (AGENT, PERSON, NAME) else 2
         for s in sentences:
             if need == DATE:
                 mentions = sorted(s.dates, key=lambda d: _closeness(s, question)(d.text))
                 offered = [_spell_date(d.resolved) or d.text for d in mentions if d.resolved]
             else:
-                offered = sorted(values(s, need, question), key=_closeness(s, question))
+                offered = sorted(sorted(values(s, need, question)), key=_closeness(s, question))
                 if need == NUMBER and any(any(ch.isdigit() for ch in v) for v in offered):
                     offered = [v for v in offered if any(ch.isdigit() for ch in v)]
             for item in offered[:per_sentence]:
@@ -254,3 +283,25 @@ def short_answer(question: Question, sentences: list[Sentence]) -> str | None:
         if found:
             parts.append(", ".join(found[:4]))
     return "; ".join(parts) or None
+
+
+def combine(question: str, answers: list[Answer]) -> Answer:
+    """One answer to a compound question from the answers to its parts, markers renumbered."""
+    if all(a.abstained for a in answers):
+        return abstain(question, "extractive")
+    texts: list[str] = []
+    citations: list[Citation] = []
+    shorts: list[str] = []
+    for a in answers:
+        if a.abstained:
+            texts.append(f"The sources don't say: {a.question}")
+            continue
+        offset = len(citations)
+        texts.append(MARKER.sub(lambda m, o=offset: f"[{int(m.group(1)) + o}]", a.answer))
+        citations += [msgspec.structs.replace(c, marker=c.marker + offset) for c in a.citations]
+        if a.short_answer:
+            shorts.append(a.short_answer)
+    return Answer(
+        question=question, answer=" ".join(texts), abstained=False, citations=citations,
+        mode="extractive", short_answer=" | ".join(shorts) or None,
+    )

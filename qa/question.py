@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from embeddings.terms import content_terms
 
 # Kinds of answer a question can need; each maps to evidence a sentence must contain.
-AGENT = "agent"  # who: a person, organisation, group or country acting
+AGENT = "agent"  # who did something: a person, organisation, group or country
+PERSON = "person"  # who *is* someone ("Who is the foreign minister?"): a person's name
+NAME = "name"  # what something is called: a proper name the question does not contain
 DATE = "date"  # when
+DURATION = "duration"  # how long
 NUMBER = "number"  # how many / how much
 PLACE = "place"  # where
 DISTANCE = "distance"  # how far
@@ -21,27 +24,44 @@ _NUMBER_WORDS = {
 }
 _WH_WORDS = frozenset({
     "who", "whom", "whose", "when", "where", "what", "which", "how", "why", "many", "much",
-    "far", "did", "does", "do", "is", "are", "was", "were", "has", "have", "had",
+    "far", "did", "does", "do", "is", "are", "was", "were", "has", "have", "had", "long",
+    "name", "called", "call",
 })
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    (PERSON, re.compile(r"\bwho (is|was|are|were|heads|leads|runs|chairs)\b(?! (said|told|reported))")),
     (AGENT, re.compile(r"\b(who|whom|whose|which (group|country|countries|organi[sz]ation|"
-                       r"person|official|minister|militants?|forces?|army|nations?))\b")),
+                       r"person|official|minister|militants?|forces?|army|nations?|company))\b")),
+    (NAME, re.compile(r"\b(what (is|was|are|were) (it|they|\w+( \w+){0,7}) called|what name|"
+                      r"(what|which) is the name|name of the|what (do|did|does) .+ call)\b")),
     (DATE, re.compile(r"\b(when|what (date|day|month|year|time)|which (date|day|month|year)|"
                       r"since when|how long ago|on what day)\b")),
+    (DURATION, re.compile(r"\b(how long|for how many (days|weeks|months|years|hours))\b(?! ago)")),
     (NUMBER, re.compile(r"\b(how (many|much)|what (number|percentage|share|amount|cost|"
                         r"proportion)|how (large|big)|population|total number)\b")),
     (DISTANCE, re.compile(r"\b(how far|distance|how (close|near)|kilomet(re|er)s? from|"
                           r"miles from)\b")),
-    (PLACE, re.compile(r"\b(where|in which (town|city|country|region|place)|what (town|city|"
-                       r"country|region|place))\b")),
+    (PLACE, re.compile(r"\b(where|(in|at|to) (which|what) (town|city|country|region|place|capital)|"
+                       r"what (town|city|country|region|place))\b")),
 ]
+# A wh-phrase asks something when it opens the question (after at most two words, as in
+# "On what day ...") or a coordinated part of it ("... and when?"); elsewhere "who" is relative.
+_ASKS_AT = re.compile(r"^(\S+ ){0,2}$|(\band|\bor|,|;)\s*$")
 _COUNTED = re.compile(
     r"\bhow (?:many|much) (.+?)(?=\b(?:are|is|was|were|did|does|do|has|have|had|will|would|can|"
     r"could|should|been|in|at|on|from|to|by|for)\b|[?,.;]|$)"
 )
 _LIST = re.compile(
     r"\b(list|name (all|the|every)|what are the|which (countries|nations|towns|groups)|"
-    r"(two|three|four|five|six|seven|eight|nine|ten|\d+) [a-z]+s\b)"
+    r"(two|three|four|five|six|seven|eight|nine|ten|\d+) "
+    r"(?!(?:hours|days|weeks|months|years|minutes|times|miles|kilomet(?:re|er)s)\b)[a-z]+s\b)"
+)
+_COUNT_IN_LIST = re.compile(
+    r"\b(two|three|four|five|six|seven|eight|nine|ten|\d+) "
+    r"(?!(?:hours|days|weeks|months|years|minutes|times|miles|kilomet(?:re|er)s)\b)[a-z]+s\b"
+)
+# "X, and what Y?" / "X and how many Y?": a second question joined to the first
+_SECOND_QUESTION = re.compile(
+    r",? (?:and|but) (?=(?:who|whom|what|when|where|which|how|why)\b)", re.IGNORECASE
 )
 
 
@@ -56,18 +76,24 @@ class Question:
     counted: tuple[str, ...] = ()  # terms of what "how many/how much" counts ("French troops")
 
 
+def _asked(pattern: re.Pattern[str], lowered: str) -> bool:
+    return any(_ASKS_AT.search(lowered[: m.start()]) for m in pattern.finditer(lowered))
+
+
 def parse_question(text: str) -> Question:
     """Classify a question by its wording; no model is needed, so this costs microseconds."""
     lowered = " ".join(text.lower().split())
-    needs = {kind for kind, pattern in _PATTERNS if pattern.search(lowered)}
+    needs = {kind for kind, pattern in _PATTERNS if _asked(pattern, lowered)}
+    if PERSON in needs:
+        needs.discard(AGENT)
     if DISTANCE in needs:
-        needs.discard(NUMBER)
-        needs.discard(PLACE)
+        needs -= {NUMBER, PLACE}
+    if DURATION in needs:
+        needs -= {DATE, NUMBER}
     list_size: int | None = None
-    match = _LIST.search(lowered)
-    if match:
+    if _LIST.search(lowered):
         needs.add(LIST)
-        count = re.search(r"\b(two|three|four|five|six|seven|eight|nine|ten|\d+) [a-z]+s\b", lowered)
+        count = _COUNT_IN_LIST.search(lowered)
         if count:
             word = count.group(1)
             list_size = int(word) if word.isdigit() else _NUMBER_WORDS[word]
@@ -82,3 +108,11 @@ def parse_question(text: str) -> Question:
     return Question(
         text=text, terms=terms, needs=frozenset(needs), list_size=list_size, counted=counted
     )
+
+
+def split_question(text: str) -> list[str]:
+    """Split "A, and what B?" into its questions; a plain question comes back alone."""
+    parts = [p.strip(" ,;") for p in _SECOND_QUESTION.split(text) if p.strip(" ,;?")]
+    if len(parts) < 2 or any(len(p.split()) < 3 for p in parts):
+        return [text]
+    return [p if p.endswith("?") else f"{p}?" for p in parts]

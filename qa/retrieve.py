@@ -49,7 +49,7 @@ def term_coverage(index: CorpusIndex, question: Question, terms: frozenset[str])
     if not question.terms:
         return 0.0
     default = max(index.idf.values(), default=1.0)
-    weights = {t: index.idf.get(t, default) for t in set(question.terms)}
+    weights = {t: index.idf.get(t, default) for t in sorted(set(question.terms))}
     total = sum(weights.values())
     return sum(w for t, w in weights.items() if t in terms) / total if total else 0.0
 
@@ -61,15 +61,21 @@ def retrieve(
     top_k: int,
     settings: RetrievalSettings,
     query_vector: np.ndarray | None = None,
+    context: str | None = None,
 ) -> Evidence:
-    """Top passages for a question, and their sentences scored against it, best first."""
-    query = encoder.encode_one(question.text) if query_vector is None else query_vector
+    """Top passages for a question, and their sentences scored against it, best first.
+
+    ``context`` (the first part of a compound question) is added to what is searched for, not to
+    what the question asks.
+    """
+    text = f"{question.text} {context}" if context else question.text
+    query = encoder.encode_one(text) if query_vector is None else query_vector
     fused = fuse(
         [dense_ranking(index, query, settings.candidates),
-         sparse_ranking(index, question.text, settings.candidates)],
+         sparse_ranking(index, text, settings.candidates)],
         settings.rrf_k,
     )
-    ranked = sorted(fused, key=lambda c: -fused[c])[:top_k]
+    ranked = sorted(fused, key=lambda c: (-fused[c], c))[:top_k]
     passages: list[Passage] = []
     scored: list[ScoredSentence] = []
     for position, chunk_id in enumerate(ranked):
@@ -90,9 +96,38 @@ def retrieve(
                 sentence=index.sentences[sid], passage=position, score=round(score, 6),
                 similarity=round(float(cosines[offset]), 6), coverage=round(coverage, 6),
             ))
-    scored.sort(key=lambda s: -s.score)
-    known = sorted({t for t in question.terms if t in index.idf}, key=lambda t: -index.idf[t])
+    scored.sort(key=lambda s: (-s.score, s.sentence.doc_id, s.sentence.start))
+    known = sorted({t for t in question.terms if t in index.idf}, key=lambda t: (-index.idf[t], t))
     return Evidence(
         question=question.text, passages=tuple(passages), sentences=tuple(scored),
         focus=tuple(known),
+    )
+
+
+def merge_evidence(question: str, parts: list[Evidence]) -> Evidence:
+    """One Evidence for a compound question: the union of its parts' passages and sentences."""
+    passages: list[Passage] = []
+    where: dict[tuple[str, int, int], int] = {}
+    best: dict[tuple[str, int], ScoredSentence] = {}
+    for part in parts:
+        remap: dict[int, int] = {}
+        for i, p in enumerate(part.passages):
+            key = (p.doc_id, p.start, p.end)
+            if key not in where:
+                where[key] = len(passages)
+                passages.append(p)
+            remap[i] = where[key]
+        for s in part.sentences:
+            moved = ScoredSentence(
+                sentence=s.sentence, passage=remap[s.passage], score=s.score,
+                similarity=s.similarity, coverage=s.coverage,
+            )
+            key2 = (s.sentence.doc_id, s.sentence.start)
+            if key2 not in best or best[key2].score < moved.score:
+                best[key2] = moved
+    sentences = sorted(best.values(), key=lambda s: (-s.score, s.sentence.doc_id, s.sentence.start))
+    focus = tuple(dict.fromkeys(t for part in parts for t in part.focus))
+    return Evidence(
+        question=question, passages=tuple(passages), sentences=tuple(sentences), focus=focus,
+        parts=tuple(parts),
     )

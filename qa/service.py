@@ -20,7 +20,7 @@ from embeddings.records import Document
 from qa import metrics
 from qa.answer import ExtractiveGenerator
 from qa.errors import DocumentNotFound, InvalidQuestion
-from qa.question import parse_question
+from qa.question import parse_question, split_question
 from qa.records import (
     Answer,
     DocumentInfo,
@@ -30,7 +30,7 @@ from qa.records import (
     Passage,
     StreamEvent,
 )
-from qa.retrieve import retrieve
+from qa.retrieve import merge_evidence, retrieve
 from qa.settings import Settings
 from qa.verify import MARKER, abstain, invariant_violations
 
@@ -109,7 +109,17 @@ class QAService:
         return self._retrieve(self._snapshot, self._clean_question(question), self._top_k(top_k))
 
     def _retrieve(self, snapshot: CorpusIndex, question: str, top_k: int) -> Evidence:
-        return retrieve(snapshot, self.encoder, parse_question(question), top_k, self.settings.retrieval)
+        parts = split_question(question)
+        if len(parts) == 1:
+            return retrieve(snapshot, self.encoder, parse_question(question), top_k, self.settings.retrieval)
+        # each part is retrieved on its own; later parts keep the first part as context
+        # ("..., and how many were there four days later?")
+        found = [
+            retrieve(snapshot, self.encoder, parse_question(part), top_k, self.settings.retrieval,
+                     context=parts[0] if i else None)
+            for i, part in enumerate(parts)
+        ]
+        return merge_evidence(question, found)
 
     def _generator(self, mode: Mode | None) -> tuple[Generator, str | None]:
         mode = mode or self.settings.generator.mode

@@ -313,7 +313,8 @@ def test_http_mode_gives_the_same_results_as_in_process(seed_service, healthy_ru
 
     one_per_category = list({q.category: q for q in GOLD}.values())
     with TestClient(create_app(service=seed_service)) as client:
-        backend = HttpBackend(str(client.base_url), SEEDS, client=client)
+        backend = HttpBackend(str(client.base_url), SEEDS, seed_service.settings.retrieval.top_k,
+                              client=client)
         results = run_eval(one_per_category, backend)
     expected = {r.id: r for r in healthy_run}
     for r in results:
