@@ -19,10 +19,11 @@ from qa.verify import MARKER, abstain, cite
 MIN_SCORE = 0.42  # below this the best sentence is not about the question (calibrated on dev questions)
 RELEVANT = 0.75  # a sentence is evidence when it scores at least this share of the best one
 ALTERNATIVE = 0.85  # other answers (another figure, another actor) must score this close to the best
-COUNT_ALTERNATIVE = 0.6  # ... or this close, when they count the very thing asked about
+SPECIFIC = 0.6  # ... or this close, when they give exactly what is asked (the counted thing, a name)
 MAX_ALTERNATIVES = 3
 MAX_SENTENCES = 6
 LIST_WINDOW = 6  # sentences either side of the best one searched for enumerated list items
+COVERED = 0.55  # ... or when it has this share of the question's (IDF-weighted) words
 CONFIDENT = 0.68  # a sentence this close to the question may answer it in other words
 
 _ENTITY_KINDS = {
@@ -73,6 +74,14 @@ def _needs(question: Question) -> set[str]:
     return set(question.needs) - {LIST}
 
 
+def _named(s: ScoredSentence, question: Question) -> bool:
+    """For "what is X called": a name that shares a word with X ("Operation Serval")."""
+    if NAME not in question.needs:
+        return False
+    asked = set(question.terms)
+    return any(set(content_terms(v)) & asked for v in values(s.sentence, NAME, question))
+
+
 def _satisfied(s: ScoredSentence, question: Question) -> set[str]:
     return {n for n in _needs(question) if values(s.sentence, n, question)}
 
@@ -96,11 +105,16 @@ class ExtractiveGenerator:
         if not ranked or ranked[0].score < self.min_score:
             return abstain(question.text, "extractive")
         top = ranked[0].score
-        relevant = [s for s in ranked if s.score >= max(self.min_score, RELEVANT * top)]
+        relevant = [
+            s for s in ranked
+            if s.score >= max(self.min_score, RELEVANT * top)
+            # a name built on the question's own words ("Operation Serval") may score lower
+            or (s.score >= max(self.min_score, SPECIFIC * top) and _named(s, question))
+        ]
         needs = _needs(question)
         if needs:
             # a sentence that gives more of what is asked beats a closer one that gives less
-            relevant.sort(key=lambda s: (-len(_satisfied(s, question)), -s.score))
+            relevant.sort(key=lambda s: (-len(_satisfied(s, question)), -_named(s, question), -s.score))
             if not _satisfied(relevant[0], question):
                 return abstain(question.text, "extractive")
         relevant = self._on_topic(relevant, evidence)
@@ -120,20 +134,20 @@ class ExtractiveGenerator:
 
     @staticmethod
     def _on_topic(relevant: list[ScoredSentence], evidence: Evidence) -> list[ScoredSentence]:
-        """Keep evidence around the question's rarest word; without it, only a close paraphrase."""
+        """Evidence must be about the question's rarest word, or say most of it, or paraphrase it closely."""
         if not evidence.focus:
             return relevant
         terms = {i: set(content_terms(p.text)) for i, p in enumerate(evidence.passages)}
         around = [s for s in relevant if evidence.focus[0] in terms[s.passage]]
         if around:
             return around
-        return relevant if relevant[0].similarity >= CONFIDENT else []
+        return [s for s in relevant if s.coverage >= COVERED or s.similarity >= CONFIDENT]
 
     def _same_count(self, question: Question, s: ScoredSentence, top: float) -> bool:
         """A weaker sentence that counts the same thing ("French troops") may report another figure."""
         if NUMBER not in question.needs or not question.counted:
             return False
-        if s.score < max(self.min_score, COUNT_ALTERNATIVE * top):
+        if s.score < max(self.min_score, SPECIFIC * top):
             return False
         return set(question.counted) <= set(content_terms(s.sentence.text))
 
