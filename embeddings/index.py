@@ -28,7 +28,7 @@ from embeddings.records import Chunk, Document, ProcessedDocument, Sentence
 from embeddings.terms import content_terms, inverse_document_frequencies
 from qa.errors import IndexCorrupt, IndexIncompatible, IndexNotFound
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CURRENT = "CURRENT"
 FIX = "Run `qa index` to rebuild it."
 EXACT_SEARCH_LIMIT = 50_000  # "auto" switches to an approximate index above this many chunks
@@ -110,6 +110,8 @@ class CorpusIndex:
     sentence_vectors: np.ndarray
     chunk_sentences: list[range]  # sentence indices of each chunk
     dense: faiss.Index
+    sentence_dense: faiss.Index  # sentence vectors, so a sentence can find its chunk
+    sentence_chunk: np.ndarray  # chunk id of each sentence
     sparse: bm25s.BM25 | None
     tokenizer: bm25s.tokenization.Tokenizer
     sentence_terms: list[frozenset[str]]
@@ -128,6 +130,7 @@ def build_snapshot(
     model: str,
     index_type: str = "auto",
     dense: faiss.Index | None = None,
+    sentence_dense: faiss.Index | None = None,
 ) -> CorpusIndex:
     """Assemble a snapshot from processed documents and their (already computed) vectors."""
     by_id = {p.document.doc_id: p for p in processed}
@@ -180,6 +183,13 @@ def build_snapshot(
         sentence_vectors=sentence_vectors,
         chunk_sentences=chunk_sentences,
         dense=dense if dense is not None else make_dense_index(chunk_vectors, index_type),
+        sentence_dense=(
+            sentence_dense if sentence_dense is not None
+            else make_dense_index(sentence_vectors, index_type)
+        ),
+        sentence_chunk=np.array(
+            [c for c, ids in enumerate(chunk_sentences) for _ in ids], dtype=np.int64
+        ),
         sparse=sparse,
         tokenizer=tokenizer,
         sentence_terms=sentence_terms,
@@ -199,6 +209,7 @@ def _stack(parts: list[np.ndarray], dim: int) -> np.ndarray:
 _DOCS_FILE = "documents.msgpack"
 _VECTORS_FILE = "vectors.npz"
 _DENSE_FILE = "dense.faiss"
+_SENTENCE_DENSE_FILE = "sentences.faiss"
 _MANIFEST_FILE = "manifest.json"
 
 
@@ -219,6 +230,8 @@ def save_snapshot(snapshot: CorpusIndex, data_dir: Path) -> Path:
         fh.flush()
         os.fsync(fh.fileno())
     faiss.write_index(snapshot.dense, str(tmp / _DENSE_FILE))
+    faiss.write_index(snapshot.sentence_dense, str(tmp / _SENTENCE_DENSE_FILE))
+    _fsync_path(tmp / _SENTENCE_DENSE_FILE)
     _fsync_path(tmp / _DENSE_FILE)
     # the manifest is written last: a version directory without it was never finished
     _write_bytes(tmp / _MANIFEST_FILE, msgspec.json.format(msgspec.json.encode(snapshot.manifest)))
@@ -309,19 +322,25 @@ def load_snapshot(data_dir: Path, *, model: str) -> CorpusIndex:
             }
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise IndexCorrupt(f"{vectors_path} is unreadable or truncated ({exc}). {FIX}") from exc
-    dense_path = version / _DENSE_FILE
-    try:
-        dense = faiss.read_index(str(dense_path))
-    except RuntimeError as exc:
-        raise IndexCorrupt(f"{dense_path} is unreadable or truncated. {FIX}") from exc
-    if dense.ntotal != manifest.chunks:
-        raise IndexCorrupt(f"{dense_path} holds {dense.ntotal} vectors, not {manifest.chunks}. {FIX}")
+    dense = _read_faiss(version / _DENSE_FILE, manifest.chunks)
+    sentence_dense = _read_faiss(version / _SENTENCE_DENSE_FILE, manifest.sentences)
     try:
         snapshot = build_snapshot(
-            processed, vectors, model=manifest.model, index_type=manifest.index_type, dense=dense
+            processed, vectors, model=manifest.model, index_type=manifest.index_type, dense=dense,
+            sentence_dense=sentence_dense,
         )
     except ValueError as exc:
         raise IndexCorrupt(f"{version} is inconsistent ({exc}). {FIX}") from exc
     if snapshot.manifest.fingerprint != manifest.fingerprint:
         raise IndexCorrupt(f"{docs_path} does not match its manifest's fingerprint. {FIX}")
     return replace(snapshot, manifest=manifest)
+
+
+def _read_faiss(path: Path, expected: int) -> faiss.Index:
+    try:
+        index = faiss.read_index(str(path))
+    except RuntimeError as exc:
+        raise IndexCorrupt(f"{path} is unreadable or truncated. {FIX}") from exc
+    if index.ntotal != expected:
+        raise IndexCorrupt(f"{path} holds {index.ntotal} vectors, not {expected}. {FIX}")
+    return index

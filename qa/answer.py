@@ -74,6 +74,10 @@ def _needs(question: Question) -> set[str]:
     return set(question.needs) - {LIST}
 
 
+# kinds of answer rare enough in text that a sentence offering one is a real candidate
+_MEASURES = {DATE, DURATION, NUMBER, DISTANCE}
+
+
 def _named(s: ScoredSentence, question: Question) -> bool:
     """For "what is X called": a name that shares a word with X ("Operation Serval")."""
     if NAME not in question.needs:
@@ -112,6 +116,13 @@ class ExtractiveGenerator:
             or (s.score >= max(self.min_score, SPECIFIC * top) and _named(s, question))
         ]
         needs = _needs(question)
+        if needs and not any(_satisfied(s, question) for s in relevant):
+            # none of the closest sentences gives what is asked: a slightly weaker one may
+            relevant += [
+                s for s in ranked
+                if s not in relevant and s.score >= max(self.min_score, SPECIFIC * top)
+                and _satisfied(s, question) & _MEASURES
+            ]
         if needs:
             # a sentence that gives more of what is asked beats a closer one that gives less
             relevant.sort(key=lambda s: (-len(_satisfied(s, question)), -_named(s, question), -s.score))

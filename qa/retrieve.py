@@ -1,4 +1,5 @@
-"""Hybrid retrieval: dense (FAISS) and sparse (BM25) fused by reciprocal rank, then sentence scoring."""
+"""Hybrid retrieval: dense (chunks and sentences, FAISS) and sparse (BM25) fused by reciprocal rank,
+then sentence scoring."""
 
 from __future__ import annotations
 
@@ -29,6 +30,15 @@ def dense_ranking(index: CorpusIndex, query: np.ndarray, n: int) -> list[int]:
         return []
     _, ids = index.dense.search(query[None, :], min(n, len(index.chunks)))
     return [int(i) for i in ids[0] if i >= 0]
+
+
+def sentence_ranking(index: CorpusIndex, query: np.ndarray, n: int) -> list[int]:
+    """Chunk ids by their best sentence's cosine similarity to the query vector."""
+    if not index.sentences:
+        return []
+    _, ids = index.sentence_dense.search(query[None, :], min(3 * n, len(index.sentences)))
+    chunks = (int(index.sentence_chunk[i]) for i in ids[0] if i >= 0)
+    return list(dict.fromkeys(chunks))[:n]
 
 
 def sparse_ranking(index: CorpusIndex, text: str, n: int) -> list[int]:
@@ -72,6 +82,7 @@ def retrieve(
     query = encoder.encode_one(text) if query_vector is None else query_vector
     fused = fuse(
         [dense_ranking(index, query, settings.candidates),
+         sentence_ranking(index, query, settings.candidates),
          sparse_ranking(index, text, settings.candidates)],
         settings.rrf_k,
     )

@@ -156,7 +156,7 @@ def test_missing_and_truncated_indexes_give_clear_errors(seed_settings, seed_ind
     data = tmp_path / "data"
     shutil.copytree(seed_settings.index.data_dir, data)
     version = data / (data / CURRENT).read_text().strip()
-    for name in ("documents.msgpack", "vectors.npz", "dense.faiss"):
+    for name in ("documents.msgpack", "vectors.npz", "dense.faiss", "sentences.faiss"):
         copy = tmp_path / f"copy-{name}"
         shutil.copytree(data, copy)
         target = copy / version.name / name
