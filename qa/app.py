@@ -10,7 +10,6 @@ from http import HTTPStatus
 from typing import Any
 
 import anyio
-import msgspec
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
@@ -18,10 +17,12 @@ from litestar.exceptions import HTTPException, SerializationException, Validatio
 from litestar.middleware.rate_limit import DURATION_VALUES, DurationUnit, RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from qa import errors, http_api, http_openai, metrics
+from qa.http_schema import SECURITY_SCHEMES, ClosedStructSchemaPlugin, ErrorBody, options_handlers
 from qa.service import QAService
 from qa.settings import Settings
 from qa.widget import routes as widget_routes
@@ -39,13 +40,6 @@ ERROR_STATUS: list[tuple[type[errors.QAError], int, str]] = [
 ]
 # Probes, metrics and the widget's static files are never rate limited.
 UNLIMITED_PATHS = r"^/(?:healthz|readyz|metrics|widget\.js)?$"
-
-
-class ErrorBody(msgspec.Struct, frozen=True, kw_only=True):
-    """Every error response: a short label and a message saying what was wrong."""
-
-    error: str
-    detail: str
 
 
 def _error(
@@ -196,11 +190,12 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
             torch.set_num_threads(threads[1])
 
     origins = list(settings.server.cors_origins)
+    handlers = [
+        healthz, readyz, prometheus_metrics, *http_api.routes, *http_openai.routes, *widget_routes,
+    ]
     return Litestar(
-        route_handlers=[
-            healthz, readyz, prometheus_metrics,
-            *http_api.routes, *http_openai.routes, *widget_routes,
-        ],
+        route_handlers=[*options_handlers(handlers), *handlers],
+        plugins=[ClosedStructSchemaPlugin()],
         lifespan=[lifespan],
         state=State({"settings": settings, "service": service, "owns_service": False,
                      "open_lock": anyio.Lock()}),
@@ -222,6 +217,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         openapi_config=OpenAPIConfig(
             title="newsqa", version="0.1.0", path="/schema",
             description="Question answering over news articles; every claim quotes its source.",
+            components=Components(security_schemes=SECURITY_SCHEMES),
             render_plugins=[SwaggerRenderPlugin()],
         ),
     )

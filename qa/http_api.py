@@ -15,20 +15,24 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
-from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
 
 from embeddings.records import Document
 from qa import metrics
 from qa.errors import QAError, WritesDisabled
+from qa.http_schema import ADMIN_ONLY, errors, event_stream, ok
 from qa.records import Answer, DocumentInfo, Mode, NewDocument, Passage, StreamEvent
 from qa.service import MAX_TOP_K, QAService
+from qa.settings import ServerSettings
 
 ASK_MAX_BODY = 64 * 1024
 DOCUMENT_MAX_BODY = 8 * 1024 * 1024
 SSE_MEDIA_TYPE = "text/event-stream"
+# What the service accepts as a question, for the schema (the service checks it and says what is wrong).
+QUESTION_SCHEMA = {"min_length": 1, "max_length": ServerSettings().max_question_chars, "pattern": r"\S"}
+Question = Annotated[str, msgspec.Meta(extra_json_schema={"extra": QUESTION_SCHEMA})]
 
 log = logging.getLogger("qa.http")
 
@@ -36,7 +40,7 @@ log = logging.getLogger("qa.http")
 class AskRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The body of ``POST /v1/ask``."""
 
-    question: str
+    question: Question
     top_k: Annotated[int, msgspec.Meta(ge=1, le=MAX_TOP_K)] | None = None
     mode: Mode | None = None
     stream: bool = False
@@ -124,12 +128,11 @@ def _sse(event: str, data: object) -> ServerSentEventMessage:
     guards=[require_json],
     request_max_body_size=ASK_MAX_BODY,
     responses={
-        200: ResponseSpec(
-            data_container=Answer,
-            description="The answer record; with 'Accept: text/event-stream' or \"stream\": true, "
-            "Server-Sent Events: sources, delta*, citation*, then done (or error).",
-        )
+        **ok(Answer, "The answer record; with 'Accept: text/event-stream' or \"stream\": true, "
+             "Server-Sent Events: sources, delta*, citation*, then done (or error)."),
+        **errors(400, 413, 415, 502, 503),
     },
+    operation_class=event_stream("sources", "delta", "citation", "done", "error"),
 )
 async def ask(
     data: JSONBody[AskRequest], request: Request[Any, Any, Any]
@@ -144,10 +147,10 @@ async def ask(
     return Response(await service.ask(data.question, top_k=data.top_k, mode=data.mode))
 
 
-@get("/v1/search")
+@get("/v1/search", responses=errors(400, 503))
 async def search(
     request: Request[Any, Any, Any],
-    q: FromQuery[str],
+    q: Annotated[str, QueryParameter(description="what to search for", schema_extra=QUESTION_SCHEMA)],
     k: Annotated[int, QueryParameter(ge=1, le=MAX_TOP_K, description="passages to return")] = 5,
 ) -> list[Passage]:
     """Scored passages for a query (retrieval only, no answer)."""
@@ -155,14 +158,14 @@ async def search(
     return await anyio.to_thread.run_sync(service.search, q, k)
 
 
-@get("/v1/documents")
+@get("/v1/documents", responses=errors(503))
 async def list_documents(request: Request[Any, Any, Any]) -> list[DocumentInfo]:
     """Metadata of every indexed document."""
     service = await service_of(request)
     return await anyio.to_thread.run_sync(service.documents)
 
 
-@get("/v1/documents/{doc_id:str}")
+@get("/v1/documents/{doc_id:str}", responses=errors(404, 503))
 async def get_document(request: Request[Any, Any, Any], doc_id: FromPath[str]) -> Document:
     """One document: its metadata and original text."""
     service = await service_of(request)
@@ -174,6 +177,8 @@ async def get_document(request: Request[Any, Any, Any], doc_id: FromPath[str]) -
     status_code=200,
     guards=[require_admin, require_json],
     request_max_body_size=DOCUMENT_MAX_BODY,
+    security=ADMIN_ONLY,
+    responses=errors(400, 401, 403, 413, 415, 503),
 )
 async def put_document(data: JSONBody[NewDocument], request: Request[Any, Any, Any]) -> DocumentInfo:
     """Add a document, or replace the one with the same id (admin key required)."""
@@ -181,7 +186,8 @@ async def put_document(data: JSONBody[NewDocument], request: Request[Any, Any, A
     return await anyio.to_thread.run_sync(service.add_document, data)
 
 
-@delete("/v1/documents/{doc_id:str}", guards=[require_admin])
+@delete("/v1/documents/{doc_id:str}", guards=[require_admin], security=ADMIN_ONLY,
+        responses=errors(401, 403, 404, 503))
 async def delete_document(request: Request[Any, Any, Any], doc_id: FromPath[str]) -> None:
     """Remove a document from the corpus (admin key required)."""
     service = await service_of(request)

@@ -11,12 +11,12 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.handlers import HTTPRouteHandler
-from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from qa.errors import InvalidQuestion
 from qa.http_api import ASK_MAX_BODY, error_message, require_json, resumed, service_of
+from qa.http_schema import errors, event_stream, ok
 from qa.records import Answer, Citation, Mode, StreamEvent
 from qa.settings import Settings
 
@@ -150,7 +150,7 @@ def _words(text: str) -> int:
     return len(text.split())
 
 
-@get("/v1/models")
+@get("/v1/models", responses=errors())
 async def list_models(request: Request[Any, Any, Any]) -> ModelList:
     """The models this service answers as (OpenAI format)."""
     return ModelList(data=[Model(id=name) for name in models_for(request.app.state.settings)])
@@ -161,8 +161,11 @@ async def list_models(request: Request[Any, Any, Any]) -> ModelList:
     status_code=200,
     guards=[require_json],
     request_max_body_size=ASK_MAX_BODY,
-    responses={200: ResponseSpec(data_container=ChatCompletion, description="OpenAI chat "
-                                 "completion; with \"stream\": true, chunks ending in [DONE].")},
+    responses={
+        **ok(ChatCompletion, "OpenAI chat completion; with \"stream\": true, chunks ending in [DONE]."),
+        **errors(400, 404, 413, 415, 502, 503),
+    },
+    operation_class=event_stream("message"),
 )
 async def chat_completions(
     data: JSONBody[ChatCompletionRequest], request: Request[Any, Any, Any]

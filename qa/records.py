@@ -5,7 +5,7 @@ These Structs are the public schema: the CLI prints them, the HTTP layer returns
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -89,14 +89,19 @@ class DocumentInfo(msgspec.Struct, frozen=True, kw_only=True):
     dropped: int  # furniture spans kept out of the index
 
 
+def _documented(**schema: object) -> msgspec.Meta:
+    """Constraints stated in the OpenAPI schema only: ingestion enforces them with clearer messages."""
+    return msgspec.Meta(extra_json_schema={"extra": schema})
+
+
 class NewDocument(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A document sent by an admin to be added or replaced."""
 
-    text: str
-    doc_id: str | None = None
+    text: Annotated[str, _documented(min_length=1, pattern=r"\S")]
+    doc_id: Annotated[str, _documented(pattern=r"^[A-Za-z0-9_.-]{1,128}$")] | None = None
     title: str | None = None
     source: str | None = None
-    published: str | None = None  # YYYY-MM-DD
+    published: Annotated[str, _documented(format="date", pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
 
 
 class StreamEvent(msgspec.Struct, frozen=True, kw_only=True):
