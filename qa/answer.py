@@ -234,7 +234,8 @@ def attribution(source: str | None, published: str | None) -> str:
 
 
 def render_sentence(sentence: Sentence, *, annotate_dates: bool) -> str:
-    """The sentence as it reads in the answer: whitespace folded, relative dates resolved."""
+    """The sentence as it reads in the answer: whitespace folded, relative dates resolved, and its
+    own bracketed numbers (footnotes, "[2]") shown as "(2)" so they are not read as citation markers."""
     text = sentence.text
     if annotate_dates:
         for mention in sorted(sentence.dates, key=lambda d: -d.start):
@@ -242,7 +243,7 @@ def render_sentence(sentence: Sentence, *, annotate_dates: bool) -> str:
             if label and not _states_date(mention.text, label):
                 cut = mention.end - sentence.start
                 text = f"{text[:cut]} ({label}){text[cut:]}"
-    return " ".join(text.split())
+    return MARKER.sub(r"(\1)", " ".join(text.split()))
 
 
 def _spell_date(iso: str | None) -> str | None:

@@ -33,6 +33,7 @@ log = logging.getLogger("qa.app")
 ERROR_STATUS: list[tuple[type[errors.QAError], int, str]] = [
     (errors.IndexProblem, 503, "index unavailable"),
     (errors.InvalidQuestion, 400, "invalid question"),
+    (errors.DocumentTooLarge, 413, "document too large"),
     (errors.InvalidDocument, 400, "invalid document"),
     (errors.DocumentNotFound, 404, "document not found"),
     (errors.WritesDisabled, 403, "writes disabled"),

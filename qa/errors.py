@@ -7,6 +7,7 @@
     │   └── IndexCorrupt             a file is truncated or unreadable (names the file)
     ├── InvalidQuestion              empty, whitespace-only or too long
     ├── InvalidDocument              a document that cannot be indexed (empty text, bad date, ...)
+    │   └── DocumentTooLarge         longer than QA_MAX_DOCUMENT_CHARS (HTTP 413)
     ├── DocumentNotFound             no document with that id
     ├── WritesDisabled               no admin key configured, so the corpus is read-only
     └── BackendError                 the LLM backend failed (foreign errors translated in qa.llm)
@@ -45,6 +46,10 @@ class InvalidQuestion(QAError):
 
 
 class InvalidDocument(QAError):
+    pass
+
+
+class DocumentTooLarge(InvalidDocument):
     pass
 
 

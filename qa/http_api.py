@@ -6,14 +6,14 @@ import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import msgspec
 from litestar import Request, Response, delete, get, post
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
-from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
@@ -23,7 +23,7 @@ from embeddings.records import Document
 from qa import metrics
 from qa.errors import QAError, WritesDisabled
 from qa.http_schema import ADMIN_ONLY, errors, event_stream, ok
-from qa.records import Answer, DocumentInfo, Mode, NewDocument, Passage, StreamEvent
+from qa.records import NOT_BLANK, Answer, DocumentInfo, Mode, NewDocument, Passage, StreamEvent
 from qa.service import MAX_TOP_K, QAService
 from qa.settings import ServerSettings
 
@@ -31,10 +31,11 @@ ASK_MAX_BODY = 64 * 1024
 DOCUMENT_MAX_BODY = 8 * 1024 * 1024
 SSE_MEDIA_TYPE = "text/event-stream"
 # What the service accepts as a question, for the schema (the service checks it and says what is wrong).
-QUESTION_SCHEMA = {"min_length": 1, "max_length": ServerSettings().max_question_chars, "pattern": r"\S"}
+QUESTION_SCHEMA = {"min_length": 1, "max_length": ServerSettings().max_question_chars, "pattern": NOT_BLANK}
 Question = Annotated[str, msgspec.Meta(extra_json_schema={"extra": QUESTION_SCHEMA})]
 
 log = logging.getLogger("qa.http")
+Body = TypeVar("Body", bound=msgspec.Struct)
 
 
 class AskRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -82,6 +83,22 @@ def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHa
             detail="A valid admin key is required: send 'Authorization: Bearer <QA_ADMIN_KEY>'.",
             headers={"WWW-Authenticate": "Bearer"},
         )
+
+
+async def as_sent(request: Request[Any, Any, Any], data: Body) -> Body:
+    """The body checked strictly: Litestar converts leniently ("stream": 0 -> false), the schema doesn't."""
+    try:
+        return msgspec.convert(_JSON.decode(await request.body()), type(data))
+    except msgspec.ValidationError as exc:
+        raise ValidationException(detail=str(exc)) from None
+
+
+def _number(literal: str) -> float | int:
+    value = float(literal)
+    return int(value) if value.is_integer() else value  # in JSON Schema, 5.0 is an integer
+
+
+_JSON = msgspec.json.Decoder(float_hook=_number)
 
 
 def wants_stream(request: Request[Any, Any, Any], stream_flag: bool) -> bool:
@@ -138,6 +155,7 @@ async def ask(
     data: JSONBody[AskRequest], request: Request[Any, Any, Any]
 ) -> Response[Answer] | ServerSentEvent:
     """Answer a question with citations that quote the sources' exact words."""
+    data = await as_sent(request, data)
     service = await service_of(request)
     if wants_stream(request, data.stream):
         events = service.stream(data.question, top_k=data.top_k, mode=data.mode)
@@ -182,6 +200,7 @@ async def get_document(request: Request[Any, Any, Any], doc_id: FromPath[str]) -
 )
 async def put_document(data: JSONBody[NewDocument], request: Request[Any, Any, Any]) -> DocumentInfo:
     """Add a document, or replace the one with the same id (admin key required)."""
+    data = await as_sent(request, data)
     service = await service_of(request)
     return await anyio.to_thread.run_sync(service.add_document, data)
 

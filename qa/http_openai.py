@@ -15,7 +15,7 @@ from litestar.params import JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from qa.errors import InvalidQuestion
-from qa.http_api import ASK_MAX_BODY, error_message, require_json, resumed, service_of
+from qa.http_api import ASK_MAX_BODY, as_sent, error_message, require_json, resumed, service_of
 from qa.http_schema import errors, event_stream, ok
 from qa.records import Answer, Citation, Mode, StreamEvent
 from qa.settings import Settings
@@ -171,6 +171,7 @@ async def chat_completions(
     data: JSONBody[ChatCompletionRequest], request: Request[Any, Any, Any]
 ) -> Response[ChatCompletion] | ServerSentEvent:
     """OpenAI-compatible chat: the last user message is the question."""
+    data = await as_sent(request, data)
     models = models_for(request.app.state.settings)
     if data.model not in models:
         raise NotFoundException(f"Unknown model {data.model!r}; available: {', '.join(models)}.")

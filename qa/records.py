@@ -87,6 +87,17 @@ class DocumentInfo(msgspec.Struct, frozen=True, kw_only=True):
     chars: int
     chunks: int
     dropped: int  # furniture spans kept out of the index
+    duplicate_of: str | None = None  # the earlier document this one nearly copies (qa.dedupe)
+
+
+# YYYY-MM-DD; a blank string means "not known", like null
+_DATE_OR_BLANK = [{"type": "string", "format": "date"}, {"type": "string", "pattern": r"^\s*$"},
+                  {"type": "null"}]
+
+
+# "Has a character that is not whitespace" as Python's str.split() sees it: JSON Schema's \S
+# disagrees on a few characters (U+0085, U+001C-U+001F, U+FEFF), so they are spelled out.
+NOT_BLANK = "[^" + "".join(f"\\u{c:04x}" for c in range(0x3001) if chr(c).isspace()) + "]"
 
 
 def _documented(**schema: object) -> msgspec.Meta:
@@ -97,11 +108,11 @@ def _documented(**schema: object) -> msgspec.Meta:
 class NewDocument(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A document sent by an admin to be added or replaced."""
 
-    text: Annotated[str, _documented(min_length=1, pattern=r"\S")]
+    text: Annotated[str, _documented(min_length=1, pattern=NOT_BLANK)]
     doc_id: Annotated[str, _documented(pattern=r"^[A-Za-z0-9_.-]{1,128}$")] | None = None
     title: str | None = None
     source: str | None = None
-    published: Annotated[str, _documented(format="date", pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
+    published: Annotated[str, _documented(one_of=_DATE_OR_BLANK)] | None = None
 
 
 class StreamEvent(msgspec.Struct, frozen=True, kw_only=True):

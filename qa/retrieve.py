@@ -72,20 +72,19 @@ def retrieve(
     settings: RetrievalSettings,
     query_vector: np.ndarray | None = None,
     context: str | None = None,
+    skip: frozenset[int] = frozenset(),
 ) -> Evidence:
     """Top passages for a question, and their sentences scored against it, best first.
 
     ``context`` (the first part of a compound question) is added to what is searched for, not to
-    what the question asks.
+    what the question asks. Chunk ids in ``skip`` (near-duplicate copies, qa.dedupe) are left out.
     """
     text = f"{question.text} {context}" if context else question.text
     query = encoder.encode_one(text) if query_vector is None else query_vector
-    fused = fuse(
-        [dense_ranking(index, query, settings.candidates),
-         sentence_ranking(index, query, settings.candidates),
-         sparse_ranking(index, text, settings.candidates)],
-        settings.rrf_k,
-    )
+    rankings = [dense_ranking(index, query, settings.candidates),
+                sentence_ranking(index, query, settings.candidates),
+                sparse_ranking(index, text, settings.candidates)]
+    fused = fuse([[c for c in ranking if c not in skip] for ranking in rankings], settings.rrf_k)
     ranked = sorted(fused, key=lambda c: (-fused[c], c))[:top_k]
     passages: list[Passage] = []
     scored: list[ScoredSentence] = []

@@ -19,7 +19,8 @@ from embeddings.index import CorpusIndex, load_snapshot, save_snapshot
 from embeddings.records import Document
 from qa import metrics
 from qa.answer import ExtractiveGenerator
-from qa.errors import DocumentNotFound, InvalidQuestion
+from qa.dedupe import Copy, copies, counted_once, distinct, hidden_chunks
+from qa.errors import DocumentNotFound, DocumentTooLarge, InvalidQuestion
 from qa.question import parse_question, split_question
 from qa.records import (
     Answer,
@@ -50,7 +51,7 @@ class QAService:
     def __init__(self, settings: Settings, snapshot: CorpusIndex, encoder: Encoder) -> None:
         self.settings = settings
         self.encoder = encoder
-        self._snapshot = snapshot
+        self._snapshot = counted_once(snapshot)
         self._write_lock = threading.Lock()
         self._http: httpx.AsyncClient | None = None
         self.extractive = ExtractiveGenerator()
@@ -90,8 +91,8 @@ class QAService:
         if not text:
             raise InvalidQuestion("The question is empty.")
         limit = self.settings.server.max_question_chars
-        if len(text) > limit:
-            raise InvalidQuestion(f"The question is {len(text)} characters long; the limit is {limit}.")
+        if len(question) > limit:  # as sent: the limit the API schema states
+            raise InvalidQuestion(f"The question is {len(question)} characters long; the limit is {limit}.")
         return text
 
     def _top_k(self, top_k: int | None) -> int:
@@ -110,16 +111,20 @@ class QAService:
 
     def _retrieve(self, snapshot: CorpusIndex, question: str, top_k: int) -> Evidence:
         parts = split_question(question)
+        copied = hidden_chunks(snapshot)  # near-duplicates count once (qa.dedupe)
         if len(parts) == 1:
-            return retrieve(snapshot, self.encoder, parse_question(question), top_k, self.settings.retrieval)
+            evidence = retrieve(snapshot, self.encoder, parse_question(question), top_k,
+                                self.settings.retrieval, skip=copied)
+            return distinct(evidence, snapshot)
         # each part is retrieved on its own; later parts keep the first part as context
         # ("..., and how many were there four days later?")
         found = [
-            retrieve(snapshot, self.encoder, parse_question(part), top_k, self.settings.retrieval,
-                     context=parts[0] if i else None)
+            distinct(retrieve(snapshot, self.encoder, parse_question(part), top_k,
+                              self.settings.retrieval, context=parts[0] if i else None,
+                              skip=copied), snapshot)
             for i, part in enumerate(parts)
         ]
-        return merge_evidence(question, found)
+        return distinct(merge_evidence(question, found), snapshot)
 
     def _generator(self, mode: Mode | None) -> tuple[Generator, str | None]:
         mode = mode or self.settings.generator.mode
@@ -207,7 +212,8 @@ class QAService:
 
     def documents(self) -> list[DocumentInfo]:
         """Metadata of every indexed document."""
-        return [_info(p) for p in self._snapshot.processed.values()]
+        snapshot = self._snapshot
+        return [_info(p, copies(snapshot)) for p in snapshot.processed.values()]
 
     def document(self, doc_id: str) -> Document:
         """One document with its original text."""
@@ -218,6 +224,12 @@ class QAService:
 
     def add_document(self, new: NewDocument) -> DocumentInfo:
         """Add or replace a document; persisted before it becomes visible."""
+        limit = self.settings.index.max_document_chars
+        if len(new.text) > limit:
+            raise DocumentTooLarge(
+                f"The document text is {len(new.text):,} characters long; the limit is {limit:,} "
+                "(QA_MAX_DOCUMENT_CHARS). Split it, or index it from a folder with `qa index`."
+            )
         doc = make_document(
             new.text, doc_id=new.doc_id, title=new.title, source=new.source,
             published=new.published,
@@ -227,7 +239,7 @@ class QAService:
                 [doc], self.encoder, index_type=self.settings.index.index_type, base=self._snapshot
             )
             self._commit(snapshot)
-        return _info(snapshot.processed[doc.doc_id])
+        return _info(snapshot.processed[doc.doc_id], copies(snapshot))
 
     def delete_document(self, doc_id: str) -> None:
         """Remove a document; persisted before it becomes visible."""
@@ -238,7 +250,8 @@ class QAService:
 
     def _commit(self, snapshot: CorpusIndex) -> None:
         save_snapshot(snapshot, self.settings.index.data_dir)
-        self._snapshot = snapshot  # one reference swap: readers see old or new, never a mix
+        # near-duplicates are worked out here, on the writer's thread, not by the next question
+        self._snapshot = counted_once(snapshot)  # one reference swap: readers see old or new, never a mix
 
     async def aclose(self) -> None:
         """Release the shared HTTP client."""
@@ -247,7 +260,7 @@ class QAService:
             self._http = None
 
 
-def _info(p: object) -> DocumentInfo:
+def _info(p: object, copy_of: dict[str, Copy]) -> DocumentInfo:
     from embeddings.records import ProcessedDocument
 
     assert isinstance(p, ProcessedDocument)
@@ -255,6 +268,7 @@ def _info(p: object) -> DocumentInfo:
     return DocumentInfo(
         doc_id=d.doc_id, title=d.title, source=d.source, published=d.published,
         chars=len(d.text), chunks=len(p.chunks), dropped=len(p.dropped),
+        duplicate_of=copy.original if (copy := copy_of.get(d.doc_id)) else None,
     )
 
 

@@ -1,0 +1,184 @@
+"""The in-process benchmarks: the encode floor, a bare encode loop, a profile of one question,
+ingestion of a large corpus, and a comparison of the encoder backends."""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import pstats
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from embeddings.build import embed_documents
+from embeddings.chunking import load_nlp, process_document
+from embeddings.cleaning import find_furniture
+from embeddings.documents import load_documents
+from embeddings.encoder import Encoder
+from embeddings.index import build_snapshot, save_snapshot
+from qa.service import QAService
+
+
+def percentile_ms(seconds: Sequence[float], q: float) -> float:
+    """The q-th percentile of durations in seconds, in milliseconds."""
+    return float(np.percentile(np.asarray(seconds), q) * 1000) if seconds else float("nan")
+
+
+@contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run PyTorch on ``threads`` intra-op threads inside the block (None: leave it alone)."""
+    if threads is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def encode_floor(encoder: Encoder, questions: Sequence[str], runs: int) -> float:
+    """p50 (ms) of encoding one short question, over ``runs`` encodes after a warm-up."""
+    for question in questions[:10]:
+        encoder.encode_one(question)
+    timings = []
+    for i in range(runs):
+        started = time.perf_counter()
+        encoder.encode_one(questions[i % len(questions)])
+        timings.append(time.perf_counter() - started)
+    return percentile_ms(timings, 50)
+
+
+def bare_encode_rate(encoder: Encoder, questions: Sequence[str], threads: int, seconds: float) -> float:
+    """Encodes per second with ``threads`` threads calling ``encode_one`` in a loop."""
+    counts = [0] * threads
+    deadline = time.perf_counter() + seconds
+
+    def loop(k: int) -> None:
+        i = k
+        while time.perf_counter() < deadline:
+            encoder.encode_one(questions[i % len(questions)])
+            counts[k] += 1
+            i += threads
+
+    workers = [threading.Thread(target=loop, args=(k,)) for k in range(threads)]
+    started = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return sum(counts) / (time.perf_counter() - started)
+
+
+@dataclass
+class ProfileItem:
+    """One function of the profile: where it is, and its time per question."""
+
+    function: str
+    self_ms: float
+    total_ms: float
+
+
+def profile_questions(service: QAService, questions: Sequence[str], top: int = 10) -> list[ProfileItem]:
+    """cProfile of retrieval + extractive answering (what /v1/ask does besides HTTP), per question."""
+    import faiss
+
+    faiss.omp_set_num_threads(1)  # as the service searches
+    loop = asyncio.new_event_loop()
+    snapshot = service.snapshot
+    k = service.settings.retrieval.top_k
+    profiler = cProfile.Profile()
+    try:
+        for question in questions[:5]:
+            loop.run_until_complete(service.extractive.generate(
+                question, service._retrieve(snapshot, question, k)))
+        profiler.enable()
+        for question in questions:
+            evidence = service._retrieve(snapshot, question, k)
+            loop.run_until_complete(service.extractive.generate(question, evidence))
+        profiler.disable()
+    finally:
+        loop.close()
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    items = []
+    for (path, line, name), (_, _, self_s, total_s, _) in stats.items():
+        where = f"{Path(path).parent.name}/{Path(path).name}:{line}" if path != "~" else ""
+        items.append(ProfileItem(
+            function=f"{where}({name})", self_ms=self_s * 1000 / len(questions),
+            total_ms=total_s * 1000 / len(questions),
+        ))
+    return sorted(items, key=lambda item: -item.self_ms)[:top]
+
+
+@dataclass
+class Ingest:
+    """Timings of one ingestion of a corpus, by stage."""
+
+    documents: int
+    chunks: int
+    sentences: int
+    stages: dict[str, float]
+    chunk_texts: list[str]
+    chunk_vectors: np.ndarray
+
+    @property
+    def rate(self) -> float:
+        """Chunks per second over all stages."""
+        return self.chunks / sum(self.stages.values())
+
+
+def ingest(source: Path, data_dir: Path, encoder: Encoder) -> Ingest:
+    """Clean, chunk + tag, embed, index and save ``source``, timing each stage as `qa index` runs it."""
+    stages: dict[str, float] = {}
+    started = time.perf_counter()
+    nlp = load_nlp()
+    documents = load_documents(source)
+    stages["load"] = time.perf_counter() - started
+    started = time.perf_counter()
+    dropped = [find_furniture(doc, encoder) for doc in documents]
+    stages["clean"] = time.perf_counter() - started
+    started = time.perf_counter()
+    processed = [process_document(doc, spans, nlp) for doc, spans in zip(documents, dropped, strict=True)]
+    stages["chunk+tag"] = time.perf_counter() - started
+    started = time.perf_counter()
+    vectors = embed_documents(processed, encoder)
+    stages["embed"] = time.perf_counter() - started
+    started = time.perf_counter()
+    snapshot = build_snapshot(processed, vectors, model=encoder.name)
+    save_snapshot(snapshot, data_dir)
+    stages["index+save"] = time.perf_counter() - started
+    return Ingest(
+        documents=len(documents), chunks=len(snapshot.chunks), sentences=len(snapshot.sentences),
+        stages=stages, chunk_texts=[c.text for c in snapshot.chunks],
+        chunk_vectors=snapshot.chunk_vectors,
+    )
+
+
+def compare_backends(
+    texts: Sequence[str], questions: Sequence[str], runs: int, backends: Sequence[str]
+) -> list[dict[str, object]]:
+    """Per backend: one-question p50, chunks/s, and agreement of dense top-10 with PyTorch's."""
+    rows: list[dict[str, object]] = []
+    reference: np.ndarray | None = None
+    for backend in backends:
+        encoder = Encoder(backend=backend)
+        with torch_threads(1 if backend == "torch" else None):  # as the service runs it
+            single = encode_floor(encoder, questions, runs)
+        started = time.perf_counter()
+        chunk_vectors = encoder.encode(texts)
+        rate = len(texts) / (time.perf_counter() - started)
+        ranking = np.argsort(-(encoder.encode(questions) @ chunk_vectors.T), axis=1)[:, :10]
+        if reference is None:
+            reference = ranking
+        overlap = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ranking, reference, strict=True)]))
+        rows.append({"backend": encoder.backend, "one_question_ms": round(single, 3),
+                     "chunks_per_s": round(rate, 1), "top10_agreement_with_torch": round(overlap, 3)})
+    return rows
