@@ -248,7 +248,7 @@ def save_snapshot(snapshot: CorpusIndex, data_dir: Path) -> Path:
         v = snapshot.vectors[p.document.doc_id]
         arrays[f"c{i}"], arrays[f"s{i}"] = v.chunks, v.sentences
     with open(tmp / _VECTORS_FILE, "wb") as fh:
-        np.savez(fh, **arrays)
+        np.savez(fh, **arrays)  # type: ignore[arg-type]
         fh.flush()
         os.fsync(fh.fileno())
     faiss.write_index(snapshot.dense, str(tmp / _DENSE_FILE))

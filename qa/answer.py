@@ -11,7 +11,17 @@ import msgspec
 from embeddings.records import Sentence
 from embeddings.terms import content_terms, words
 from qa.question import (
-    AGENT, DATE, DISTANCE, DURATION, LIST, NAME, NUMBER, PERSON, PLACE, Question, parse_question,
+    AGENT,
+    DATE,
+    DISTANCE,
+    DURATION,
+    LIST,
+    NAME,
+    NUMBER,
+    PERSON,
+    PLACE,
+    Question,
+    parse_question,
 )
 from qa.records import Answer, Citation, Evidence, ScoredSentence
 from qa.verify import MARKER, abstain, cite
@@ -323,7 +333,11 @@ def combine(question: str, answers: list[Answer]) -> Answer:
             texts.append(f"The sources don't say: {a.question}")
             continue
         offset = len(citations)
-        texts.append(MARKER.sub(lambda m, o=offset: f"[{int(m.group(1)) + o}]", a.answer))
+
+        def shifted(match: re.Match[str], by: int = offset) -> str:
+            return f"[{int(match.group(1)) + by}]"
+
+        texts.append(MARKER.sub(shifted, a.answer))
         citations += [msgspec.structs.replace(c, marker=c.marker + offset) for c in a.citations]
         if a.short_answer:
             shorts.append(a.short_answer)

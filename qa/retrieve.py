@@ -49,17 +49,19 @@ def sparse_ranking(index: CorpusIndex, text: str, n: int) -> list[int]:
     if not ids or not ids[0]:
         return []
     docs, scores = index.sparse.retrieve(
-        ids, k=min(n, len(index.chunks)), show_progress=False, n_threads=1
+        ids, k=min(n, len(index.chunks)), show_progress=False, n_threads=0  # 0: inline, no pool per call
     )
     return [int(d) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
 
-def term_coverage(index: CorpusIndex, question: Question, terms: frozenset[str]) -> float:
-    """Share of the question's IDF weight whose terms occur in ``terms``."""
-    if not question.terms:
-        return 0.0
+def term_weights(index: CorpusIndex, question: Question) -> dict[str, float]:
+    """IDF of each question term (a term the corpus lacks weighs as much as its rarest)."""
     default = max(index.idf.values(), default=1.0)
-    weights = {t: index.idf.get(t, default) for t in sorted(set(question.terms))}
+    return {t: index.idf.get(t, default) for t in sorted(set(question.terms))}
+
+
+def term_coverage(weights: dict[str, float], terms: frozenset[str]) -> float:
+    """Share of the question's IDF weight whose terms occur in ``terms``."""
     total = sum(weights.values())
     return sum(w for t, w in weights.items() if t in terms) / total if total else 0.0
 
@@ -88,6 +90,7 @@ def retrieve(
     ranked = sorted(fused, key=lambda c: (-fused[c], c))[:top_k]
     passages: list[Passage] = []
     scored: list[ScoredSentence] = []
+    weights = term_weights(index, question)
     for position, chunk_id in enumerate(ranked):
         chunk = index.chunks[chunk_id]
         doc = index.processed[chunk.doc_id].document
@@ -100,7 +103,7 @@ def retrieve(
             continue
         cosines = index.sentence_vectors[sentence_ids.start:sentence_ids.stop] @ query
         for offset, sid in enumerate(sentence_ids):
-            coverage = term_coverage(index, question, index.sentence_terms[sid])
+            coverage = term_coverage(weights, index.sentence_terms[sid])
             score = DENSE_WEIGHT * float(cosines[offset]) + (1 - DENSE_WEIGHT) * coverage
             scored.append(ScoredSentence(
                 sentence=index.sentences[sid], passage=position, score=round(score, 6),
