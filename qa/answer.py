@@ -89,7 +89,7 @@ _MEASURES = {DATE, DURATION, NUMBER, DISTANCE}
 
 
 def _named(s: ScoredSentence, question: Question) -> bool:
-    """For "what is X called": a name that shares a word with X ("Operation Serval")."""
+    """For "what is X called": a name that shares a word with X ("the operation" -> "Operation Condor")."""
     if NAME not in question.needs:
         return False
     asked = set(question.terms)
@@ -122,7 +122,7 @@ class ExtractiveGenerator:
         relevant = [
             s for s in ranked
             if s.score >= max(self.min_score, RELEVANT * top)
-            # a name built on the question's own words ("Operation Serval") may score lower
+            # a name built on the question's own words ("Operation Condor") may score lower
             or (s.score >= max(self.min_score, SPECIFIC * top) and _named(s, question))
         ]
         needs = _needs(question)
@@ -158,7 +158,9 @@ class ExtractiveGenerator:
         """Evidence must be about the question's rarest word, or say most of it, or paraphrase it closely."""
         if not evidence.focus:
             return relevant
-        terms = {i: set(content_terms(p.text)) for i, p in enumerate(evidence.passages)}
+        terms = evidence.passage_terms or tuple(
+            frozenset(content_terms(p.text)) for p in evidence.passages
+        )
         around = [s for s in relevant if evidence.focus[0] in terms[s.passage]]
         if around:
             return around

@@ -183,4 +183,7 @@ def _with_sentences(evidence: Evidence, sentences: list[ScoredSentence]) -> Evid
             new_index[i] = len(passages)
             passages.append(passage)
     moved = [msgspec.structs.replace(s, passage=new_index[s.passage]) for s in sentences]
-    return msgspec.structs.replace(evidence, passages=tuple(passages), sentences=tuple(moved))
+    terms = tuple(evidence.passage_terms[i] for i in new_index) if evidence.passage_terms else ()
+    return msgspec.structs.replace(
+        evidence, passages=tuple(passages), sentences=tuple(moved), passage_terms=terms
+    )

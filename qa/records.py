@@ -44,6 +44,7 @@ class Evidence(msgspec.Struct, frozen=True, kw_only=True):
     passages: tuple[Passage, ...]
     sentences: tuple[ScoredSentence, ...]
     focus: tuple[str, ...] = ()  # the question's terms that the corpus knows, rarest first
+    passage_terms: tuple[frozenset[str], ...] = ()  # content terms of each passage (from the index)
     parts: tuple[Evidence, ...] = ()  # for "A, and what B?": the evidence of each question
 
 

@@ -91,6 +91,7 @@ def retrieve(
     passages: list[Passage] = []
     scored: list[ScoredSentence] = []
     weights = term_weights(index, question)
+    passage_terms: list[frozenset[str]] = []
     for position, chunk_id in enumerate(ranked):
         chunk = index.chunks[chunk_id]
         doc = index.processed[chunk.doc_id].document
@@ -99,6 +100,7 @@ def retrieve(
             text=chunk.text, start=chunk.start, end=chunk.end, score=round(fused[chunk_id], 6),
         ))
         sentence_ids = index.chunk_sentences[chunk_id]
+        passage_terms.append(frozenset().union(*(index.sentence_terms[i] for i in sentence_ids)))
         if not len(sentence_ids):
             continue
         cosines = index.sentence_vectors[sentence_ids.start:sentence_ids.stop] @ query
@@ -113,13 +115,14 @@ def retrieve(
     known = sorted({t for t in question.terms if t in index.idf}, key=lambda t: (-index.idf[t], t))
     return Evidence(
         question=question.text, passages=tuple(passages), sentences=tuple(scored),
-        focus=tuple(known),
+        focus=tuple(known), passage_terms=tuple(passage_terms),
     )
 
 
 def merge_evidence(question: str, parts: list[Evidence]) -> Evidence:
     """One Evidence for a compound question: the union of its parts' passages and sentences."""
     passages: list[Passage] = []
+    terms: list[frozenset[str]] = []
     where: dict[tuple[str, int, int], int] = {}
     best: dict[tuple[str, int], ScoredSentence] = {}
     for part in parts:
@@ -129,6 +132,7 @@ def merge_evidence(question: str, parts: list[Evidence]) -> Evidence:
             if key not in where:
                 where[key] = len(passages)
                 passages.append(p)
+                terms.append(part.passage_terms[i] if i < len(part.passage_terms) else frozenset())
             remap[i] = where[key]
         for s in part.sentences:
             moved = ScoredSentence(
@@ -142,5 +146,6 @@ def merge_evidence(question: str, parts: list[Evidence]) -> Evidence:
     focus = tuple(dict.fromkeys(t for part in parts for t in part.focus))
     return Evidence(
         question=question, passages=tuple(passages), sentences=tuple(sentences), focus=focus,
+        passage_terms=tuple(terms),
         parts=tuple(parts),
     )
