@@ -15,8 +15,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,12 +27,12 @@ from pathlib import Path
 import httpx
 import msgspec
 
+from eval.local_server import LocalServer
 from qa.records import Answer, Passage
 from qa.verify import invariant_violations
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_KEY = "soak-admin-key"
-READY_TIMEOUT = 180.0
 BULLETIN = "soak-bulletin"  # replaced by a new version again and again
 BULLETIN_QUESTIONS = [
     "When does the Quillmere ferry to Ostrel leave the north pier?",
@@ -45,13 +43,6 @@ BULLETIN_QUESTIONS = [
 ]
 EXTRA_TOPICS = ["lighthouse", "fish market", "tram depot", "weather station", "library"]
 MEMORY_SLACK_MB = 60.0  # growth allowed between the warmed-up server and the end of the run
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def bulletin(version: int) -> str:
@@ -73,68 +64,6 @@ def extra(topic: str) -> str:
 def versions_named(text: str) -> set[int]:
     """The bulletin versions a quote or passage names."""
     return {int(v) for v in re.findall(r"[Bb]ulletin (\d+)", text)}
-
-
-class LiveServer:
-    """``qa serve`` in a subprocess on a free 127.0.0.1 port; stopped (or killed) by the caller."""
-
-    def __init__(self, data_dir: Path, log_path: Path, **env: str) -> None:
-        self.data_dir, self.log_path, self.env = data_dir, log_path, env
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> LiveServer:
-        """Start the server and wait until ``/readyz`` answers 200."""
-        env = {**os.environ, "QA_DATA_DIR": str(self.data_dir), "QA_RATE_LIMIT": "off",
-               "HF_HUB_OFFLINE": "1", **self.env}
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"qa serve exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"qa serve was not ready after {READY_TIMEOUT:.0f} s:\n{self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
-
-    def rss_mb(self) -> float:
-        """The server's resident memory now."""
-        assert self.process is not None
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        return int(re.search(r"^VmRSS:\s+(\d+)", status, re.M).group(1)) / 1024  # type: ignore[union-attr]
-
-    def kill(self) -> None:
-        """SIGKILL: the process gets no chance to clean up, as in a crash."""
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        """Terminate the server (killed if it does not stop within 20 s)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def __enter__(self) -> LiveServer:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
 
 
 @dataclass
@@ -356,7 +285,7 @@ def _gold_questions() -> list[str]:
     return [json.loads(line)["question"] for line in lines if line.strip()][::4]
 
 
-def soak(server: LiveServer, seconds: float, clients: int) -> SoakReport:
+def soak(server: LocalServer, seconds: float, clients: int) -> SoakReport:
     """Run the soak against a started server whose admin key is ADMIN_KEY."""
     report = SoakReport(seconds=seconds, clients=clients)
     listed = httpx.get(f"{server.url}/v1/documents", timeout=30).json()
@@ -389,6 +318,12 @@ def soak(server: LiveServer, seconds: float, clients: int) -> SoakReport:
     return report
 
 
+def start_server(data_dir: Path, log_path: Path) -> LocalServer:
+    """Start ``qa serve`` over ``data_dir`` as the soak needs it: no rate limit, admin key ADMIN_KEY."""
+    return LocalServer.start(data_dir, env={"QA_RATE_LIMIT": "off", "QA_ADMIN_KEY": ADMIN_KEY},
+                             log_path=log_path)
+
+
 def index_seeds(data_dir: Path) -> None:
     """Index the seed articles into ``data_dir`` with ``qa index``."""
     env = {**os.environ, "QA_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
@@ -414,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
             print("indexing the seed articles ...", file=sys.stderr)
             index_seeds(data)
         print(f"soaking a real server for {args.seconds:.0f} s ...", file=sys.stderr)
-        with LiveServer(data, Path(tmp) / "server.log", QA_ADMIN_KEY=ADMIN_KEY) as server:
+        with start_server(data, Path(tmp) / "server.log") as server:
             report = soak(server, args.seconds, args.clients)
     print(report.text())
     return 0 if report.ok else 1

@@ -8,7 +8,6 @@ tests fail (they never skip): the llm extra is part of the project's install.
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from eval.local_server import free_port
 from qa.answer import ExtractiveGenerator
 from qa.llm import LLMGenerator
 from qa.llm_local import LocalLLMServer
@@ -35,16 +35,10 @@ QUESTIONS = [
 BACKEND_FAILURES = {"backend_unavailable", "timeout", "backend_error", "malformed_response"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalLLMServer]:
     log_path: Path = tmp_path_factory.mktemp("llm") / "llama-server.log"
-    server = LocalLLMServer(port=_free_port(), log_path=log_path)
+    server = LocalLLMServer(port=free_port(), log_path=log_path)
     server.start()
     try:
         server.wait_ready(timeout=240)

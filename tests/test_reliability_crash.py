@@ -19,7 +19,7 @@ import pytest
 from litestar.testing import TestClient
 
 from embeddings.index import CURRENT, load_snapshot, save_snapshot
-from eval.soak import ADMIN_KEY, LiveServer
+from eval.soak import ADMIN_KEY, start_server
 from qa.app import create_app
 from qa.cli import main as qa_main
 from qa.settings import IndexSettings, Settings
@@ -135,7 +135,7 @@ def test_sigkill_during_an_upload_keeps_every_acknowledged_document(
     acked_text = "The Gao bridge over the Niger reopened on Friday after repairs by army engineers.\n"
     ledger = "The Quillmere harbour authority recorded {n} vessels in week {n} of the survey.\n"
     inflight_text = "".join(ledger.format(n=n) for n in range(1, 2700))  # ~200k characters, ~15 s
-    server = LiveServer(data, tmp_path / "server.log", QA_ADMIN_KEY=ADMIN_KEY).start()
+    server = start_server(data, tmp_path / "server.log")
     try:
         acked = httpx.post(f"{server.url}/v1/documents", json={"doc_id": "acked", "text": acked_text},
                            headers=ADMIN, timeout=120)
@@ -157,7 +157,7 @@ def test_sigkill_during_an_upload_keeps_every_acknowledged_document(
         assert failures, "the upload finished before the server was killed"
     finally:
         server.stop()
-    with LiveServer(data, tmp_path / "restarted.log", QA_ADMIN_KEY=ADMIN_KEY) as restarted:
+    with start_server(data, tmp_path / "restarted.log") as restarted:
         listed = {d["doc_id"] for d in httpx.get(f"{restarted.url}/v1/documents").json()}
         assert listed >= set(seed_index.processed) | {"acked"}
         assert httpx.get(f"{restarted.url}/v1/documents/acked").json()["text"] == acked_text

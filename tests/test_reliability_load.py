@@ -7,14 +7,14 @@ import shutil
 
 import pytest
 
-from eval.soak import ADMIN_KEY, BULLETIN, Corpus, LiveServer, Write, bulletin, soak
+from eval.soak import BULLETIN, Corpus, Write, bulletin, soak, start_server
 
 
 @pytest.mark.slow
 def test_concurrent_questions_during_document_updates(seed_settings, seed_index, tmp_path) -> None:
     data = tmp_path / "data"
     shutil.copytree(seed_settings.index.data_dir, data)
-    with LiveServer(data, tmp_path / "server.log", QA_ADMIN_KEY=ADMIN_KEY) as server:
+    with start_server(data, tmp_path / "server.log") as server:
         report = soak(server, seconds=12, clients=8)
     print(report.text())
     assert report.errors == []

@@ -4,67 +4,31 @@ and by a hand-written Server-Sent Events reader."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import msgspec
 import pytest
 
+from eval.local_server import LocalServer
 from qa.records import Answer, Citation, Passage
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "How many French troops are in Mali?"
 MARKER = re.compile(r"\[(\d+)\]")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def server(seed_settings, seed_index, tmp_path_factory) -> Iterator[str]:
     """Base URL of `qa serve` running over the seed index in a subprocess."""
-    port = _free_port()
     log_path = tmp_path_factory.mktemp("server") / "server.log"
-    env = {**os.environ, "QA_DATA_DIR": str(seed_settings.index.data_dir), "QA_RATE_LIMIT": "off",
-           "HF_HUB_OFFLINE": "1"}
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert process.poll() is None, log_path.read_text()
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server not ready:\n" + log_path.read_text()
-            time.sleep(0.5)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with LocalServer.start(seed_settings.index.data_dir, env={"QA_RATE_LIMIT": "off"},
+                           log_path=log_path) as server:
+        yield server.url
 
 
 def _document_text(base: str, doc_id: str) -> str:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
+from eval.local_server import LocalServer, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -60,52 +57,15 @@ SHADOW_ACTIVE = """() => {
 }"""
 
 
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(seed_settings: Any, seed_index: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``python -m qa.cli serve`` on a free loopback port over a private copy of the seed index."""
     workdir = tmp_path_factory.mktemp("widget-server")
     data_dir = workdir / "data"
     shutil.copytree(seed_settings.index.data_dir, data_dir)
-    port = free_port()
-    env = {
-        **os.environ, "QA_DATA_DIR": str(data_dir), "QA_SEEDS_DIR": str(ROOT / "seeds"),
-        "QA_ADMIN_KEY": ADMIN_KEY, "QA_HOST": "127.0.0.1", "HF_HUB_OFFLINE": "1",
-    }
-    log_path = workdir / "server.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "qa.cli", "serve", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited ({proc.returncode}):\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server was not ready in 180 s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    env = {"QA_SEEDS_DIR": str(ROOT / "seeds"), "QA_ADMIN_KEY": ADMIN_KEY}
+    with LocalServer.start(data_dir, env=env, log_path=workdir / "server.log") as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")
