@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
-
 from embeddings.chunking import load_nlp, process_all
 from embeddings.encoder import Encoder
 from embeddings.index import CorpusIndex, DocVectors, build_snapshot
@@ -17,26 +15,26 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 def embed_documents(
     processed: list[ProcessedDocument], encoder: Encoder, progress: Progress | None = None
 ) -> dict[str, DocVectors]:
-    """Embed every sentence once; a chunk's vector is the normalised mean of its sentences'."""
+    """Embed every chunk and sentence, in large batches, and split the vectors per document."""
+    chunk_texts = [c.text for p in processed for c in p.chunks]
     sentence_texts = [s.text for p in processed for c in p.chunks for s in c.sentences]
     if progress:
-        progress("embed", 0, len(sentence_texts))
+        progress("embed", 0, len(chunk_texts) + len(sentence_texts))
+    chunk_vectors = encoder.encode(chunk_texts)
+    if progress:
+        progress("embed", len(chunk_texts), len(chunk_texts) + len(sentence_texts))
     sentence_vectors = encoder.encode(sentence_texts)
     if progress:
-        progress("embed", len(sentence_texts), len(sentence_texts))
+        progress("embed", len(chunk_texts) + len(sentence_texts), len(chunk_texts) + len(sentence_texts))
     out: dict[str, DocVectors] = {}
-    si = 0
+    ci = si = 0
     for p in processed:
+        n_chunks = len(p.chunks)
         n_sentences = sum(len(c.sentences) for c in p.chunks)
-        own = sentence_vectors[si:si + n_sentences]
-        chunks = np.zeros((len(p.chunks), encoder.dim), dtype=np.float32)
-        at = 0
-        for i, chunk in enumerate(p.chunks):
-            mean = own[at:at + len(chunk.sentences)].sum(axis=0)
-            chunks[i] = mean / max(float(np.linalg.norm(mean)), 1e-12)
-            at += len(chunk.sentences)
-        out[p.document.doc_id] = DocVectors(chunks=chunks, sentences=own)
-        si += n_sentences
+        out[p.document.doc_id] = DocVectors(
+            chunks=chunk_vectors[ci:ci + n_chunks], sentences=sentence_vectors[si:si + n_sentences]
+        )
+        ci, si = ci + n_chunks, si + n_sentences
     return out
 
 
