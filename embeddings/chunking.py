@@ -14,7 +14,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from embeddings.cleaning import find_furniture, line_spans
+from embeddings.cleaning import find_furniture_all, line_spans
 from embeddings.dates import resolve_date
 from embeddings.encoder import Encoder
 from embeddings.records import (
@@ -247,6 +247,9 @@ def process_document(
     )
 
 
+FURNITURE_GROUP = 32  # documents whose blocks are embedded together for the content check
+
+
 def process_all(
     docs: Sequence[Document],
     encoder: Encoder | None,
@@ -256,8 +259,10 @@ def process_all(
 ) -> list[ProcessedDocument]:
     """Find the furniture of each document and process what is left."""
     processed = []
-    for done, doc in enumerate(docs, start=1):
-        processed.append(process_document(doc, find_furniture(doc, encoder), nlp, max_chars))
-        if progress is not None:
-            progress(done, len(docs))
+    for first in range(0, len(docs), FURNITURE_GROUP):
+        group = docs[first : first + FURNITURE_GROUP]
+        for doc, dropped in zip(group, find_furniture_all(group, encoder), strict=True):
+            processed.append(process_document(doc, dropped, nlp, max_chars))
+            if progress is not None:
+                progress(len(processed), len(docs))
     return processed

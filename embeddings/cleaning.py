@@ -207,22 +207,42 @@ def _off_topic_tail(blocks: Sequence[Block], relatedness: np.ndarray) -> int:
     return start
 
 
-def _content_reasons(blocks: Sequence[Block], encoder: Encoder) -> list[str | None]:
-    if len(blocks) < MIN_BLOCKS:
-        return [None] * len(blocks)
-    vectors = encoder.encode([block.text[:_EMBED_CHARS] for block in blocks])
+def _content_reasons(blocks: Sequence[Block], vectors: np.ndarray) -> list[str | None]:
     start = _off_topic_tail(blocks, _relatedness(vectors))
     return [None if i < start else "off-topic" for i in range(len(blocks))]
 
 
 def find_furniture(doc: Document, encoder: Encoder | None) -> list[DroppedSpan]:
     """Spans of ``doc.text`` that are page furniture, sorted; rules only when encoder is None."""
-    blocks = split_blocks(doc.text)
-    reasons = _rule_reasons(blocks)
+    return find_furniture_all([doc], encoder)[0]
+
+
+def find_furniture_all(docs: Sequence[Document], encoder: Encoder | None) -> list[list[DroppedSpan]]:
+    """``find_furniture`` of several documents, their blocks embedded together in one call (the
+    encoder batches them across both cores; a document alone rarely fills one batch)."""
+    blocks_of = [split_blocks(doc.text) for doc in docs]
+    reasons_of = [_rule_reasons(blocks) for blocks in blocks_of]
     if encoder is not None:
-        kept = [i for i, reason in enumerate(reasons) if reason is None]
-        for i, reason in zip(kept, _content_reasons([blocks[i] for i in kept], encoder), strict=True):
-            reasons[i] = reason
+        checked = [  # (document, indices of the blocks the rules kept) where there are enough
+            (d, kept) for d, reasons in enumerate(reasons_of)
+            if len(kept := [i for i, reason in enumerate(reasons) if reason is None]) >= MIN_BLOCKS
+        ]
+        vectors = encoder.encode(
+            [blocks_of[d][i].text[:_EMBED_CHARS] for d, kept in checked for i in kept]
+        )
+        offset = 0
+        for d, kept in checked:
+            mine = vectors[offset : offset + len(kept)]
+            offset += len(kept)
+            found = _content_reasons([blocks_of[d][i] for i in kept], mine)
+            for i, reason in zip(kept, found, strict=True):
+                reasons_of[d][i] = reason
+    return [
+        _spans(doc, blocks, reasons) for doc, blocks, reasons in zip(docs, blocks_of, reasons_of, strict=True)
+    ]
+
+
+def _spans(doc: Document, blocks: Sequence[Block], reasons: Sequence[str | None]) -> list[DroppedSpan]:
     # Consecutive blocks dropped for the same reason make one span (the text between is blank).
     runs: list[tuple[int, int, str]] = []
     previous: str | None = None

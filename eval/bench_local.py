@@ -17,7 +17,7 @@ import numpy as np
 
 from embeddings.build import embed_documents
 from embeddings.chunking import load_nlp, process_document
-from embeddings.cleaning import find_furniture
+from embeddings.cleaning import find_furniture_all
 from embeddings.documents import load_documents
 from embeddings.encoder import Encoder
 from embeddings.index import build_snapshot, save_snapshot
@@ -57,15 +57,19 @@ def encode_floor(encoder: Encoder, questions: Sequence[str], runs: int) -> float
     return percentile_ms(timings, 50)
 
 
-def bare_encode_rate(encoder: Encoder, questions: Sequence[str], threads: int, seconds: float) -> float:
-    """Encodes per second with ``threads`` threads calling ``encode_one`` in a loop."""
+def bare_encode_rate(
+    encoder: Encoder, questions: Sequence[str], threads: int, seconds: float, *, batched: bool = False
+) -> float:
+    """Questions encoded per second by ``threads`` threads, each encoding one question per call in
+    a loop: straight to the model, or (``batched``) through the encoder's micro-batcher."""
     counts = [0] * threads
     deadline = time.perf_counter() + seconds
+    encode = encoder.encode_one if batched else (lambda text: encoder.encode([text]))
 
     def loop(k: int) -> None:
         i = k
         while time.perf_counter() < deadline:
-            encoder.encode_one(questions[i % len(questions)])
+            encode(questions[i % len(questions)])
             counts[k] += 1
             i += threads
 
@@ -143,7 +147,7 @@ def ingest(source: Path, data_dir: Path, encoder: Encoder) -> Ingest:
     documents = load_documents(source)
     stages["load"] = time.perf_counter() - started
     started = time.perf_counter()
-    dropped = [find_furniture(doc, encoder) for doc in documents]
+    dropped = find_furniture_all(documents, encoder)
     stages["clean"] = time.perf_counter() - started
     started = time.perf_counter()
     processed = [process_document(doc, spans, nlp) for doc, spans in zip(documents, dropped, strict=True)]
