@@ -20,7 +20,7 @@ EncodeMany = Callable[[Sequence[str]], np.ndarray]
 class _Slot:
     """One caller's text, and what became of it."""
 
-    __slots__ = ("text", "vector", "error", "ready", "batch")
+    __slots__ = ("batch", "error", "ready", "text", "vector")
 
     def __init__(self, text: str) -> None:
         self.text = text

@@ -156,18 +156,14 @@ def distinct(evidence: Evidence, index: CorpusIndex) -> Evidence:
     if candidates:
         rows = [facts.row_of[(s.sentence.doc_id, s.sentence.start)] for s in candidates]
         vectors = index.sentence_vectors[rows]
-        similar = vectors @ vectors.T
+        near = ((vectors @ vectors.T).astype(np.float64) >= SAME_SENTENCE).tolist()
         chosen: list[int] = []
         for i, s in enumerate(candidates):  # best first, so the best scored copy is the one kept
-            if not any(_same(s, candidates[j], float(similar[i, j])) for j in chosen):
+            # "2,000 troops" and "2,500 troops" read nearly alike but are different claims
+            if not any(near[i][j] and candidates[j].sentence.numbers == s.sentence.numbers for j in chosen):
                 chosen.append(i)
         kept = [candidates[i] for i in chosen]
     return _with_sentences(evidence, kept)
-
-
-def _same(a: ScoredSentence, b: ScoredSentence, cosine: float) -> bool:
-    # "2,000 troops" and "2,500 troops" read nearly alike but are different claims
-    return cosine >= SAME_SENTENCE and a.sentence.numbers == b.sentence.numbers
 
 
 def _with_sentences(evidence: Evidence, sentences: list[ScoredSentence]) -> Evidence:
