@@ -244,7 +244,7 @@ def run(plan: Plan, work: Path) -> Report:
     report.details["ingest"] = {"documents": result.documents, "chunks": result.chunks,
                                 "sentences": result.sentences,
                                 "stages_s": {k: round(v, 2) for k, v in result.stages.items()}}
-    sample = result.chunk_texts[: 600 if plan is FULL else 64]
+    sample = result.chunk_texts[: 600 if plan.compare_vectors else 64]
     _log("comparing encoder backends")
     report.details["backends"] = bench_local.compare_backends(
         sample, questions, plan.floor_runs // 2, ("torch", "onnx", "onnx-int8"))
@@ -290,9 +290,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="qa bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, for CI (~2 minutes)")
     parser.add_argument("--json", type=Path, help="also write the figures and details here")
+    parser.add_argument("--ingest-chars", type=int, metavar="N",
+                        help="size of the synthetic ingest corpus in characters (full: 1,000,000, "
+                             "~2,000 chunks; 10,000,000 makes ~20,000 chunks and takes ~20 minutes)")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     plan, mode = (QUICK, "quick") if args.quick else (FULL, "full")
+    if args.ingest_chars is not None:
+        if args.ingest_chars < 10_000:
+            parser.error("--ingest-chars must be at least 10000")
+        plan = replace(plan, ingest_chars=args.ingest_chars)
     before = machine()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="qa-bench-") as tmp:
