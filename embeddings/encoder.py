@@ -25,7 +25,7 @@ from embeddings.batching import MicroBatcher
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 BACKENDS = ("auto", "onnx", "onnx-int8", "torch")
-QUESTION_BATCH = 16  # concurrent questions encoded in one call (embeddings/batching.py)
+QUESTION_BATCH = 8  # concurrent questions encoded in one call (embeddings/batching.py): one ONNX batch
 
 log = logging.getLogger("embeddings.encoder")
 
@@ -54,7 +54,6 @@ class Encoder:
         choice = (backend or os.environ.get("QA_ENCODER_BACKEND", "") or "auto").strip().lower()
         if choice not in BACKENDS:
             raise ValueError(f"QA_ENCODER_BACKEND must be one of {', '.join(BACKENDS)}, not {choice!r}")
-        self._batch_size = batch_size
         self.workers = _parallelism()
         self._lock = threading.Lock()  # torch modules are not safe to call from many threads at once
         self._session: Any = None  # onnxruntime.InferenceSession
