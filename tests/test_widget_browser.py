@@ -301,3 +301,35 @@ def test_unreachable_service_offers_a_retry_that_recovers(chat: Chat) -> None:
     assert "done" in str(message.get_attribute("class")), message.inner_text()
     assert message.locator("button.cite").count() > 0
     assert chat.dialogs == [] and chat.errors == []
+
+
+@pytest.fixture(scope="module")
+def limited_server(
+    seed_settings: Any, seed_index: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A second real server that lets each client ask two questions a minute."""
+    workdir = tmp_path_factory.mktemp("widget-limited")
+    data_dir = workdir / "data"
+    shutil.copytree(seed_settings.index.data_dir, data_dir)
+    env = {"QA_SEEDS_DIR": str(ROOT / "seeds"), "QA_RATE_LIMIT": "2/minute"}
+    with LocalServer.start(data_dir, env=env, log_path=workdir / "server.log") as server:
+        yield server.url
+
+
+def test_rate_limited_question_says_when_to_try_again(browser: Any, limited_server: str) -> None:
+    chat = Chat(browser, limited_server, color_scheme="light", reduced_motion="reduce")
+    try:
+        chat.open()
+        for _ in range(2):  # within the limit: answered
+            assert "done" in str(chat.ask(KONNA).get_attribute("class"))
+        message = chat.ask(KONNA)  # the server answers 429 with Retry-After
+        assert "error" in str(message.get_attribute("class"))
+        text = message.inner_text()
+        match = re.search(r"Too many questions right now\. Please try again in (\d+) seconds\.", text)
+        assert match, text
+        assert 1 <= int(match.group(1)) <= 60
+        assert message.locator("button.retry").count() == 1  # waiting may help: retry is offered
+        chat.screenshot("widget-rate-limited.png")
+        assert chat.dialogs == [] and chat.errors == []
+    finally:
+        chat.close()
