@@ -156,18 +156,17 @@ def compare_with_bare(
     minute, and a ratio of two figures taken minutes apart moved by +-10 %."""
     from embeddings.encoder import default_encoder
 
-    rounds = [bench_http.load(server, questions, CLIENTS, seconds=seconds / LOAD_ROUNDS)]
-    encoded = 0.0
-    for i in range(LOAD_ROUNDS):
-        encoded += bench_local.bare_encode_rate(default_encoder(), questions, CLIENTS,
-                                                seconds / LOAD_ROUNDS)
-        if i + 1 < LOAD_ROUNDS:
-            rounds.append(bench_http.load(server, questions, CLIENTS, seconds=seconds / LOAD_ROUNDS))
+    each = seconds / LOAD_ROUNDS
+    rounds: list[bench_http.Load] = []
+    rates: list[float] = []
+    for _ in range(LOAD_ROUNDS):
+        rounds.append(bench_http.load(server, questions, CLIENTS, seconds=each))
+        rates.append(bench_local.bare_encode_rate(default_encoder(), questions, CLIENTS, each))
     loaded = bench_http.Load(
         completed=sum(r.completed for r in rounds), errors=sum(r.errors for r in rounds),
         latencies=[t for r in rounds for t in r.latencies], seconds=sum(r.seconds for r in rounds),
     )
-    return loaded, encoded / LOAD_ROUNDS
+    return loaded, sum(rates) / len(rates)
 
 
 def run_scale(report: Report, plan: Plan, base: np.ndarray, queries: np.ndarray, work: Path) -> None:
