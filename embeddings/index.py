@@ -22,11 +22,11 @@ import bm25s
 import faiss
 import msgspec
 import numpy as np
-import Stemmer
 
 from embeddings.records import Chunk, Document, ProcessedDocument, Sentence
-from embeddings.terms import content_terms, inverse_document_frequencies
+from embeddings.terms import inverse_document_frequencies
 from qa.errors import IndexCorrupt, IndexIncompatible, IndexNotFound
+from qa.text import content_terms, stemmer
 
 FORMAT_VERSION = 2
 CURRENT = "CURRENT"
@@ -70,13 +70,9 @@ def corpus_fingerprint(docs: list[Document], model: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def _stemmer() -> Stemmer.Stemmer:
-    return Stemmer.Stemmer("english")
-
-
 def sparse_tokenizer() -> bm25s.tokenization.Tokenizer:
     """The BM25 tokenizer (English stopwords, Snowball stemmer), shared by indexing and queries."""
-    return bm25s.tokenization.Tokenizer(stopwords="en", stemmer=_stemmer(), lower=True)
+    return bm25s.tokenization.Tokenizer(stopwords="en", stemmer=stemmer(), lower=True)
 
 
 def make_dense_index(vectors: np.ndarray, index_type: str = "auto") -> faiss.Index:

@@ -9,7 +9,6 @@ from datetime import date
 import msgspec
 
 from embeddings.records import Sentence
-from embeddings.terms import content_terms, words
 from qa.question import (
     AGENT,
     DATE,
@@ -24,7 +23,8 @@ from qa.question import (
     parse_question,
 )
 from qa.records import Answer, Citation, Evidence, ScoredSentence
-from qa.verify import MARKER, abstain, cite
+from qa.text import MARKER, content_terms, number_words, words
+from qa.verify import abstain, cite
 
 MIN_SCORE = 0.42  # below this the best sentence is not about the question (calibrated on dev questions)
 RELEVANT = 0.75  # a sentence is evidence when it scores at least this share of the best one
@@ -44,7 +44,7 @@ _ENTITY_KINDS = {
 }
 _DISTANCE = re.compile(r"\d[\d,.]*\s*(?:km|kilomet(?:re|er)s?|miles?)\b", re.IGNORECASE)
 _DURATION = re.compile(
-    r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several|a few)"
+    rf"\b(?:\d+|{'|'.join(number_words(1, 12))}|several|a few)"
     r"[- ](?:hours?|days?|weeks?|months?|years?)\b(?: long)?", re.IGNORECASE
 )
 # places spaCy does not tag: "in a nearby forest", "at the airbase", "inside the towns of ..."

@@ -33,7 +33,8 @@ from qa.records import (
 )
 from qa.retrieve import merge_evidence, retrieve
 from qa.settings import Settings
-from qa.verify import MARKER, abstain, invariant_violations
+from qa.text import MARKER
+from qa.verify import abstain, invariant_violations
 
 log = logging.getLogger("qa.service")
 MAX_TOP_K = 20

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from embeddings.records import Sentence
 from qa.records import Answer, Citation, Mode, Passage
+from qa.text import MARKER
 
-MARKER = re.compile(r"\[(\d+)\]")
 ABSTENTION = "The sources don't answer this question."
 
 
