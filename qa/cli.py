@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -118,6 +120,17 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _checkout_command(name: str) -> Callable[[list[str]], int]:
+    """``main`` of eval/cli.py or eval/bench.py, from the repository checkout (the wheel has no eval/)."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "eval" / "__init__.py").is_file():
+        raise LookupError(f"`qa {name}` runs from a checkout of the repository: no eval/ in {root}")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    module = importlib.import_module("eval.cli" if name == "eval" else "eval.bench")
+    return module.main  # type: ignore[no-any-return]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qa", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -150,14 +163,12 @@ def main(argv: list[str] | None = None) -> int:
         # worker thread spin and steal the other core (measured: 150 -> 223 req/s on 2 cores).
         # It must be set before faiss is first imported.
         os.environ.setdefault("OMP_NUM_THREADS", "1")
-    if argv and argv[0] == "eval":
-        from eval.cli import main as eval_main
-
-        return eval_main(argv[1:])
-    if argv and argv[0] == "bench":
-        from eval.bench import main as bench_main
-
-        return bench_main(argv[1:])
+    if argv and argv[0] in ("eval", "bench"):
+        try:
+            return _checkout_command(argv[0])(argv[1:])
+        except LookupError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
