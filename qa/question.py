@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from qa.records import Question
 from qa.text import content_terms, number_words
 
 # Kinds of answer a question can need; each maps to evidence a sentence must contain.
@@ -61,17 +61,6 @@ _COUNT_IN_LIST = re.compile(
 _SECOND_QUESTION = re.compile(
     r",? (?:and|but) (?=(?:who|whom|what|when|where|which|how|why)\b)", re.IGNORECASE
 )
-
-
-@dataclass(frozen=True)
-class Question:
-    """A parsed question: text, stemmed content terms, and the answer kinds it needs."""
-
-    text: str
-    terms: tuple[str, ...]
-    needs: frozenset[str]
-    list_size: int | None = None
-    counted: tuple[str, ...] = ()  # terms of what "how many/how much" counts ("French troops")
 
 
 def _asked(pattern: re.Pattern[str], lowered: str) -> bool:

@@ -212,19 +212,6 @@ class ClaimVerifier:
         return best
 
 
-def verify_claims(
-    text: str, evidence: Evidence, encoder: Encoder
-) -> tuple[list[SupportedClaim], list[DroppedClaim]]:
-    """Split an answer with [n] markers into sentences and verify each against the evidence."""
-    verifier = ClaimVerifier(evidence, encoder)
-    kept: list[SupportedClaim] = []
-    dropped: list[DroppedClaim] = []
-    for sentence in split_sentences(text)[0]:
-        verdict = verifier.check(sentence)
-        (kept if isinstance(verdict, SupportedClaim) else dropped).append(verdict)  # type: ignore[arg-type]
-    return kept, dropped
-
-
 class CitationBook:
     """Numbers citations 1..n in order of first use and renders kept claims with their markers."""
 

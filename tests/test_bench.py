@@ -67,11 +67,11 @@ def test_synthetic_corpus_only_recombines_real_seed_sentences(tmp_path: Path) ->
 
 
 def test_onnx_backend_reproduces_pytorch_vectors() -> None:
-    from embeddings.encoder import Encoder
+    from embeddings.encoder import MiniLMEncoder
 
     texts = ["Who leads the operation?", "French troops advanced on the town. " * 20, "x"]
-    torch_vectors = Encoder(backend="torch").encode(texts)
-    onnx = Encoder(backend="onnx")
+    torch_vectors = MiniLMEncoder(backend="torch").encode(texts)
+    onnx = MiniLMEncoder(backend="onnx")
     assert onnx.backend == "onnx"
     onnx_vectors = onnx.encode(texts)
     assert onnx_vectors.dtype == np.float32 and onnx_vectors.shape == (3, 384)
