@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -38,7 +39,9 @@ class ServiceBackend:
         self.default_k = service.settings.retrieval.top_k
 
     def ask(self, question: str, top_k: int | None, mode: Mode | None) -> Answer:
-        return self.service.ask_sync(question, top_k=top_k, mode=mode)
+        # what the generator wrote, before ask() turns a broken citation into an abstention
+        answer, _ = asyncio.run(self.service.draft(question, top_k=top_k, mode=mode))
+        return answer
 
     def retrieve(self, question: str, top_k: int) -> list[Passage]:
         return list(self.service.retrieve(question, top_k).passages)

@@ -141,7 +141,8 @@ def test_the_api_returns_a_document_record_not_the_storage_record(fake_service, 
     record = fake_service.document(doc_id)
     assert isinstance(record, DocumentText)
     stored = fake_index.document(doc_id)
-    assert msgspec.json.decode(msgspec.json.encode(record)) == msgspec.json.decode(msgspec.json.encode(stored))
+    as_json = msgspec.json.encode
+    assert msgspec.json.decode(as_json(record)) == msgspec.json.decode(as_json(stored))
 
 
 def test_a_mode_comes_from_the_registry(fake_service, monkeypatch):
