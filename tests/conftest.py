@@ -13,6 +13,15 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+# fixtures that load the real model or build the real seed index: a test using one is `slow`
+REAL_MODEL_FIXTURES = frozenset({"encoder", "seed_settings", "seed_index", "seed_service", "fresh_service"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test on the real model `slow`, so `-m "not slow"` is the fast layer on the fakes."""
+    for item in items:
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -66,6 +66,7 @@ def test_synthetic_corpus_only_recombines_real_seed_sentences(tmp_path: Path) ->
     assert not remainder.strip(), "every character of a synthetic article comes from a seed sentence"
 
 
+@pytest.mark.slow
 def test_onnx_backend_reproduces_pytorch_vectors() -> None:
     from embeddings.encoder import MiniLMEncoder
 
@@ -79,6 +80,7 @@ def test_onnx_backend_reproduces_pytorch_vectors() -> None:
     assert float(onnx.encode_one(texts[0]) @ onnx_vectors[0]) > 0.9999
 
 
+@pytest.mark.slow
 def test_auto_index_is_exact_when_small_and_compressed_with_high_recall_when_large() -> None:
     import faiss
 
