@@ -47,3 +47,12 @@ def test_shipped_code_importing_eval_breaks_the_build(tmp_path):
     result = _lint(tree)
     assert result.returncode != 0
     assert "qa.dedupe -> eval.gold" in result.stdout
+
+
+def test_each_package_exports_its_public_names():
+    import embeddings
+    import qa
+
+    for package in (qa, embeddings):
+        for name in package.__all__:
+            assert getattr(package, name) is not None, f"{package.__name__}.{name}"
