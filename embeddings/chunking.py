@@ -124,7 +124,7 @@ def _wrong_split(text: str, before: Span, after: Span) -> bool:
     )
 
 
-def split_sentences(text: str, unit: Span, sdoc: Doc) -> list[Span]:
+def sentence_spans(text: str, unit: Span, sdoc: Doc) -> list[Span]:
     """Sentence spans (absolute) of one paragraph, from spaCy's split with its mistakes fixed."""
     offset = unit[0]
     raw = [_strip(text, (offset + s.start_char, offset + s.end_char)) for s in sdoc.sents]
@@ -189,7 +189,7 @@ def _sentences(doc: Document, unit: Span, sdoc: Doc) -> list[Sentence]:
         for ent in sdoc.ents
     ]
     sentences = []
-    for start, end in split_sentences(doc.text, unit, sdoc):
+    for start, end in sentence_spans(doc.text, unit, sdoc):
         inside = tuple(e for e in entities if start <= e.start and e.end <= end)
         dates = _dates(doc, (start, end), inside)
         sentences.append(

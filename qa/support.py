@@ -18,7 +18,7 @@ from embeddings.encoder import Encoder
 from embeddings.records import Sentence
 from qa.prompts import DECLINED
 from qa.records import Citation, Evidence
-from qa.text import ABBREVIATIONS, CARDINALS, MONTH_NAMES, WEEKDAY_NAMES, content_terms, words
+from qa.text import ABBREVIATIONS, CARDINALS, MONTH_NAMES, WEEKDAY_NAMES, content_terms, quotes_exactly, words
 from qa.verify import cite
 
 MIN_TERMS = 2  # a claim with fewer content words says nothing checkable ("PWNED.", "Yes.")
@@ -148,7 +148,7 @@ class ClaimVerifier:
             passage = evidence.passages[scored.passage]
             s = scored.sentence
             # a quote must be byte-exact, and planted instructions never count as support
-            exact = passage.text[s.start - passage.start:s.end - passage.start] == s.text
+            exact = quotes_exactly(passage.text, s.start - passage.start, s.end - passage.start, s.text)
             if exact and not INSTRUCTION.search(s.text):
                 self._candidates.setdefault(scored.passage, []).append(s)
         for group in self._candidates.values():

@@ -26,6 +26,7 @@ __all__ = [
     "WEEKDAY_NAMES",
     "content_terms",
     "number_words",
+    "quotes_exactly",
     "stemmer",
     "words",
 ]
@@ -116,6 +117,11 @@ _DEMONYMS = {
     "australian": "australia", "malaysian": "malaysia", "egyptian": "egypt", "libyan": "libya",
     "moroccan": "morocco", "tunisian": "tunisia", "mauritanian": "mauritania",
 }
+
+
+def quotes_exactly(text: str | None, start: int, end: int, quote: str) -> bool:
+    """True when ``quote`` is ``text[start:end]`` byte for byte, over a real, non-empty span."""
+    return text is not None and 0 <= start < end <= len(text) and text[start:end] == quote
 
 
 def number_words(low: int, high: int) -> dict[str, int]:

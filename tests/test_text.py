@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from qa.text import ABBREVIATIONS, MARKER, MONTHS, content_terms, number_words, stemmer, words
+from qa.text import (
+    ABBREVIATIONS,
+    MARKER,
+    MONTHS,
+    content_terms,
+    number_words,
+    quotes_exactly,
+    stemmer,
+    words,
+)
 
 
 def test_the_marker_finds_citation_numbers_only():
@@ -37,3 +46,12 @@ def test_words_keep_hyphens_and_apostrophes_together():
 def test_bm25_and_content_terms_share_one_stemmer():
     assert stemmer() is stemmer()
     assert content_terms("offensives") == stemmer().stemWords(["offensives"])
+
+
+def test_a_quote_is_exact_only_at_its_own_real_span():
+    text = "Islamists took Konna."
+    assert quotes_exactly(text, 0, 9, "Islamists")
+    assert not quotes_exactly(text, 1, 10, "Islamists")
+    assert not quotes_exactly(text, 5, 5, "")  # an empty span quotes nothing
+    assert not quotes_exactly(text, 15, 40, "Konna.")  # past the end
+    assert not quotes_exactly(None, 0, 9, "Islamists")  # unknown document
