@@ -156,3 +156,16 @@ def test_a_mode_comes_from_the_registry(fake_service, monkeypatch):
 
     monkeypatch.setitem(GENERATORS, FALLBACK_MODE, ModeEntry(make=lambda service: Fixed()))
     assert fake_service.ask_sync("Who took Konna?", mode=FALLBACK_MODE).answer == "fixed"
+
+
+def test_encoder_and_mode_settings_come_from_the_environment():
+    from pathlib import Path
+
+    from qa.settings import Settings
+
+    settings = Settings.from_env({"QA_ENCODER_BACKEND": "torch", "QA_MODEL_CACHE": "/tmp/models"})
+    assert settings.index.encoder_backend == "torch"
+    assert settings.index.model_cache == Path("/tmp/models")
+    assert Settings.from_env({}).index.model_cache is None
+    with pytest.raises(ValueError, match=", ".join(MODES)):
+        Settings.from_env({"QA_MODE": "magic"})
