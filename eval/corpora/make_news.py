@@ -50,11 +50,13 @@ def choose(source: Path, eval_dir: Path, target: int, seed: int) -> list[str]:
     stems = sorted(p.stem for p in source.glob("*.txt"))
     chosen = referenced(eval_dir, set(stems))
     bodies = {_body((source / f"{s}.txt").read_text(encoding="utf-8")) for s in chosen}
-    pool = [s for s in stems if s not in chosen]
-    random.Random(seed).shuffle(pool)
+    pool = list(stems)
+    random.Random(seed).shuffle(pool)  # one fixed order: a newly cited article displaces the tail
     for stem in pool:
         if len(chosen) >= target:
             break
+        if stem in chosen:
+            continue
         body = _body((source / f"{stem}.txt").read_text(encoding="utf-8"))
         if body not in bodies:  # a byte-identical copy would split citations between two ids
             bodies.add(body)
