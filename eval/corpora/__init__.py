@@ -74,8 +74,22 @@ def index_dir(corpus: Corpus, settings: Settings, cache: Path = DEFAULT_CACHE,
         for stale in cache.glob(f"{corpus.name}-*"):  # older builds of the same corpus
             if stale != data_dir and stale.is_dir():
                 shutil.rmtree(stale, ignore_errors=True)
-        QAService.build(_with_data_dir(settings, data_dir), source=corpus.articles)
+        QAService.build(_with_data_dir(settings, data_dir), source=corpus.articles,
+                        progress=_every_tenth(log) if log else None)
     return data_dir
+
+
+def _every_tenth(log: Callable[[str], None]) -> Callable[[str, int, int], None]:
+    """An index-build progress callback that logs each stage at every tenth of the way."""
+    shown: set[tuple[str, int]] = set()
+
+    def progress(stage: str, done: int, total: int) -> None:
+        tenth = done * 10 // max(total, 1)
+        if (stage, tenth) not in shown:
+            shown.add((stage, tenth))
+            log(f"  {stage}: {done}/{total}")
+
+    return progress
 
 
 def _with_data_dir(settings: Settings, data_dir: Path) -> Settings:
