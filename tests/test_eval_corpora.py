@@ -97,6 +97,14 @@ def test_news_subset_holds_every_cited_article_among_500_or_more() -> None:
     assert cited <= stems
 
 
+def test_no_article_outside_a_questions_evidence_repeats_its_quote() -> None:
+    texts = _texts(CORPORA["news"])
+    for q in GOLDS["news"]:
+        cited = {e.doc_id for e in q.evidence}
+        for ev in q.evidence:
+            assert not [d for d, t in texts.items() if d not in cited and ev.quote in t], q.id
+
+
 def test_squad_slice_maps_answer_offsets_into_whole_articles() -> None:
     gold, corpus = GOLDS["squad"], CORPORA["squad"]
     assert len(gold) >= 300
@@ -119,13 +127,19 @@ def test_news_subset_builder_keeps_cited_articles_and_skips_copies(tmp_path: Pat
     evals.mkdir()
     for i in range(12):
         (source / f"bbc_x_{i:03d}.txt").write_text(f"Title {i}\n\nBody number {i}.\n")
-    (source / "bbc_x_100.txt").write_text("Another title\n\nBody number 3.\n")  # a copy of 003
+    long_body = "A paragraph long enough to be compared with the paragraphs of other stories."
+    (source / "bbc_x_003.txt").write_text(f"Title 3\n\n{long_body}\n")
+    (source / "bbc_x_100.txt").write_text(f"Another title\n\n{long_body}\n")  # a copy of 003
+    (source / "bbc_x_200.txt").write_text("T\n\nIt said: Body number 7. And more besides.\n")
     (evals / "gold_demo.jsonl").write_text(json.dumps(
-        {"evidence": [{"doc_id": "bbc_x_003", "quote": "Body"}], "note": "bbc_x_007.txt"}) + "\n")
+        {"evidence": [{"doc_id": "bbc_x_007", "quote": "Body number 7."}], "note": "bbc_x_003.txt"}
+    ) + "\n")
     assert referenced(evals, {p.stem for p in source.glob("*.txt")}) == {"bbc_x_003", "bbc_x_007"}
-    chosen = choose(source, evals, target=13, seed=1)
+    chosen = choose(source, evals, target=14, seed=1)
     assert {"bbc_x_003", "bbc_x_007"} <= set(chosen)
-    assert "bbc_x_100" not in chosen and len(chosen) == 12  # the copy is never a distractor
+    assert "bbc_x_100" not in chosen  # a copy of a cited story is never a distractor
+    assert "bbc_x_200" not in chosen  # nor is an article that repeats a gold quote
+    assert len(chosen) == 12
     assert choose(source, evals, target=5, seed=1) == choose(source, evals, target=5, seed=1)
 
 

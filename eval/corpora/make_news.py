@@ -29,27 +29,51 @@ def _strings(value: object) -> Iterator[str]:
             yield from _strings(v)
 
 
-def referenced(eval_dir: Path, known: set[str]) -> set[str]:
-    """Article stems named anywhere in a gold file (``gold*.jsonl``) under ``eval_dir``."""
-    found: set[str] = set()
+def _gold_records(eval_dir: Path) -> Iterator[object]:
     for path in sorted(eval_dir.rglob("gold*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
-                found.update(s.removesuffix(".txt") for s in _strings(json.loads(line))
-                             if s.removesuffix(".txt") in known)
-    return found
+                yield json.loads(line)
 
 
-def _body(text: str) -> str:
-    """An article without its headline line, whitespace-collapsed (to spot duplicated stories)."""
-    return " ".join(text.split("\n", 1)[-1].split())[:400]
+def referenced(eval_dir: Path, known: set[str]) -> set[str]:
+    """Article stems named anywhere in a gold file (``gold*.jsonl``) under ``eval_dir``."""
+    return {s.removesuffix(".txt") for record in _gold_records(eval_dir) for s in _strings(record)
+            if s.removesuffix(".txt") in known}
+
+
+def gold_quotes(eval_dir: Path, known: set[str]) -> set[str]:
+    """Every evidence quote of a gold file under ``eval_dir`` that cites one of these articles."""
+    quotes: set[str] = set()
+    for record in _gold_records(eval_dir):
+        for ev in record.get("evidence", []) if isinstance(record, dict) else []:
+            if isinstance(ev, dict) and str(ev.get("doc_id")) in known and ev.get("quote"):
+                quotes.add(str(ev["quote"]))
+    return quotes
+
+
+def _paragraphs(text: str) -> set[str]:
+    """The article's paragraphs of some length, whitespace-collapsed (to spot copied stories)."""
+    lines = (" ".join(line.split()) for line in text.splitlines()[1:])
+    return {line for line in lines if len(line) > 40}
+
+
+def _copies(paragraphs: set[str], seen: dict[str, str]) -> bool:
+    """True when at least half of these paragraphs already occur in one chosen article."""
+    owners = [seen[p] for p in paragraphs if p in seen]
+    return bool(owners) and max(owners.count(o) for o in set(owners)) * 2 >= len(paragraphs)
 
 
 def choose(source: Path, eval_dir: Path, target: int, seed: int) -> list[str]:
-    """The cited articles, then a seeded sample of the rest (no copy of a chosen story) up to target."""
+    """The cited articles, then a seeded sample of the rest up to target: no copy of a chosen
+    story (the corpus repeats some, whole or nearly, and the service cites the first of
+    near-duplicates) and no article that repeats a gold quote."""
     stems = sorted(p.stem for p in source.glob("*.txt"))
     chosen = referenced(eval_dir, set(stems))
-    bodies = {_body((source / f"{s}.txt").read_text(encoding="utf-8")) for s in chosen}
+    quotes = gold_quotes(eval_dir, set(stems))
+    seen: dict[str, str] = {}
+    for stem in sorted(chosen):
+        seen.update(dict.fromkeys(_paragraphs((source / f"{stem}.txt").read_text("utf-8")), stem))
     pool = list(stems)
     random.Random(seed).shuffle(pool)  # one fixed order: a newly cited article displaces the tail
     for stem in pool:
@@ -57,9 +81,11 @@ def choose(source: Path, eval_dir: Path, target: int, seed: int) -> list[str]:
             break
         if stem in chosen:
             continue
-        body = _body((source / f"{stem}.txt").read_text(encoding="utf-8"))
-        if body not in bodies:  # a byte-identical copy would split citations between two ids
-            bodies.add(body)
+        text = (source / f"{stem}.txt").read_text(encoding="utf-8")
+        paragraphs = _paragraphs(text)
+        # a distractor that repeats a gold quote would be a second right answer, not a distractor
+        if not _copies(paragraphs, seen) and not any(q in text for q in quotes):
+            seen.update(dict.fromkeys(paragraphs, stem))
             chosen.add(stem)
     return sorted(chosen)
 
