@@ -90,8 +90,10 @@ def build(source: Path, labels: dict[str, list[str]], out_dir: Path, gold_out: P
 
 def _record(qa: dict, aliases: list[str], doc_id: str, context: str, offset: int) -> dict:
     qid = f"squad-{qa['id']}"
-    evidence = [{"doc_id": doc_id, "quote": alias, "start": offset + context.find(alias)}
-                for alias in aliases if alias in context]  # "15" may only match as "fifteen"
+    # every occurrence of an alias in the question's paragraph is gold: our labels name the
+    # answer, not the one occurrence a crowd worker marked ("15" may only occur as "fifteen")
+    evidence = [{"doc_id": doc_id, "quote": alias, "start": offset + m.start()}
+                for alias in aliases for m in re.finditer(re.escape(alias), context)]
     if aliases and not evidence:
         raise ValueError(f"{qid}: no alias of {aliases!r} is in its paragraph")
     return {
