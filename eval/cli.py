@@ -7,19 +7,19 @@ import os
 import sys
 from pathlib import Path
 
+from eval.corpora import CORPORA, DEFAULT_CACHE, Corpus, select_corpora, settings_for
 from eval.gate import (
     BASELINE_PATH,
     THRESHOLDS_PATH,
     GateConfigError,
-    check,
+    check_corpora,
     load_baseline,
     load_thresholds,
     write_baseline,
 )
-from eval.gold import GOLD_PATH, GoldError, GoldQuestion, load_gold
-from eval.report import terminal_table, write_reports
+from eval.gold import GoldError, GoldQuestion, load_gold
+from eval.report import corpus_report, flat_summary, shown, write_reports
 from eval.runner import Backend, HttpBackend, QuestionResult, ServiceBackend, run_eval
-from eval.summary import summarize
 from qa.errors import QAError
 from qa.records import MODES
 
@@ -27,26 +27,37 @@ from qa.records import MODES
 def build_parser() -> argparse.ArgumentParser:
     """The command-line options of the eval runner."""
     p = argparse.ArgumentParser(prog="qa eval", description=__doc__)
+    p.add_argument("--corpus", help=f"comma-separated corpora to run (default: all of "
+                   f"{', '.join(CORPORA)}; with --url: seeds)")
+    p.add_argument("--split", choices=["dev", "test"], help="run one split only (default: both)")
     p.add_argument("--mode", choices=MODES, help="generator (default: QA_MODE)")
     p.add_argument("--url", help="evaluate a running server (e.g. http://127.0.0.1:8000)")
     p.add_argument("--top-k", type=int, dest="top_k", help="passages per question")
     p.add_argument("--check", action="store_true",
-                   help="exit 1 if a threshold is missed or a baseline question now fails")
+                   help="exit 1 if a corpus's test split misses a threshold or a dev question "
+                   "that passes in the baseline fails")
     p.add_argument("--update-baseline", action="store_true",
-                   help="record which questions pass now in the baseline file")
+                   help="record which dev questions pass now in the baseline file")
     p.add_argument("--report", type=Path, help="write an HTML report here (and JSON beside it)")
     p.add_argument("--only", help="comma-separated question ids or categories to run")
-    p.add_argument("--gold", type=Path, default=GOLD_PATH)
+    p.add_argument("--data-dir", type=Path, dest="data_dir",
+                   help="where each corpus's index is built and cached by content hash "
+                   "(default: QA_EVAL_DATA or .eval-data)")
     p.add_argument("--thresholds", type=Path, default=THRESHOLDS_PATH)
     p.add_argument("--baseline", type=Path, default=BASELINE_PATH)
     p.add_argument("--seeds", type=Path,
-                   help="article folder to check --url citations against (default: QA_SEEDS_DIR)")
+                   help="article folder to check --url citations against (default: the corpus's)")
+    p.add_argument("--show-test-failures", action="store_true", dest="show_test",
+                   help="also list the failed questions of the test split (never while tuning)")
     p.add_argument("--quiet", action="store_true", help="no per-question progress on stderr")
     return p
 
 
-def select(questions: list[GoldQuestion], only: str | None) -> list[GoldQuestion]:
-    """The questions whose id or category is listed in ``only`` (all when it is None)."""
+def select(questions: list[GoldQuestion], only: str | None,
+           split: str | None = None) -> list[GoldQuestion]:
+    """The questions whose id or category is listed in ``only`` (all when None), of one split."""
+    if split:
+        questions = [q for q in questions if q.split == split]
     if not only:
         return questions
     wanted = {w.strip() for w in only.split(",") if w.strip()}
@@ -56,45 +67,66 @@ def select(questions: list[GoldQuestion], only: str | None) -> list[GoldQuestion
 def _progress(i: int, n: int, r: QuestionResult) -> None:
     status = "pass" if r.passed else "FAIL"
     latency = f"{r.latency:5.2f}s" if r.latency is not None else "   -  "
-    print(f"[{i:>3}/{n}] {status} {latency} {r.id}", file=sys.stderr, flush=True)
+    print(f"[{i:>3}/{n}] {status} {latency} {r.corpus}/{r.split} {r.id}", file=sys.stderr,
+          flush=True)
 
 
-def _backend(args: argparse.Namespace) -> Backend:
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _backend(args: argparse.Namespace, corpus: Corpus) -> Backend:
     from qa.settings import Settings
 
     settings = Settings.from_env()
     if args.url:
-        return HttpBackend(args.url, args.seeds or settings.index.seeds_dir,
-                           settings.retrieval.top_k)
+        return HttpBackend(args.url, args.seeds or corpus.articles, settings.retrieval.top_k)
     from qa.service import QAService
 
-    return ServiceBackend(QAService.open(settings))
+    cache = args.data_dir or Path(os.environ.get("QA_EVAL_DATA") or DEFAULT_CACHE)
+    return ServiceBackend(QAService.open(settings_for(corpus, settings, cache, _log)))
+
+
+def _run(args: argparse.Namespace) -> tuple[list[QuestionResult], int]:
+    """Every selected corpus's questions through its backend; (results, default top-k)."""
+    corpora = select_corpora(args.corpus or ("seeds" if args.url else None))
+    if args.url and len(corpora) > 1:
+        raise ValueError("--url evaluates the one corpus the server has indexed: pass --corpus")
+    split = "test" if args.check and args.split == "dev" else args.split
+    plan = [(c, select(load_gold(c.gold), args.only, split)) for c in corpora]
+    if not any(questions for _, questions in plan):
+        raise GoldError(f"no question matches --only {args.only!r}")
+    results: list[QuestionResult] = []
+    default_k = 0
+    for corpus, questions in plan:
+        if not questions:
+            continue
+        backend = _backend(args, corpus)
+        default_k = backend.default_k
+        try:
+            results += run_eval(questions, backend, top_k=args.top_k, mode=args.mode,
+                                progress=None if args.quiet else _progress)
+        finally:
+            if isinstance(backend, HttpBackend):
+                backend.close()
+    return results, default_k
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the eval; 0 on success, 1 when --check finds a problem, 2 when it cannot run."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    backend: Backend | None = None
     try:
-        questions = select(load_gold(args.gold), args.only)
         thresholds = load_thresholds(args.thresholds) if args.check else {}
         baseline = load_baseline(args.baseline) if args.check else {}
-        if not questions:
-            raise GoldError(f"no question matches --only {args.only!r}")
-        backend = _backend(args)
-        results = run_eval(questions, backend, top_k=args.top_k, mode=args.mode,
-                           progress=None if args.quiet else _progress)
+        results, default_k = _run(args)
     except (GoldError, GateConfigError, QAError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    finally:
-        if isinstance(backend, HttpBackend):
-            backend.close()
-    summary = summarize(results)
-    print(terminal_table(summary, results))
-    print(f"\n(R@k and MRR over the top {args.top_k or backend.default_k} passages per question)")
-    problems = check(summary, results, thresholds, baseline) if args.check else None
+    print(corpus_report(results, args.show_test))
+    top_k = args.top_k or default_k
+    print(f"\n(R@k and MRR over the top {top_k} passages per question)")
+    problems = check_corpora(results, thresholds, baseline) if args.check else None
     if problems is not None:
         print()
         print("gate FAILED:" if problems else "gate passed")
@@ -102,11 +134,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {line}")
     if args.report:
         config = {"mode": args.mode or "default", "url": args.url or "in-process",
-                  "top_k": args.top_k or backend.default_k, "questions": len(questions)}
-        json_path = write_reports(args.report, summary, results, config, problems)
+                  "top_k": top_k, "questions": len(results),
+                  "corpora": ",".join(dict.fromkeys(r.corpus for r in results))}
+        json_path = write_reports(args.report, flat_summary(results),
+                                  shown(results, args.show_test), config, problems)
         print(f"\nreport: {args.report} and {json_path}", file=sys.stderr)
     if args.update_baseline:
-        write_baseline(results, args.baseline)
+        write_baseline([r for r in results if r.split != "test"], args.baseline)
         print(f"baseline updated: {args.baseline}", file=sys.stderr)
     if all(r.error is not None for r in results):
         return 2

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from eval.gold import EVAL_DIR
 from eval.runner import QuestionResult
-from eval.summary import SCORES, Figures
+from eval.summary import SCORES, Figures, summarize
 
 THRESHOLDS_PATH = EVAL_DIR / "thresholds.json"
 BASELINE_PATH = EVAL_DIR / "baseline.json"
@@ -19,17 +19,36 @@ class GateConfigError(ValueError):
     """thresholds.json or baseline.json is malformed."""
 
 
-def load_thresholds(path: Path = THRESHOLDS_PATH) -> dict[str, dict[str, float]]:
-    """Minimums by group ("overall" or a category) and figure name."""
+Minimums = dict[str, dict[str, float]]  # group ("overall" or a category) -> figure -> minimum
+ANY_CORPUS = "*"  # thresholds.json in the one-corpus format applies to every corpus
+
+
+def load_thresholds(path: Path = THRESHOLDS_PATH) -> dict[str, Minimums]:
+    """Minimums by corpus, then group ("overall" or a category) and figure name.
+
+    The file maps each corpus to ``{"overall": {...}, "categories": {...}}``; a file that is itself
+    one such mapping (no corpus level) applies to every corpus.
+    """
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise GateConfigError(f"cannot read {path}: {exc}") from exc
-    groups = {"overall": raw.get("overall", {}), **raw.get("categories", {})}
+    if not isinstance(raw, dict):
+        raise GateConfigError(f"{path} must hold a JSON object")
+    per_corpus = {ANY_CORPUS: raw} if {"overall", "categories"} & set(raw) else raw
+    return {corpus: _groups(path, corpus, spec) for corpus, spec in per_corpus.items()}
+
+
+def _groups(path: Path, corpus: str, spec: object) -> Minimums:
+    if not isinstance(spec, dict):
+        raise GateConfigError(f"{path}: {corpus} must map to {{'overall': ..., 'categories': ...}}")
+    groups = {"overall": spec.get("overall", {}), **spec.get("categories", {})}
     for group, minimums in groups.items():
         for name, value in minimums.items():
             if name not in SCORES or not isinstance(value, int | float):
-                raise GateConfigError(f"{path}: {group}.{name} = {value!r} is not a known minimum")
+                raise GateConfigError(
+                    f"{path}: {corpus} {group}.{name} = {value!r} is not a known minimum"
+                )
     return groups
 
 
@@ -75,4 +94,26 @@ def check(
         if baseline.get(r.id) and not r.passed:
             problems.append(f"regression {r.id} ({r.category}): passed in the baseline, now fails: "
                             + "; ".join(r.why))
+    return problems
+
+
+def check_corpora(
+    results: Sequence[QuestionResult], thresholds: Mapping[str, Mapping[str, Mapping[str, float]]],
+    baseline: Mapping[str, bool],
+) -> list[str]:
+    """The gate over every corpus run: its test split against its minimums, its dev split against
+    the baseline (a test question's failure is never named, so no one tunes on it)."""
+    problems = []
+    for corpus in dict.fromkeys(r.corpus for r in results):
+        minimums = thresholds.get(corpus, thresholds.get(ANY_CORPUS))
+        test = [r for r in results if r.corpus == corpus and r.split == "test"]
+        dev = [r for r in results if r.corpus == corpus and r.split != "test"]
+        if minimums is None:
+            problems.append(f"{corpus}: no thresholds for this corpus in thresholds.json")
+            continue
+        if not test:
+            problems.append(f"{corpus}: the gate needs the test split, which was not run")
+            continue
+        problems += [f"{corpus} test: {p}" for p in check(summarize(test), [], minimums, {})]
+        problems += [f"{corpus} dev: {p}" for p in check({}, dev, {}, baseline)]
     return problems

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,12 +22,15 @@ class GoldEvidence(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 
     doc_id: str
     quote: str
+    start: int | None = None  # where the quote starts, for quotes that occur more than once
 
 
 class GoldQuestion(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One hand-written question; ``answers`` lists required items, each a list of aliases."""
 
     id: str
+    corpus: str = "seeds"
+    split: str | None = None  # filled in by load_gold from the id when a file leaves it out
     category: str
     question: str
     answers: list[list[str]]
@@ -47,6 +51,11 @@ class GoldSpan(msgspec.Struct, frozen=True, kw_only=True):
     end: int
 
 
+def split_of(question_id: str) -> str:
+    """The split rule for every gold set: half of the ids, by SHA-1, are test (never tuned on)."""
+    return "test" if int(hashlib.sha1(question_id.encode()).hexdigest(), 16) % 2 else "dev"
+
+
 class GoldError(ValueError):
     """The gold file is malformed or does not match the articles."""
 
@@ -62,6 +71,8 @@ def load_gold(path: Path = GOLD_PATH) -> list[GoldQuestion]:
             q = msgspec.json.decode(line, type=GoldQuestion)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise GoldError(f"{path}:{number}: {exc}") from exc
+        if q.split is None:
+            q = msgspec.structs.replace(q, split=split_of(q.id))
         problem = _problem(q, seen)
         if problem:
             raise GoldError(f"{path}:{number} ({q.id}): {problem}")
@@ -75,6 +86,8 @@ def _problem(q: GoldQuestion, seen: set[str]) -> str | None:
         return "duplicate id"
     if q.category not in CATEGORIES:
         return f"unknown category {q.category!r}"
+    if q.split != split_of(q.id):
+        return f"split must be {split_of(q.id)!r} (the SHA-1 rule), not {q.split!r}"
     if not q.question.strip():
         return "empty question"
     if q.must_abstain:
@@ -99,6 +112,12 @@ def locate(questions: list[GoldQuestion], text_of: Callable[[str], str | None]) 
             text = text_of(ev.doc_id)
             if text is None:
                 raise GoldError(f"{q.id}: document {ev.doc_id!r} is not in the corpus")
+            if ev.start is not None:
+                if text[ev.start:ev.start + len(ev.quote)] != ev.quote:
+                    raise GoldError(f"{q.id}: quote not at {ev.start} in {ev.doc_id}: {ev.quote!r}")
+                located.append(GoldSpan(doc_id=ev.doc_id, start=ev.start,
+                                        end=ev.start + len(ev.quote)))
+                continue
             start = text.find(ev.quote)
             if start < 0 or text.find(ev.quote, start + 1) >= 0:
                 found = "not found" if start < 0 else "found more than once"

@@ -155,3 +155,55 @@ def write_reports(path: Path, summary: Mapping[str, Figures], results: Sequence[
         json_path = path.with_name(path.name + ".json")
     json_path.write_text(to_json(summary, results, config, gate), encoding="utf-8")
     return json_path
+
+
+HEADLINE = (
+    ("n", "questions"), ("pass", "pass_rate"), ("answerable", "answerable_pass_rate"),
+    ("refuse-P", "abstention_precision"), ("refuse-R", "abstention_recall"),
+    ("refuse-F1", "abstention_f1"), ("quotes-ok", "citation_validity"), ("R@k", "recall_at_k"),
+    ("net", "safety_net"),
+)
+
+
+def split_groups(results: Sequence[QuestionResult]) -> dict[str, list[QuestionResult]]:
+    """Results by "corpus/split", corpora in run order, dev before test."""
+    groups: dict[str, list[QuestionResult]] = {}
+    for r in sorted(results, key=lambda r: r.split != "dev"):
+        groups.setdefault(f"{r.corpus}/{r.split}", []).append(r)
+    order = list(dict.fromkeys(r.corpus for r in results))
+    return dict(sorted(groups.items(), key=lambda kv: order.index(kv[0].split("/")[0])))
+
+
+def flat_summary(results: Sequence[QuestionResult]) -> dict[str, Figures]:
+    """``overall`` (every result), then each corpus/split and each of its categories."""
+    from eval.summary import summarize
+
+    out = {"overall": summarize(results)["overall"]}
+    for key, group in split_groups(results).items():
+        for name, figures in summarize(group).items():
+            out[key if name == "overall" else f"{key} {name}"] = figures
+    return out
+
+
+def shown(results: Sequence[QuestionResult], show_test: bool) -> list[QuestionResult]:
+    """The results whose questions may be listed: test-split ones only when asked for."""
+    return [r for r in results if show_test or r.split != "test"]
+
+
+def corpus_report(results: Sequence[QuestionResult], show_test: bool = False) -> str:
+    """A headline row per corpus and split, then each one's category table and failures."""
+    from eval.summary import summarize
+
+    groups = split_groups(results)
+    width = max([len(k) for k in groups] + [5]) + 2
+    lines = ["corpus/split".ljust(width) + "".join(h.rjust(11) for h, _ in HEADLINE)]
+    for key, group in groups.items():
+        figures = summarize(group)["overall"]
+        lines.append(key.ljust(width) + "".join(_fmt(figures[k]).rjust(11) for _, k in HEADLINE))
+    for key, group in groups.items():
+        listed = shown(group, show_test)
+        lines += ["", f"== {key} ==", terminal_table(summarize(group), listed)]
+        if len(listed) < len(group):
+            lines.append(f"({sum(not r.passed for r in group)} test failures not listed: the test "
+                         "split is for the gate only; --show-test-failures lists them)")
+    return "\n".join(lines)

@@ -12,7 +12,7 @@ import httpx
 import msgspec
 
 from eval import metrics
-from eval.gold import GoldQuestion, GoldSpan, article_texts, locate
+from eval.gold import GoldQuestion, GoldSpan, article_texts, locate, split_of
 from qa.records import Answer, Mode, Passage
 from qa.text import quotes_exactly
 
@@ -107,6 +107,8 @@ class QuestionResult(msgspec.Struct, frozen=True, kw_only=True):
     category: str
     question: str
     must_abstain: bool
+    corpus: str = "seeds"
+    split: str = "dev"
     answer: str = ""
     short_answer: str | None = None
     abstained: bool = False
@@ -120,11 +122,13 @@ class QuestionResult(msgspec.Struct, frozen=True, kw_only=True):
     reciprocal_rank: float | None = None
     latency: float | None = None
     error: str | None = None
+    safety_net: bool = False  # the service replaced an answer that broke the citation invariants
     passed: bool = False
     why: list[str] = msgspec.field(default_factory=list)
 
 
 Progress = Callable[[int, int, QuestionResult], None]
+SAFETY_NET_REASON = "invariant_violation"  # fallback_reason of QAService._checked's rewrite
 
 
 def check_citations(
@@ -152,11 +156,17 @@ def score(
     invalid = [c.marker for c in citations if not c.valid]
     if invalid:
         why.append(f"invalid citation(s) {invalid}")
+    # the service turns an answer with a broken citation into an abstention; that rewrite must
+    # not pass as a correct refusal, so the broken answer is scored as what it was
+    safety_net = answer.fallback_reason == SAFETY_NET_REASON
+    if safety_net:
+        why.append("broke the citation invariants (the service's safety net replaced the answer)")
     base = dict(
         id=gold.id, category=gold.category, question=gold.question,
-        must_abstain=gold.must_abstain, answer=answer.answer, short_answer=answer.short_answer,
+        must_abstain=gold.must_abstain, corpus=gold.corpus, split=gold.split or split_of(gold.id),
+        answer=answer.answer, short_answer=answer.short_answer,
         abstained=answer.abstained, mode=answer.mode, fallback_reason=answer.fallback_reason,
-        citations=citations, latency=latency,
+        citations=citations, latency=latency, safety_net=safety_net,
     )
     if gold.must_abstain:
         if not answer.abstained:
@@ -201,7 +211,9 @@ def run_question(
     except Exception as exc:  # a pipeline crash is a failed, named question, not a dead eval run
         return QuestionResult(
             id=gold.id, category=gold.category, question=gold.question,
-            must_abstain=gold.must_abstain, error=f"{type(exc).__name__}: {exc}",
+            must_abstain=gold.must_abstain, corpus=gold.corpus,
+            split=gold.split or split_of(gold.id),
+            error=f"{type(exc).__name__}: {exc}",
             why=[f"error: {type(exc).__name__}: {exc}"],
         )
     return score(gold, answer, passages, spans, backend.text_of, latency)

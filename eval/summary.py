@@ -12,9 +12,9 @@ Figures = dict[str, float | int | None]
 
 # Figures where higher is better; the gate compares these against minimums.
 SCORES = (
-    "pass_rate", "answer_recall", "token_f1", "citation_validity", "citation_support",
-    "citation_precision", "recall_at_k", "mrr", "abstention_precision", "abstention_recall",
-    "abstention_f1",
+    "pass_rate", "answerable_pass_rate", "answer_recall", "token_f1", "citation_validity",
+    "citation_support", "citation_precision", "recall_at_k", "mrr", "abstention_precision",
+    "abstention_recall", "abstention_f1",
 )
 
 
@@ -25,17 +25,21 @@ def figures(results: Sequence[QuestionResult]) -> Figures:
     citations = [c for r in results for c in r.citations]
     answerable_citations = [c for r in answerable for c in r.citations]
     latencies = [r.latency for r in results if r.latency is not None]
+    nets = sum(r.safety_net for r in results)
     out: Figures = {
         "questions": len(results),
         "passed": sum(r.passed for r in results),
         "errors": sum(r.error is not None for r in results),
         "pass_rate": sum(r.passed for r in results) / len(results) if results else None,
+        "answerable_pass_rate": metrics.mean([float(r.passed) for r in answerable]),
         "answer_recall": metrics.mean([r.answer_recall or 0.0 for r in answerable]),
         "token_f1": metrics.mean([r.token_f1 or 0.0 for r in answerable]),
         "citations": len(citations),
+        # an answer the safety net replaced counts as one invalid citation (measured before it)
         "citation_validity": (
-            sum(c.valid for c in citations) / len(citations) if citations else 1.0
+            sum(c.valid for c in citations) / (len(citations) + nets) if citations or nets else 1.0
         ),
+        "safety_net": nets,
         "citation_support": metrics.mean(
             [float(any(c.supported for c in r.citations)) for r in answered]
         ),

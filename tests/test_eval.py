@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 
 from eval import metrics
-from eval.gate import check, load_baseline, load_thresholds, write_baseline
+from eval.gate import check, check_corpora, load_baseline, load_thresholds, write_baseline
 from eval.gold import CATEGORIES, GoldError, GoldQuestion, GoldSpan, article_texts, load_gold, locate
 from eval.report import to_html, write_reports
 from eval.runner import QuestionResult, score
@@ -230,7 +231,7 @@ def test_gate_names_missed_thresholds_and_regressed_questions() -> None:
 
 def test_committed_gate_files_are_well_formed() -> None:
     thresholds = load_thresholds()
-    assert thresholds["overall"]["citation_validity"] == 1.0
+    assert thresholds["seeds"]["overall"]["citation_validity"] == 1.0
     assert set(load_baseline()) <= {q.id for q in GOLD}
 
 
@@ -280,25 +281,27 @@ def broken_run(seed_service, seed_settings, encoder):
 
 @pytest.mark.slow
 def test_the_real_pipeline_passes_the_committed_gate(healthy_run) -> None:
-    problems = check(summarize(healthy_run), healthy_run, load_thresholds(), load_baseline())
+    problems = check_corpora(healthy_run, load_thresholds(), load_baseline())
     assert problems == []
     assert summarize(healthy_run)["overall"]["citation_validity"] == 1.0
 
 
 @pytest.mark.slow
 def test_the_gate_fails_and_names_questions_when_retrieval_is_broken(healthy_run, broken_run) -> None:
-    problems = check(summarize(broken_run), broken_run, load_thresholds(), load_baseline())
+    problems = check_corpora(broken_run, load_thresholds(), load_baseline())
     healthy = {r.id for r in healthy_run if r.passed}
     broken_failures = {r.id for r in broken_run if not r.passed}
     regressed = healthy & broken_failures
     assert regressed, "breaking retrieval should make some passing question fail"
-    assert any(p.startswith("overall pass_rate") or p.startswith("overall recall_at_k")
+    assert any(p.startswith(("seeds test: overall pass_rate", "seeds test: overall recall_at_k"))
                for p in problems), problems
     baseline = load_baseline()
-    named = {qid for qid in regressed if baseline.get(qid)}
-    assert named, "the committed baseline should record passing questions"
+    dev = {r.id for r in broken_run if r.split == "dev"}
+    named = {qid for qid in regressed & dev if baseline.get(qid)}
+    assert named, "the committed baseline should record passing dev questions"
     for qid in named:
-        assert any(p.startswith(f"regression {qid} ") for p in problems), qid
+        assert any(p.startswith(f"seeds dev: regression {qid} ") for p in problems), qid
+    assert not any(f"regression {qid} " in p for qid in regressed - dev for p in problems)
     broken_recall = summarize(broken_run)["overall"]["recall_at_k"]
     healthy_recall = summarize(healthy_run)["overall"]["recall_at_k"]
     assert broken_recall is not None and healthy_recall is not None
@@ -327,24 +330,32 @@ def test_http_mode_gives_the_same_results_as_in_process(seed_service, healthy_ru
 
 @pytest.mark.slow
 def test_cli_check_exits_1_and_names_the_missed_minimum(
-    seed_settings, seed_index, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    seed_settings, seed_index, tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from eval.cli import main
+    from eval.corpora import CORPORA, index_key
+    from qa.settings import Settings
 
-    monkeypatch.setenv("QA_DATA_DIR", str(seed_settings.index.data_dir))
-    monkeypatch.setenv("QA_SEEDS_DIR", str(SEEDS))
+    # the seed index the session built, placed where the eval's cache looks for it
+    cache = tmp_path / "cache"
+    key = index_key(CORPORA["seeds"], Settings.from_env())
+    shutil.copytree(seed_settings.index.data_dir, cache / f"seeds-{key}")
     thresholds = tmp_path / "thresholds.json"
     thresholds.write_text(json.dumps({"overall": {"citation_validity": 1.0},
                                       "categories": {"who": {"pass_rate": 1.01}}}))
     baseline = tmp_path / "baseline.json"
-    args = ["--only", "who", "--quiet", "--thresholds", str(thresholds), "--baseline",
-            str(baseline), "--report", str(tmp_path / "r.html")]
+    args = ["--corpus", "seeds", "--only", "who", "--quiet", "--data-dir", str(cache),
+            "--thresholds", str(thresholds), "--baseline", str(baseline),
+            "--report", str(tmp_path / "r.html")]
     assert main([*args, "--update-baseline"]) == 0
-    assert set(load_baseline(baseline)) == {q.id for q in GOLD if q.category == "who"}
+    assert set(load_baseline(baseline)) == {
+        q.id for q in GOLD if q.category == "who" and q.split == "dev"
+    }
     assert main([*args, "--check"]) == 1
     out = capsys.readouterr().out
-    assert "gate FAILED" in out and "who pass_rate:" in out and "minimum 1.010" in out
+    assert "gate FAILED" in out and "seeds test: who pass_rate:" in out
+    assert "minimum 1.010" in out
     assert json.loads((tmp_path / "r.json").read_text())["gate"]["passed"] is False
 
 
