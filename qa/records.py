@@ -114,6 +114,8 @@ class NewDocument(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     title: str | None = None
     source: str | None = None
     published: Annotated[str, _documented(one_of=_DATE_OR_BLANK)] | None = None
+    url: str | None = None
+    author: str | None = None
 
 
 class StreamEvent(msgspec.Struct, frozen=True, kw_only=True):

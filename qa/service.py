@@ -68,11 +68,12 @@ class QAService:
     @staticmethod
     def build(
         settings: Settings, encoder: Encoder | None = None, progress: Progress | None = None,
-        source: Path | None = None,
+        source: Path | None = None, documents: list[Document] | None = None,
     ) -> CorpusIndex:
-        """Index every document in ``source`` (default: the seeds directory) and make it live."""
+        """Index ``documents`` (default: those in ``source``, else the seeds directory) and make it live."""
         encoder = encoder or default_encoder()
-        documents = load_documents(source or settings.index.seeds_dir)
+        if documents is None:
+            documents = load_documents(source or settings.index.seeds_dir)
         snapshot = build_index(
             documents, encoder, index_type=settings.index.index_type, progress=progress
         )
@@ -232,7 +233,7 @@ class QAService:
             )
         doc = make_document(
             new.text, doc_id=new.doc_id, title=new.title, source=new.source,
-            published=new.published,
+            published=new.published, url=new.url, author=new.author,
         )
         with self._write_lock:
             snapshot = build_index(

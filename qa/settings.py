@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qa.locations import find_data_dir, find_seeds_dir
 from qa.records import Mode
 
 EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -73,8 +74,8 @@ class Settings:
             raise ValueError(f"QA_MODE must be 'extractive' or 'llm', not {mode!r}")
         return cls(
             index=IndexSettings(
-                data_dir=Path(_env(env, "QA_DATA_DIR", "data")),
-                seeds_dir=Path(_env(env, "QA_SEEDS_DIR", "seeds")),
+                data_dir=find_data_dir(env),
+                seeds_dir=find_seeds_dir(env),
                 index_type=_env(env, "QA_INDEX_TYPE", "auto"),
                 max_document_chars=int(_env(env, "QA_MAX_DOCUMENT_CHARS", "250000")),
             ),
