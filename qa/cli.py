@@ -36,7 +36,7 @@ def _progress_printer() -> object:
     return progress
 
 
-def _read(paths: list[Path]) -> list[Document]:
+def _read(paths: list[Path]) -> tuple[list[Document], int]:
     """Read files and folders, reporting every file that could not be read by name."""
     from embeddings.formats import read_paths
 
@@ -46,7 +46,7 @@ def _read(paths: list[Path]) -> list[Document]:
     if found.skipped:
         names = ", ".join(found.skipped[:5]) + (", ..." if len(found.skipped) > 5 else "")
         print(f"skipped {len(found.skipped)} file(s) of no known format: {names}", file=sys.stderr)
-    return found.documents
+    return found.documents, len(found.problems)
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
@@ -56,7 +56,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     source = Path(args.source) if args.source else settings.index.seeds_dir
     started = time.perf_counter()
     print(f"Indexing {source}/ into {settings.index.data_dir}/ ...", file=sys.stderr)
-    documents = _read([source])
+    documents, _ = _read([source])
     if not documents:
         print(f"error: no readable documents in {source}", file=sys.stderr)
         return 2
@@ -85,7 +85,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     from qa.records import NewDocument
     from qa.service import QAService
 
-    documents = _read([Path(p) for p in args.paths])
+    documents, unreadable = _read([Path(p) for p in args.paths])
     service = QAService.open(settings)
     failed = 0
     for doc in documents:
@@ -100,7 +100,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
             continue
         print(f"added {info.doc_id}: {info.title} ({info.chunks} chunks)")
     print(f"{len(documents) - failed} document(s) added to {settings.index.data_dir}/.", file=sys.stderr)
-    return 1 if failed or len(documents) == 0 else 0
+    return 1 if failed or unreadable or not documents else 0
 
 
 def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
