@@ -116,16 +116,16 @@ def html_fragment_text(fragment: str) -> str:
 
 def read_html(path: Path, meta: Meta) -> Iterator[Item]:
     """A web page: main text and metadata by trafilatura (nav, ads, footer and asides left out)."""
-    import trafilatura
+    import trafilatura.settings
 
     page = trafilatura.bare_extraction(
         path.read_bytes(), url=_first(meta, "url"), with_metadata=True, include_comments=False,
         include_tables=True,
     )
-    if page is None or not (page.text or "").strip():
+    if not isinstance(page, trafilatura.settings.Document) or not (page.text or "").strip():
         raise InvalidDocument("no article text found in the page")
     yield _document(
-        page.text, meta, doc_id=file_doc_id(path), title=page.title, published=page.date,
+        page.text or "", meta, doc_id=file_doc_id(path), title=page.title, published=page.date,
         source=page.sitename or page.hostname, url=page.url, author=page.author,
     )
 
