@@ -151,7 +151,7 @@ def last_user_text(messages: list[ChatMessage], limit: int) -> str:
         raise InvalidQuestion("The messages contain no user message to answer.")
     for n, message in enumerate(users, 1):
         if not _text(message).split():
-            raise InvalidQuestion(f"User message {n} has no text.")
+            raise InvalidQuestion(f"User message {n} is empty: it has no text to answer.")
         if isinstance(message.content, str) and len(message.content) > limit:
             raise InvalidQuestion(
                 f"User message {n} is {len(message.content)} characters long; the limit is {limit}."
