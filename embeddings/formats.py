@@ -268,35 +268,39 @@ def _files(source: Path) -> Iterator[Path]:
             yield path
 
 
-def read_paths(paths: Iterable[Path]) -> Ingested:
+def read_paths(paths: Iterable[Path], progress: Callable[[int, int], None] | None = None) -> Ingested:
     """Read files and folders (recursively); manifest.json gives metadata for its folder's files."""
     documents: dict[str, tuple[Document, str]] = {}
     problems: list[Problem] = []
     skipped: list[str] = []
     manifests: dict[Path, Mapping[str, Mapping[str, Any]]] = {}
+    files: list[Path] = []
     for given in paths:
         if not given.exists():
             problems.append(Problem(path=str(given), reason="no such file or folder"))
-            continue
-        for path in _files(given) if given.is_dir() else [given]:
-            if path.name == MANIFEST_NAME:
-                continue
-            if path.suffix not in READERS:
+        for path in (_files(given) if given.is_dir() else [given]) if given.exists() else []:
+            if path.suffix in READERS and path.name != MANIFEST_NAME:
+                files.append(path)
+            elif path.name != MANIFEST_NAME:
                 skipped.append(str(path))
-                continue
-            if path.parent not in manifests:
-                try:
-                    manifests[path.parent] = _read_manifest(path.parent)
-                except InvalidDocument as exc:
-                    problems.append(Problem(path=str(path.parent / MANIFEST_NAME), reason=str(exc)))
-                    manifests[path.parent] = {}
-            for item in read_file(path, manifests[path.parent].get(path.name)):
-                if isinstance(item, Problem):
-                    problems.append(item)
-                elif item.doc_id in documents and documents[item.doc_id][1] != str(path):
-                    problems.append(Problem(path=str(path), reason=(
-                        f"doc_id {item.doc_id!r} is already used by {documents[item.doc_id][1]}; "
-                        "rename one of the files")))
-                else:
-                    documents[item.doc_id] = (item, str(path))
+    for done, path in enumerate(files):
+        if progress:
+            progress(done, len(files))
+        if path.parent not in manifests:
+            try:
+                manifests[path.parent] = _read_manifest(path.parent)
+            except InvalidDocument as exc:
+                problems.append(Problem(path=str(path.parent / MANIFEST_NAME), reason=str(exc)))
+                manifests[path.parent] = {}
+        for item in read_file(path, manifests[path.parent].get(path.name)):
+            if isinstance(item, Problem):
+                problems.append(item)
+            elif item.doc_id in documents and documents[item.doc_id][1] != str(path):
+                problems.append(Problem(path=str(path), reason=(
+                    f"doc_id {item.doc_id!r} is already used by {documents[item.doc_id][1]}; "
+                    "rename one of the files")))
+            else:
+                documents[item.doc_id] = (item, str(path))
+    if progress:
+        progress(len(files), len(files))
     return Ingested(documents=[d for d, _ in documents.values()], problems=problems, skipped=skipped)

@@ -40,7 +40,8 @@ def _read(paths: list[Path]) -> tuple[list[Document], int]:
     """Read files and folders, reporting every file that could not be read by name."""
     from embeddings.formats import read_paths
 
-    found = read_paths(paths)
+    printer = _progress_printer()
+    found = read_paths(paths, lambda done, total: printer("read", done, total))  # type: ignore[operator]
     for problem in found.problems:
         print(f"skipped {problem.path}: {problem.reason}", file=sys.stderr)
     if found.skipped:
