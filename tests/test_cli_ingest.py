@@ -88,3 +88,23 @@ def test_index_a_folder_of_formats_then_add_and_delete(
     assert main(["ask", "--json", "How large was the ferry subsidy?"]) == 0
     answer = msgspec.json.decode(capsys.readouterr().out, type=Answer)
     assert "ferry" not in {c.doc_id for c in answer.citations}
+
+
+@pytest.mark.slow
+def test_a_document_sent_over_http_keeps_its_url_and_author(fresh_service) -> None:
+    from dataclasses import replace
+
+    from litestar.testing import TestClient
+
+    from qa.app import create_app
+    from qa.settings import ServerSettings
+
+    settings = replace(fresh_service.settings, server=ServerSettings(admin_key="k", rate_limit="off"))
+    body = {"doc_id": "bridge", "title": "Harbour bridge reopens", "published": "2024-03-14",
+            "url": "https://www.coastalcourier.example/news/bridge", "author": "Maria Lindqvist",
+            "text": "The Harbour Bridge reopened to traffic on Thursday after a six-month repair."}
+    with TestClient(create_app(settings, service=fresh_service)) as client:
+        response = client.post("/v1/documents", json=body, headers={"Authorization": "Bearer k"})
+        assert response.status_code == 200, response.text
+        stored = client.get("/v1/documents/bridge").json()
+    assert {k: stored[k] for k in body} == body
