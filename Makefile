@@ -11,10 +11,13 @@ export TOKENIZERS_PARALLELISM := false
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --progress-bar on --upgrade pip
 	# torch first, from the local CPU wheel: anything else would pull GBs of CUDA packages
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test,llm]'
+	@echo "==> torch (CPU wheel)"
+	$(BIN)/pip install --progress-bar on --prefer-binary torch==2.13.0
+	# prebuilt wheels only where they exist: setup compiles nothing
+	@echo "==> the project, its tests and the bundled models"
+	$(BIN)/pip install --progress-bar on --prefer-binary -e '.[test,llm]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 setup: $(STAMP)

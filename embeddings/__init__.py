@@ -12,6 +12,7 @@ _EXPORTS = {
     "Document": "embeddings.records", "ProcessedDocument": "embeddings.records",
     "Sentence": "embeddings.records", "Chunk": "embeddings.records",
     "load_documents": "embeddings.documents", "make_document": "embeddings.documents",
+    "read_paths": "embeddings.formats", "Ingested": "embeddings.formats", "Problem": "embeddings.formats",
     "Encoder": "embeddings.encoder", "MiniLMEncoder": "embeddings.encoder",
     "default_encoder": "embeddings.encoder", "CorpusIndex": "embeddings.index",
     "load_snapshot": "embeddings.index", "save_snapshot": "embeddings.index",

@@ -69,6 +69,8 @@ def make_document(
     title: str | None = None,
     source: str | None = None,
     published: str | None = None,
+    url: str | None = None,
+    author: str | None = None,
 ) -> Document:
     """Validate one document's fields and build it; raises InvalidDocument saying what is wrong."""
     if not isinstance(text, str):
@@ -86,6 +88,8 @@ def make_document(
         source=_clean_optional(source, "source"),
         published=_check_published(_clean_optional(published, "published")),
         text=text,
+        url=_clean_optional(url, "url"),
+        author=_clean_optional(author, "author"),
     )
 
 

@@ -28,7 +28,7 @@ from embeddings.terms import inverse_document_frequencies
 from qa.errors import IndexCorrupt, IndexIncompatible, IndexNotFound
 from qa.text import content_terms, stemmer
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: documents carry url and author
 CURRENT = "CURRENT"
 FIX = "Run `qa index` to rebuild it."
 # "auto" searches exactly up to this many vectors (a flat search costs ~0.06 ms per 1,000 on one

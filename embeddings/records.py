@@ -17,6 +17,8 @@ class Document(msgspec.Struct, frozen=True, kw_only=True):
     source: str | None = None
     published: str | None = None  # ISO date, YYYY-MM-DD
     text: str
+    url: str | None = None  # where the article was published (HTML pages, feeds, exports)
+    author: str | None = None
 
 
 class DroppedSpan(msgspec.Struct, frozen=True, kw_only=True):

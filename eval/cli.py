@@ -142,6 +142,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.update_baseline:
         write_baseline([r for r in results if r.split != "test"], args.baseline)
         print(f"baseline updated: {args.baseline}", file=sys.stderr)
-    if all(r.error is not None for r in results):
+    if isinstance(backend, HttpBackend) and backend.waited:
+        print(f"(waited {backend.waited:.0f} s in total for the server's rate limit)", file=sys.stderr)
+    return exit_code(results, problems)
+
+
+def exit_code(results: list[QuestionResult], problems: list[str] | None) -> int:
+    """2 when every question failed to run, 1 when some did or the gate failed, else 0."""
+    errors = sum(r.error is not None for r in results)
+    if errors:
+        print(f"{errors} of {len(results)} questions could not be run (see the errors above).",
+              file=sys.stderr)
+    if results and errors == len(results):
         return 2
-    return 1 if problems else 0
+    return 1 if problems or errors else 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import email.utils
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -52,17 +54,50 @@ class ServiceBackend:
         return doc.text if doc else None
 
 
+RATE_LIMIT_RETRIES = 8
+MAX_RETRY_AFTER = 120.0  # seconds; a longer wait is capped, not trusted
+
+
+def retry_after(value: str | None) -> float:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); 1 s if absent."""
+    if not value:
+        return 1.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return 1.0
+        seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
 class HttpBackend:
     """Questions sent to a running server (POST /v1/ask, GET /v1/search); texts from the articles."""
 
     def __init__(
         self, url: str, seeds_dir: Path, default_k: int, *, timeout: float = 120.0,
-        client: httpx.Client | None = None,
+        client: httpx.Client | None = None, sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.url = url.rstrip("/")
         self.default_k = default_k  # the server's own default is not visible from outside
         self.client = client or httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0))
         self.texts = article_texts(seeds_dir)
+        self.sleep = sleep
+        self.waited = 0.0  # seconds spent waiting out 429s
+
+    def _send(self, method: str, path: str, **kwargs: object) -> httpx.Response:
+        """One request; a 429 is waited out for its Retry-After (a few times) before it counts."""
+        for _ in range(RATE_LIMIT_RETRIES):
+            response = self.client.request(method, f"{self.url}{path}", **kwargs)  # type: ignore[arg-type]
+            if response.status_code != 429:
+                break
+            delay = retry_after(response.headers.get("Retry-After"))
+            self.waited += delay
+            self.sleep(delay)
+        response.raise_for_status()
+        return response
 
     def ask(self, question: str, top_k: int | None, mode: Mode | None) -> Answer:
         body: dict[str, object] = {"question": question}
@@ -70,14 +105,12 @@ class HttpBackend:
             body["top_k"] = top_k
         if mode is not None:
             body["mode"] = mode
-        response = self.client.post(f"{self.url}/v1/ask", json=body)
-        response.raise_for_status()
+        response = self._send("POST", "/v1/ask", json=body)
         return msgspec.convert(response.json(), Answer)
 
     def retrieve(self, question: str, top_k: int) -> list[Passage]:
         params: dict[str, str | int] = {"q": question, "k": top_k}
-        response = self.client.get(f"{self.url}/v1/search", params=params)
-        response.raise_for_status()
+        response = self._send("GET", "/v1/search", params=params)
         return msgspec.convert(response.json(), list[Passage])
 
     def text_of(self, doc_id: str) -> str | None:

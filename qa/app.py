@@ -16,7 +16,6 @@ from litestar.datastructures import State
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.middleware.rate_limit import DURATION_VALUES, DurationUnit, RateLimitConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -25,6 +24,7 @@ from qa import errors, http_api, http_openai, metrics
 from qa.http_schema import SECURITY_SCHEMES, ClosedStructSchemaPlugin, ErrorBody, options_handlers
 from qa.service import QAService
 from qa.settings import Settings
+from qa.swagger import swagger_assets, swagger_plugin
 from qa.widget import routes as widget_routes
 
 log = logging.getLogger("qa.app")
@@ -40,7 +40,7 @@ ERROR_STATUS: list[tuple[type[errors.QAError], int, str]] = [
     (errors.BackendError, 502, "LLM backend error"),
 ]
 # Probes, metrics and the widget's static files are never rate limited.
-UNLIMITED_PATHS = r"^/(?:healthz|readyz|metrics|widget\.js)?$"
+UNLIMITED_PATHS = r"^/(?:healthz|readyz|metrics|widget\.js|favicon\.ico)?$"
 
 
 def _error(
@@ -185,7 +185,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         healthz, readyz, prometheus_metrics, *http_api.routes, *http_openai.routes, *widget_routes,
     ]
     return Litestar(
-        route_handlers=[*options_handlers(handlers), *handlers],
+        route_handlers=[*options_handlers(handlers), *handlers, swagger_assets()],
         plugins=[ClosedStructSchemaPlugin()],
         lifespan=[lifespan],
         state=State({"settings": settings, "service": service, "owns_service": False,
@@ -209,7 +209,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
             title="newsqa", version="0.1.0", path="/schema",
             description="Question answering over news articles; every claim quotes its source.",
             components=Components(security_schemes=SECURITY_SCHEMES),
-            render_plugins=[SwaggerRenderPlugin()],
+            render_plugins=[swagger_plugin()],
         ),
     )
 

@@ -1,4 +1,4 @@
-"""The ``qa`` command: index, ask, serve, eval, bench."""
+"""The ``qa`` command: index, add, delete, ask, serve, eval, bench."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from pathlib import Path
 
 import msgspec
 
-from qa.errors import QAError
+from embeddings.records import Document
+from qa.errors import IndexNotFound, QAError
+from qa.locations import where_looked
 from qa.records import MODES, Answer
 from qa.settings import Settings
 
@@ -36,6 +38,20 @@ def _progress_printer() -> object:
     return progress
 
 
+def _read(paths: list[Path]) -> tuple[list[Document], int]:
+    """Read files and folders, reporting every file that could not be read by name."""
+    from embeddings.formats import read_paths
+
+    printer = _progress_printer()
+    found = read_paths(paths, lambda done, total: printer("read", done, total))  # type: ignore[operator]
+    for problem in found.problems:
+        print(f"skipped {problem.path}: {problem.reason}", file=sys.stderr)
+    if found.skipped:
+        names = ", ".join(found.skipped[:5]) + (", ..." if len(found.skipped) > 5 else "")
+        print(f"skipped {len(found.skipped)} file(s) of no known format: {names}", file=sys.stderr)
+    return found.documents, len(found.problems)
+
+
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     """Build the index from a folder of articles and print a summary."""
     from qa.service import QAService
@@ -43,7 +59,11 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     source = Path(args.source) if args.source else settings.index.seeds_dir
     started = time.perf_counter()
     print(f"Indexing {source}/ into {settings.index.data_dir}/ ...", file=sys.stderr)
-    snapshot = QAService.build(settings, progress=_progress_printer(), source=source)  # type: ignore[arg-type]
+    documents, _ = _read([source])
+    if not documents:
+        print(f"error: no readable documents in {source}", file=sys.stderr)
+        return 2
+    snapshot = QAService.build(settings, progress=_progress_printer(), documents=documents)  # type: ignore[arg-type]
     seconds = time.perf_counter() - started
     m = snapshot.manifest
     dropped = [d for p in snapshot.processed.values() for d in p.dropped]
@@ -60,6 +80,40 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     )
     if not args.show_dropped and dropped:
         print("Run `qa index --show-dropped` to list the dropped spans.")
+    return 0
+
+
+def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    """Add (or replace) the documents in files and folders to the live index."""
+    from qa.records import NewDocument
+    from qa.service import QAService
+
+    documents, unreadable = _read([Path(p) for p in args.paths])
+    service = QAService.open(settings)
+    failed = 0
+    for doc in documents:
+        try:
+            info = service.add_document(NewDocument(
+                text=doc.text, doc_id=doc.doc_id, title=doc.title, source=doc.source,
+                published=doc.published, url=doc.url, author=doc.author,
+            ))
+        except QAError as exc:
+            failed += 1
+            print(f"not added {doc.doc_id}: {exc}", file=sys.stderr)
+            continue
+        print(f"added {info.doc_id}: {info.title} ({info.chunks} chunks)")
+    print(f"{len(documents) - failed} document(s) added to {settings.index.data_dir}/.", file=sys.stderr)
+    return 1 if failed or unreadable or not documents else 0
+
+
+def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
+    """Delete documents from the live index by id."""
+    from qa.service import QAService
+
+    service = QAService.open(settings)
+    for doc_id in args.doc_ids:
+        service.delete_document(doc_id)
+        print(f"deleted {doc_id}")
     return 0
 
 
@@ -142,9 +196,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qa", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("index", help="build the index from a folder of articles")
-    p.add_argument("--source", help="folder of .txt articles (+ manifest.json); default: seeds/")
+    p.add_argument("--source", help="folder of articles, read recursively (.html .jsonl .rss .atom .xml "
+                   ".md .txt, + manifest.json); default: seeds/")
     p.add_argument("--show-dropped", action="store_true", help="list the furniture spans dropped")
     p.set_defaults(func=cmd_index)
+    p = sub.add_parser("add", help="add or replace documents from files or folders in the live index")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.set_defaults(func=cmd_add)
+    p = sub.add_parser("delete", help="delete documents from the live index")
+    p.add_argument("doc_ids", nargs="+", metavar="ID")
+    p.set_defaults(func=cmd_delete)
     p = sub.add_parser("ask", help="answer a question (interactive when none is given)")
     p.add_argument("question", nargs="*")
     p.add_argument("--json", action="store_true", help="print the answer record as JSON")
@@ -182,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args, settings))
     except QAError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if isinstance(exc, IndexNotFound):
+            print(where_looked(), file=sys.stderr)
         return 2
     except ValueError as exc:  # bad settings from the environment
         print(f"error: {exc}", file=sys.stderr)

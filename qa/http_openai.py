@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -17,9 +17,9 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from qa.errors import InvalidQuestion
 from qa.http_api import ASK_MAX_BODY, as_sent, error_message, require_json, resumed, service_of
 from qa.http_schema import errors, event_stream, ok
-from qa.records import Answer, Citation, Mode, StreamEvent
+from qa.records import NOT_BLANK, Answer, Citation, Mode, StreamEvent
 from qa.service import GENERATORS
-from qa.settings import Settings
+from qa.settings import ServerSettings, Settings
 
 MODEL_ID = "newsqa"
 CREATED = 1735689600  # fixed "created" stamp for the model list (2025-01-01)
@@ -32,17 +32,35 @@ class ContentPart(msgspec.Struct, frozen=True, kw_only=True):
     text: str | None = None
 
 
+# A user message must carry text: a non-blank string of at most the question limit, or parts of which
+# one is a non-blank text part. The chat body must contain at least one such message.
+_TEXT_PART = {"type": "object", "required": ["type", "text"],
+              "properties": {"type": {"const": "text"}, "text": {"type": "string", "pattern": NOT_BLANK}}}
+USER_CONTENT = {"anyOf": [
+    {"type": "string", "pattern": NOT_BLANK, "maxLength": ServerSettings().max_question_chars},
+    {"type": "array", "contains": _TEXT_PART},
+]}
+_IS_USER = {"type": "object", "required": ["role"], "properties": {"role": {"const": "user"}}}
+
+
 class ChatMessage(msgspec.Struct, frozen=True, kw_only=True):
     """An incoming chat message; extra OpenAI fields (name, tool_calls, ...) are accepted."""
+
+    __openapi_extra__: ClassVar[dict[str, Any]] = {
+        "schema_if": _IS_USER, "then": {"required": ["content"], "properties": {"content": USER_CONTENT}},
+    }
 
     role: str
     content: str | list[ContentPart] | None = None
 
 
+Messages = Annotated[list[ChatMessage], msgspec.Meta(extra_json_schema={"extra": {"contains": _IS_USER}})]
+
+
 class ChatCompletionRequest(msgspec.Struct, frozen=True, kw_only=True):
     """The request body; sampling options (temperature, max_tokens, ...) are accepted and ignored."""
 
-    messages: list[ChatMessage]
+    messages: Messages
     model: str = MODEL_ID
     stream: bool = False
 
@@ -121,14 +139,25 @@ def models_for(settings: Settings) -> dict[str, Mode | None]:
     return models
 
 
-def last_user_text(messages: list[ChatMessage]) -> str:
-    """The question: the text of the last user message."""
-    for message in reversed(messages):
-        if message.role == "user":
-            if isinstance(message.content, list):
-                return "\n".join(p.text for p in message.content if p.type == "text" and p.text)
-            return message.content or ""
-    raise InvalidQuestion("The messages contain no user message to answer.")
+def _text(message: ChatMessage) -> str:
+    if isinstance(message.content, list):
+        return "\n".join(p.text for p in message.content if p.type == "text" and p.text)
+    return message.content or ""
+
+
+def last_user_text(messages: list[ChatMessage], limit: int) -> str:
+    """The question: the text of the last user message (every user message must have text)."""
+    users = [m for m in messages if m.role == "user"]
+    if not users:
+        raise InvalidQuestion("The messages contain no user message to answer.")
+    for n, message in enumerate(users, 1):
+        if not _text(message).split():
+            raise InvalidQuestion(f"User message {n} is empty: it has no text to answer.")
+        if isinstance(message.content, str) and len(message.content) > limit:
+            raise InvalidQuestion(
+                f"User message {n} is {len(message.content)} characters long; the limit is {limit}."
+            )
+    return _text(users[-1])
 
 
 def sources_text(citations: list[Citation]) -> str:
@@ -176,7 +205,7 @@ async def chat_completions(
     models = models_for(request.app.state.settings)
     if data.model not in models:
         raise NotFoundException(f"Unknown model {data.model!r}; available: {', '.join(models)}.")
-    question = last_user_text(data.messages)
+    question = last_user_text(data.messages, request.app.state.settings.server.max_question_chars)
     service = await service_of(request)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     if data.stream:

@@ -84,13 +84,16 @@ def event_stream(*event_names: str) -> type[Operation]:
 
 
 class ClosedStructSchemaPlugin(StructSchemaPlugin):
-    """Structs that refuse unknown fields say so: ``additionalProperties: false``."""
+    """Structs that refuse unknown fields say so (``additionalProperties: false``); a Struct's
+    ``__openapi_extra__`` adds schema keywords its field types cannot express."""
 
     def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
         schema = super().to_openapi_schema(field_definition, schema_creator)
         config = msgspec.inspect.type_info(field_definition.type_)
         if getattr(config, "forbid_unknown_fields", False):
             schema.additional_properties = False
+        for key, value in getattr(field_definition.type_, "__openapi_extra__", {}).items():
+            setattr(schema, key, value)  # what the field types cannot say (e.g. if/then)
         return schema
 
 

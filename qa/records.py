@@ -126,6 +126,8 @@ class DocumentText(msgspec.Struct, frozen=True, kw_only=True):
     source: str | None
     published: str | None
     text: str  # text[start:end] of any citation of this document is its quote
+    url: str | None = None
+    author: str | None = None
 
 
 # YYYY-MM-DD; a blank string means "not known", like null
@@ -151,6 +153,8 @@ class NewDocument(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     title: str | None = None
     source: str | None = None
     published: Annotated[str, _documented(one_of=_DATE_OR_BLANK)] | None = None
+    url: str | None = None
+    author: str | None = None
 
 
 class StreamEvent(msgspec.Struct, frozen=True, kw_only=True):

@@ -16,6 +16,7 @@ from embeddings.build import Progress, build_index, without_document
 from embeddings.documents import load_documents, make_document
 from embeddings.encoder import Encoder, default_encoder
 from embeddings.index import CorpusIndex, load_snapshot, save_snapshot
+from embeddings.records import Document
 from qa import metrics
 from qa.answer import ExtractiveGenerator
 from qa.dedupe import Copy, copies, counted_once, distinct, hidden_chunks
@@ -97,11 +98,12 @@ class QAService:
     @staticmethod
     def build(
         settings: Settings, encoder: Encoder | None = None, progress: Progress | None = None,
-        source: Path | None = None,
+        source: Path | None = None, documents: list[Document] | None = None,
     ) -> CorpusIndex:
-        """Index every document in ``source`` (default: the seeds directory) and make it live."""
+        """Index ``documents`` (default: those in ``source``, else the seeds directory) and make it live."""
         encoder = encoder or default_encoder(settings.index)
-        documents = load_documents(source or settings.index.seeds_dir)
+        if documents is None:
+            documents = load_documents(source or settings.index.seeds_dir)
         snapshot = build_index(
             documents, encoder, index_type=settings.index.index_type, progress=progress
         )
@@ -251,7 +253,7 @@ class QAService:
         if doc is None:
             raise DocumentNotFound(f"No document with id {doc_id!r}.")
         return DocumentText(doc_id=doc.doc_id, title=doc.title, source=doc.source,
-                            published=doc.published, text=doc.text)
+                            published=doc.published, text=doc.text, url=doc.url, author=doc.author)
 
     def add_document(self, new: NewDocument) -> DocumentInfo:
         """Add or replace a document; persisted before it becomes visible."""
@@ -263,7 +265,7 @@ class QAService:
             )
         doc = make_document(
             new.text, doc_id=new.doc_id, title=new.title, source=new.source,
-            published=new.published,
+            published=new.published, url=new.url, author=new.author,
         )
         with self._write_lock:
             snapshot = build_index(

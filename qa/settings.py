@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qa.locations import find_data_dir, find_seeds_dir
 from qa.records import MODES, Mode
 
 
@@ -71,8 +72,8 @@ class Settings:
             raise ValueError(f"QA_MODE must be one of {', '.join(MODES)}, not {mode!r}")
         return cls(
             index=IndexSettings(
-                data_dir=Path(_env(env, "QA_DATA_DIR", "data")),
-                seeds_dir=Path(_env(env, "QA_SEEDS_DIR", "seeds")),
+                data_dir=find_data_dir(env),
+                seeds_dir=find_seeds_dir(env),
                 index_type=_env(env, "QA_INDEX_TYPE", "auto"),
                 encoder_backend=_env(env, "QA_ENCODER_BACKEND", "auto"),
                 model_cache=Path(cache) if (cache := env.get("QA_MODEL_CACHE", "").strip()) else None,

@@ -1,4 +1,4 @@
-"""The embeddable chat widget: ``GET /widget.js`` (the <qa-chat> element) and ``GET /`` (demo)."""
+"""The embeddable chat widget: ``GET /widget.js`` (the <qa-chat> element), ``GET /`` (demo), the favicon."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from litestar.status_codes import HTTP_200_OK, HTTP_304_NOT_MODIFIED
 
 JS_TYPE = "application/javascript; charset=utf-8"
 HTML_TYPE = "text/html"  # Litestar adds "; charset=utf-8" to text/* itself
+ICON_TYPE = "image/x-icon"
+ICON_CACHE = "public, max-age=86400"
 # Pages embed /widget.js under a fixed URL, so caches must revalidate it (cheaply, by ETag)
 # rather than keep a stale copy for long after a deploy.
 WIDGET_CACHE = "public, max-age=300, stale-while-revalidate=86400"
@@ -45,4 +47,10 @@ def demo_page(request: Request) -> Response[bytes]:
     return _serve(request, "demo.html", HTML_TYPE, DEMO_CACHE)
 
 
-routes: list[HTTPRouteHandler] = [widget_js, demo_page]
+@get("/favicon.ico", include_in_schema=False, sync_to_thread=False)
+def favicon(request: Request) -> Response[bytes]:
+    """The service's icon (browsers ask for it on every page, Swagger UI included)."""
+    return _serve(request, "favicon.ico", ICON_TYPE, ICON_CACHE)
+
+
+routes: list[HTTPRouteHandler] = [widget_js, demo_page, favicon]

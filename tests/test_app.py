@@ -308,7 +308,7 @@ def test_add_ask_and_delete_a_document(writable, fresh_service) -> None:
 
 @pytest.mark.parametrize(
     ("body", "named"),
-    [({**NEW, "text": "   "}, "empty"), ({**NEW, "author": "me"}, "unknown field `author`"),
+    [({**NEW, "text": "   "}, "empty"), ({**NEW, "colour": "red"}, "unknown field `colour`"),
      ({**NEW, "text": 7}, "text")],
 )
 def test_bad_documents_get_400(writable, body, named) -> None:

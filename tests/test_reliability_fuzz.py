@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
@@ -14,7 +16,6 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from litestar.testing import TestClient
 from schemathesis.python.asgi import shutdown_lifespans
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from qa.app import create_app
 from qa.settings import IndexSettings, ServerSettings, Settings
@@ -34,9 +35,6 @@ APP = create_app(replace(
 # The document the app serves at /schema/openapi.json (read without starting the app's lifespan).
 schema = schemathesis.openapi.from_dict(TestClient(APP).get("/schema/openapi.json").json())
 schema.app = APP  # cases, and the checks' own probes (auth removed), go to the app in process
-# The chat question is the *last* user message's text, which must not be blank: JSON Schema cannot
-# say "last", so a schema-valid chat body may still get a 400 there.
-EXCLUDED = {"POST /v1/chat/completions": [positive_data_acceptance]}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -52,7 +50,23 @@ def writable_index(seed_settings, seed_index) -> Iterator[None]:
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=DERANDOMIZE,
           suppress_health_check=list(HealthCheck))
 def test_every_operation_keeps_its_schema(case: schemathesis.Case) -> None:
-    case.call_and_validate(
-        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
-        excluded_checks=EXCLUDED.get(case.operation.label, []),
-    )
+    case.call_and_validate(headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+
+
+def test_the_live_server_passes_every_check_of_the_schemathesis_cli(tmp_path: Path) -> None:
+    """`schemathesis run --checks all` against `qa serve` on loopback, with the admin key: no issue."""
+    from eval.local_server import LocalServer
+
+    data = tmp_path / "data"
+    shutil.copytree(DATA_DIR, data)
+    env = {"QA_ADMIN_KEY": ADMIN_KEY, "QA_RATE_LIMIT": "off"}
+    with LocalServer.start(data, env=env, log_path=tmp_path / "server.log") as server:
+        run = subprocess.run(
+            [str(Path(sys.executable).parent / "schemathesis"), "run", f"{server.url}/schema/openapi.json",
+             "--checks", "all", "-H", f"Authorization: Bearer {ADMIN_KEY}", "--workers", "1",
+             "--max-examples", str(EXAMPLES), *(["--seed", "1"] if DERANDOMIZE else [])],
+            capture_output=True, text=True, timeout=900, env={**os.environ, "NO_COLOR": "1"},
+            cwd=tmp_path,  # schemathesis keeps its cache in the working directory
+        )
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+    assert "No issues found" in run.stdout

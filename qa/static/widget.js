@@ -141,9 +141,9 @@ button { font: inherit; color: inherit; cursor: pointer; }
 }
 .retry:hover { background: color-mix(in srgb, currentColor 10%, transparent); }
 .cite {
-  display: inline-grid; place-items: center; min-width: 1.5em; height: 1.5em; padding: 0 5px;
-  margin: 0 1px; vertical-align: 0.12em; border: 0; border-radius: 6px;
-  font-size: 11.5px; font-weight: 700; line-height: 1;
+  display: inline-grid; place-items: center; min-width: 1.6em; height: 1.6em; padding: 0 6px;
+  margin: 0 2px; vertical-align: 0.05em; border: 0; border-radius: 6px; cursor: pointer;
+  font-size: 13.5px; font-weight: 700; line-height: 1;
   background: color-mix(in srgb, var(--qa-accent) 16%, transparent); color: var(--qa-cite-text);
 }
 .cite:hover, .cite[aria-expanded="true"] { background: var(--qa-accent); color: var(--qa-on-accent); }
