@@ -48,14 +48,13 @@ def select_corpora(names: str | None) -> list[Corpus]:
 
 def _code_files() -> Iterable[Path]:
     """The ingest code an index depends on: a change to it means a new index."""
-    return sorted((ROOT / "embeddings").glob("*.py"))
+    return sorted((ROOT / "embeddings").rglob("*.py"))
 
 
 def index_key(corpus: Corpus, settings: Settings) -> str:
     """A content hash of the articles, the ingest code and the index settings."""
     h = hashlib.sha256()
-    h.update(repr((settings.index.model_name, settings.index.index_type,
-                   settings.index.chunk_max_chars)).encode())
+    h.update(repr((settings.index.index_type, settings.index.encoder_backend)).encode())
     for path in [*sorted(corpus.articles.iterdir()), *_code_files()]:
         if path.is_file():
             h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
