@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -21,6 +21,7 @@ from qa import metrics
 from qa.answer import ExtractiveGenerator
 from qa.dedupe import Copy, copies, counted_once, distinct, hidden_chunks
 from qa.errors import DocumentNotFound, DocumentTooLarge, InvalidQuestion
+from qa.followup import Turn, checked_history, standalone_chain
 from qa.question import parse_question, split_question
 from qa.records import (
     Answer,
@@ -144,30 +145,54 @@ class QAService:
         )
         return LLMGenerator(gen, self._http, self.encoder, fallback=self.extractive)
 
+    async def standalone(
+        self, question: str, history: Sequence[Turn] = (), mode: Mode | None = None
+    ) -> str:
+        """The question to answer: a follow-up rewritten to stand alone (qa.followup), else as asked."""
+        if not history:
+            return question
+        history = checked_history(history, self.settings.server.max_question_chars)
+        rule = await anyio.to_thread.run_sync(standalone_chain, question, history)
+        if rule == question:  # it stands alone: left as it is, whatever the model would say
+            return question
+        gen = self.settings.generator
+        if (mode or gen.mode) == "llm" and gen.llm_base_url:
+            from qa.followup_llm import llm_standalone
+
+            self._http = self._http or httpx.AsyncClient(
+                timeout=httpx.Timeout(gen.llm_timeout, connect=min(5.0, gen.llm_timeout))
+            )
+            return await llm_standalone(self._http, gen, question, history) or rule
+        return rule
+
     async def ask(
-        self, question: str, *, top_k: int | None = None, mode: Mode | None = None
+        self, question: str, *, top_k: int | None = None, mode: Mode | None = None,
+        history: Sequence[Turn] = (),
     ) -> Answer:
         """Answer a question with verified citations, or abstain."""
-        question = self._clean_question(question)
+        asked = question = self._clean_question(question)
         k = self._top_k(top_k)
+        question = self._clean_question(await self.standalone(question, history, mode))
         snapshot = self._snapshot  # one snapshot for the whole question
         evidence = await anyio.to_thread.run_sync(self._retrieve, snapshot, question, k)
         generator, reason = self._generator(mode)
         answer = await generator.generate(question, evidence)
         if reason and answer.fallback_reason is None:
             answer = _with_reason(answer, reason)
-        return self._checked(answer, snapshot)
+        return _as_asked(self._checked(answer, snapshot), asked, question)
 
     def ask_sync(self, question: str, **kwargs: object) -> Answer:
         """``ask`` for synchronous callers (CLI, eval)."""
         return asyncio.run(self.ask(question, **kwargs))  # type: ignore[arg-type]
 
     async def stream(
-        self, question: str, *, top_k: int | None = None, mode: Mode | None = None
+        self, question: str, *, top_k: int | None = None, mode: Mode | None = None,
+        history: Sequence[Turn] = (),
     ) -> AsyncIterator[StreamEvent]:
         """The answer as events: sources, deltas and citations as confirmed, then done."""
-        question = self._clean_question(question)
+        asked = question = self._clean_question(question)
         k = self._top_k(top_k)
+        question = self._clean_question(await self.standalone(question, history, mode))
         snapshot = self._snapshot
         evidence = await anyio.to_thread.run_sync(self._retrieve, snapshot, question, k)
         yield StreamEvent(event="sources", data=list(evidence.passages))
@@ -177,14 +202,15 @@ class QAService:
             # the generator verifies each sentence before it yields it; the record is checked again
             async for event in streaming(question, evidence):
                 if event.event == "done" and isinstance(event.data, Answer):
-                    yield StreamEvent(event="done", data=self._checked(event.data, snapshot))
+                    answer = _as_asked(self._checked(event.data, snapshot), asked, question)
+                    yield StreamEvent(event="done", data=answer)
                 else:
                     yield event
             return
         answer = await generator.generate(question, evidence)
         if reason and answer.fallback_reason is None:
             answer = _with_reason(answer, reason)
-        answer = self._checked(answer, snapshot)
+        answer = _as_asked(self._checked(answer, snapshot), asked, question)
         by_marker = {c.marker: c for c in answer.citations}
         for piece in _pieces(answer.answer):
             yield StreamEvent(event="delta", data={"text": piece})
@@ -276,6 +302,13 @@ def _with_reason(answer: Answer, reason: str) -> Answer:
     import msgspec
 
     return msgspec.structs.replace(answer, fallback_reason=reason)
+
+
+def _as_asked(answer: Answer, asked: str, standalone: str) -> Answer:
+    """The record names the question as the user asked it and the standalone form answered."""
+    import msgspec
+
+    return msgspec.structs.replace(answer, question=asked, standalone_question=standalone)
 
 
 def _pieces(text: str) -> list[str]:

