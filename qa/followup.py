@@ -36,6 +36,9 @@ _DEMONSTRATIVE = frozenset({"this", "that", "these", "those"})
 _BACK_ADVERBS = frozenset({"there", "then"})
 _OPENERS = re.compile(r"^\s*(?:and|also|so|but|what about|how about|and what about)\b[\s,]*",
                       re.IGNORECASE)
+_PRONOUN_KIND = {"it": "thing", "its": "thing", "they": "plural", "them": "plural", "their": "plural"}
+_QUESTION_WORDS = frozenset({"who", "whom", "whose", "what", "which", "when", "where", "why", "how",
+                             "many", "much", "long", "far", "since"})
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
@@ -97,17 +100,19 @@ def rewrite(question: str, previous: str, previous_short: str | None = None) -> 
     doc = nlp(question)
     refs = _references(doc)
     opener = _OPENERS.match(question)
-    if not refs and not opener:
+    own_words = content_terms(question, skip=_QUESTION_WORDS)
+    if not refs and not opener and own_words:
         return question
     prev = nlp(previous)
-    referents = _referents(prev, previous_short)
+    answer = _usable_answer(prev, previous_short)
     rest = question[opener.end():] if opener else question
-    if opener and not refs:
+    if opener and not refs and own_words:
         # "And Benin?" asks the previous question again; "And who leads Mali?" stands alone
         return _swapped(prev, nlp(rest.strip(" ?")), previous) if _is_bare(nlp(rest)) else _tidy(rest)
+    referents = _referents(prev, answer)
     replaced, unresolved = _substituted(doc, refs, referents, skip_to=opener.end() if opener else 0)
-    if unresolved:
-        carried = _carried(prev, replaced)
+    if unresolved or not own_words:
+        carried = _carried(prev, answer, replaced)
         if carried:
             replaced = f"{replaced.rstrip(' ?.')}, regarding {carried}?"
     return _tidy(replaced)
@@ -130,25 +135,43 @@ def _references(doc: Doc) -> list[Token]:
     return refs
 
 
-def _referents(prev: Doc, short: str | None) -> dict[bool, str]:
-    """What a plural (True) and a singular (False) pronoun of the next question refer to.
+def _usable_answer(prev: Doc, short: str | None) -> Doc | None:
+    """The previous short answer when it names what the previous question asked for, as one item."""
+    wh = next((t for t in prev if t.tag_ in ("WP", "WDT")), None)
+    if wh is None or not short or len(short) > 60 or any(c in short for c in ",|;"):
+        return None
+    if wh.dep_ in ("nsubj", "nsubjpass", "attr", "det"):
+        return load_parser()(short)
+    return None
+
+
+def _kind(span: Span | Doc) -> str:
+    """Which pronouns can stand for a phrase: "person" (he, she), "plural" (they) or "thing" (it)."""
+    root = span.root if isinstance(span, Span) else span[-1]
+    if root.ent_type_ == "PERSON":
+        return "person"
+    if root.tag_ in ("NNS", "NNPS") or root.ent_type_ == "NORP":
+        return "plural"
+    return "thing"
+
+
+def _referents(prev: Doc, answer: Doc | None) -> dict[str, str]:
+    """What each kind of pronoun of the next question refers to, where only one phrase fits.
 
     The previous answer when the previous question asked for its subject ("Who took Konna?",
-    "Which town ...?"); otherwise the previous question's subject, when it agrees in number.
-    Anything less certain is carried as context instead (``_carried``).
+    "Which town ...?"), else the one phrase of the previous question that agrees. Anything less
+    certain is carried as context instead (``_carried``).
     """
-    found: dict[bool, str] = {}
-    wh = next((t for t in prev if t.tag_ in ("WP", "WDT")), None)
-    if wh is not None and short and len(short) <= 60:
-        if wh.dep_ in ("nsubj", "nsubjpass", "attr"):
-            found = {True: short, False: short}
-        elif wh.dep_ == "det":
-            found[wh.head.tag_ in ("NNS", "NNPS")] = short
+    found: dict[str, list[str]] = {}
     for span in _names(prev) + [c for c in prev.noun_chunks if _plain(c)]:
-        if span.root.dep_ in ("nsubj", "nsubjpass"):
-            plural = span.root.tag_ in ("NNS", "NNPS") or span.label_ == "NORP"
-            found.setdefault(plural, span.text)
-    return found
+        if span.root.dep_ not in ("amod", "compound"):
+            texts = found.setdefault(_kind(span), [])
+            if span.text not in texts:
+                texts.append(span.text)
+    chosen = {kind: texts[0] for kind, texts in found.items() if len(texts) == 1}
+    if answer is not None:
+        chosen[_kind(answer)] = answer.text
+    return chosen
 
 
 def _plain(chunk: Span) -> bool:
@@ -167,7 +190,7 @@ def _names(doc: Doc) -> list[Span]:
 
 
 def _substituted(
-    doc: Doc, refs: list[Token], referents: dict[bool, str], skip_to: int
+    doc: Doc, refs: list[Token], referents: dict[str, str], skip_to: int
 ) -> tuple[str, bool]:
     """The question with personal pronouns replaced by their referents; True if a reference is left."""
     out: list[str] = []
@@ -175,9 +198,8 @@ def _substituted(
     for token in doc:
         if token.idx < skip_to:
             continue
-        plural = token.lower_ in ("they", "them", "their")
         pronoun = token in refs and token.lower_ in _PERSONAL | _POSSESSIVE
-        referent = referents.get(plural) if pronoun else None
+        referent = referents.get(_PRONOUN_KIND.get(token.lower_, "person")) if pronoun else None
         if referent:
             word = f"{referent}'s" if token.lower_ in _POSSESSIVE else referent
             out.append(word + token.whitespace_)
@@ -187,11 +209,11 @@ def _substituted(
     return "".join(out), any(t.i not in replaced for t in refs)
 
 
-def _carried(prev: Doc, current: str) -> str:
-    """The previous question's names and noun phrases that the current one does not already say."""
+def _carried(prev: Doc, answer: Doc | None, current: str) -> str:
+    """The previous answer, names and noun phrases that the current question does not already say."""
     have = set(content_terms(current))
     phrases: list[str] = []
-    for chunk in [*_names(prev), *prev.noun_chunks]:
+    for chunk in [*([answer[:]] if answer is not None else []), *_names(prev), *prev.noun_chunks]:
         words = [t for t in chunk if t.tag_ not in ("WP", "WDT", "WRB", "WP$", "PRP", "DT")
                  and t.lower_ not in ("many", "much")]
         text = " ".join(t.text for t in words)
