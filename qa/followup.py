@@ -170,7 +170,9 @@ def _referents(prev: Doc, answer: Doc | None) -> dict[str, str]:
                 texts.append(span.text)
     chosen = {kind: texts[0] for kind, texts in found.items() if len(texts) == 1}
     if answer is not None:
-        chosen[_kind(answer)] = answer.text
+        kind = _kind(answer)
+        asked_who = prev[:1].text.lower() in ("who", "whom")
+        chosen["person" if asked_who and kind == "thing" else kind] = answer.text
     return chosen
 
 
