@@ -162,13 +162,12 @@ def _referents(prev: Doc, answer: Doc | None) -> dict[str, str]:
     "Which town ...?"), else the one phrase of the previous question that agrees. Anything less
     certain is carried as context instead (``_carried``).
     """
-    found: dict[str, list[str]] = {}
+    found: dict[str, dict[int, str]] = {}  # kind -> the phrases' head words -> the phrase
     for span in _names(prev) + [c for c in prev.noun_chunks if _plain(c)]:
         if span.root.dep_ not in ("amod", "compound"):
-            texts = found.setdefault(_kind(span), [])
-            if span.text not in texts:
-                texts.append(span.text)
-    chosen = {kind: texts[0] for kind, texts in found.items() if len(texts) == 1}
+            found.setdefault(_kind(span), {}).setdefault(span.root.i, span.text)
+    chosen = {kind: next(iter(by_head.values())) for kind, by_head in found.items()
+              if len(by_head) == 1}
     if answer is not None:
         kind = _kind(answer)
         asked_who = prev[:1].text.lower() in ("who", "whom")
