@@ -39,6 +39,7 @@ _OPENERS = re.compile(r"^\s*(?:and|also|so|but|what about|how about|and what abo
 _PRONOUN_KIND = {"it": "thing", "its": "thing", "they": "plural", "them": "plural", "their": "plural"}
 _QUESTION_WORDS = frozenset({"who", "whom", "whose", "what", "which", "when", "where", "why", "how",
                              "many", "much", "long", "far", "since"})
+_MARKERS = re.compile(r"\s*\[\d+\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
@@ -87,15 +88,24 @@ def load_parser() -> Language:
 def standalone_chain(question: str, history: Sequence[Turn]) -> str:
     """The last question made standalone, each earlier question resolved against its predecessor."""
     previous: str | None = None
-    short: str | None = None
+    last: Turn | None = None
     for turn in history:
-        previous = rewrite(turn.question, previous, short) if previous else _tidy(turn.question)
-        short = turn.short_answer
-    return rewrite(question, previous, short) if previous else question
+        previous = _resolved(turn.question, previous, last)
+        last = turn
+    return _resolved(question, previous, last) if previous else question
 
 
-def rewrite(question: str, previous: str, previous_short: str | None = None) -> str:
-    """``question`` standing alone, given the previous (standalone) question and its short answer."""
+def _resolved(question: str, previous: str | None, last: Turn | None) -> str:
+    if previous is None or last is None:
+        return _tidy(question)
+    return rewrite(question, previous, last.short_answer, previous_answer=last.answer)
+
+
+def rewrite(
+    question: str, previous: str, previous_short: str | None = None, *,
+    previous_answer: str | None = None,
+) -> str:
+    """``question`` standing alone, given the previous (standalone) question and its answer."""
     nlp = load_parser()
     doc = nlp(question)
     refs = _references(doc)
@@ -104,7 +114,7 @@ def rewrite(question: str, previous: str, previous_short: str | None = None) -> 
     if not refs and not opener and own_words:
         return question
     prev = nlp(previous)
-    answer = _usable_answer(prev, previous_short)
+    answer = _usable_answer(prev, previous_short, previous_answer)
     rest = question[opener.end():] if opener else question
     if opener and not refs and own_words:
         # "And Benin?" asks the previous question again; "And who leads Mali?" stands alone
@@ -135,13 +145,19 @@ def _references(doc: Doc) -> list[Token]:
     return refs
 
 
-def _usable_answer(prev: Doc, short: str | None) -> Doc | None:
-    """The previous short answer when it names what the previous question asked for, as one item."""
+def _usable_answer(prev: Doc, short: str | None, answer: str | None) -> Doc | None:
+    """What the previous question asked for, as one item: its short answer, or the one person the
+    answer names when it asked "who"."""
     wh = next((t for t in prev if t.tag_ in ("WP", "WDT")), None)
-    if wh is None or not short or len(short) > 60 or any(c in short for c in ",|;"):
+    if wh is None or wh.dep_ not in ("nsubj", "nsubjpass", "attr", "det", "dobj"):
         return None
-    if wh.dep_ in ("nsubj", "nsubjpass", "attr", "det"):
+    if short and len(short) <= 60 and not any(c in short for c in ",|;"):
         return load_parser()(short)
+    if wh.lower_ in ("who", "whom") and answer:
+        said = load_parser()(_MARKERS.sub("", answer[:400]))
+        people = {e.text for e in said.ents if e.label_ == "PERSON"}
+        if len(people) == 1:
+            return load_parser()(people.pop())
     return None
 
 
@@ -155,24 +171,35 @@ def _kind(span: Span | Doc) -> str:
     return "thing"
 
 
-def _referents(prev: Doc, answer: Doc | None) -> dict[str, str]:
+def _referents(prev: Doc, answer: Doc | None) -> dict[str, tuple[str, bool]]:
     """What each kind of pronoun of the next question refers to, where only one phrase fits.
 
-    The previous answer when the previous question asked for its subject ("Who took Konna?",
-    "Which town ...?"), else the one phrase of the previous question that agrees. Anything less
-    certain is carried as context instead (``_carried``).
+    The previous answer when the previous question asked for it ("Who took Konna?", "Which town
+    ...?"), else the one phrase of the previous question that agrees. The flag says whether the
+    phrase may stand for a pronoun that is a subject: a subject pronoun most likely continues the
+    previous subject, so when that subject is of another kind ("the group ... advised Muslims",
+    then "what do they call themselves?") the pronoun is carried as context instead.
     """
     found: dict[str, dict[int, str]] = {}  # kind -> the phrases' head words -> the phrase
+    subject: str | None = None
     for span in _names(prev) + [c for c in prev.noun_chunks if _plain(c)]:
         if span.root.dep_ not in ("amod", "compound"):
             found.setdefault(_kind(span), {}).setdefault(span.root.i, span.text)
+            if span.root.dep_ in ("nsubj", "nsubjpass") and subject is None:
+                subject = _kind(span)
+    unresolved = {_PRONOUN_KIND.get(t.lower_, "person") for t in prev
+                  if t.lower_ in _PERSONAL | _POSSESSIVE and t.tag_ in ("PRP", "PRP$")}
     chosen = {kind: next(iter(by_head.values())) for kind, by_head in found.items()
-              if len(by_head) == 1}
+              if len(by_head) == 1 and kind not in unresolved}
     if answer is not None:
         kind = _kind(answer)
         asked_who = prev[:1].text.lower() in ("who", "whom")
-        chosen["person" if asked_who and kind == "thing" else kind] = answer.text
-    return chosen
+        kind = "person" if asked_who and kind == "thing" else kind
+        chosen[kind] = answer.text
+        wh = next((t for t in prev if t.tag_ in ("WP", "WDT")), None)
+        if subject is None or (wh is not None and wh.dep_ in ("nsubj", "nsubjpass", "attr")):
+            subject = kind  # "Who is the defence minister?": the answer is the subject
+    return {kind: (text, subject in (None, kind)) for kind, text in chosen.items()}
 
 
 def _plain(chunk: Span) -> bool:
@@ -191,7 +218,7 @@ def _names(doc: Doc) -> list[Span]:
 
 
 def _substituted(
-    doc: Doc, refs: list[Token], referents: dict[str, str], skip_to: int
+    doc: Doc, refs: list[Token], referents: dict[str, tuple[str, bool]], skip_to: int
 ) -> tuple[str, bool]:
     """The question with personal pronouns replaced by their referents; True if a reference is left."""
     out: list[str] = []
@@ -200,7 +227,9 @@ def _substituted(
         if token.idx < skip_to:
             continue
         pronoun = token in refs and token.lower_ in _PERSONAL | _POSSESSIVE
-        referent = referents.get(_PRONOUN_KIND.get(token.lower_, "person")) if pronoun else None
+        found = referents.get(_PRONOUN_KIND.get(token.lower_, "person")) if pronoun else None
+        is_subject = token.dep_ in ("nsubj", "nsubjpass")
+        referent = found[0] if found and (found[1] or not is_subject) else None
         if referent:
             word = f"{referent}'s" if token.lower_ in _POSSESSIVE else referent
             out.append(word + token.whitespace_)

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 
 FIRST = "When did Diabaly fall to the Islamists?"
 FOLLOW_UP = "On what date did they leave it?"
-STANDALONE = "On what date did Islamists leave Diabaly?"
+STANDALONE = "On what date did they leave Diabaly, regarding Islamists?"
 LEFT_ON = re.compile(r"January 18|18 January|Friday")
 
 
