@@ -283,9 +283,22 @@ def _tidy(text: str) -> str:
 
 
 def keeps_user_words(question: str, rewritten: str) -> bool:
-    """True when a rewrite keeps every content word and number of the user's own question."""
-    dropped = _PERSONAL | _POSSESSIVE | _DEMONSTRATIVE | _BACK_ADVERBS
-    own = set(content_terms(question, skip=dropped))
+    """True when a rewrite keeps every content word and number of the user's own question.
+
+    Referring words may go, and so may the verb whose subject is one ("when did *that happen*"
+    becomes "when was Konna seized"): together they stood for the event the rewrite now names.
+    """
+    doc = load_parser()(question)
+    referring = {t.i for t in _references(doc)}
+    placeholders = {t.head.i for t in doc if t.i in referring and t.dep_ in ("nsubj", "nsubjpass")
+                    and t.lower_ in ("that", "this", "it") and t.head.pos_ == "VERB"}
+    own_text = " ".join(t.text for t in doc if t.i not in referring | placeholders)
+    own = set(content_terms(own_text))
     kept = set(content_terms(rewritten))
     numbers = set(_NUMBER.findall(question)) <= set(_NUMBER.findall(rewritten))
     return own <= kept and numbers and len(rewritten) <= 3 * len(question) + 300
+
+
+def adds_context(question: str, rewritten: str) -> bool:
+    """True when a rewrite says something the question did not (it resolved a reference)."""
+    return not set(content_terms(rewritten)) <= set(content_terms(question))

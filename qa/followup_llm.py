@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import httpx
 
-from qa.followup import Turn, keeps_user_words
+from qa.followup import Turn, adds_context, keeps_user_words
 from qa.prompts import standalone_messages
 from qa.settings import GeneratorSettings
 
@@ -46,5 +46,8 @@ async def llm_standalone(
         rewritten = rewritten.split(":", 1)[1].strip().strip('"')
     if not rewritten or not keeps_user_words(question, rewritten):
         log.info("LLM rewrite %r of %r dropped the user's words; using the rule", rewritten, question)
+        return None
+    if not adds_context(question, rewritten):  # only called for follow-ups the rule saw
+        log.info("LLM left the follow-up %r unresolved; using the rule", question)
         return None
     return rewritten
