@@ -9,6 +9,7 @@ is answered correctly about as often as its standalone form has lost nothing by 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import sys
 from collections.abc import Callable, Sequence
@@ -156,7 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the dialogues through the in-process service and print the figures."""
     p = argparse.ArgumentParser(prog="python -m eval.dialogues", description=__doc__)
     p.add_argument("--split", choices=["dev", "test", "all"], default="dev")
-    p.add_argument("--mode", choices=["extractive", "llm"])
+    p.add_argument("--mode", choices=["extractive", "llm"], help="how answers are written")
+    p.add_argument("--rewriter", choices=["mode", "llm"], default="mode",
+                   help="llm: follow-ups made standalone by the LLM whatever the answer mode")
     p.add_argument("--only", help="comma-separated dialogue ids")
     p.add_argument("--json", type=Path, help="write every turn's result here")
     args = p.parse_args(argv)
@@ -165,8 +168,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     service = QAService.open()
     mode: Mode | None = args.mode
 
+    loop = asyncio.new_event_loop()  # one loop for the whole run: the LLM client lives on it
+
+    async def answered(question: str, history: Sequence[Turn]) -> Answer:
+        if args.rewriter == "mode":
+            return await service.ask(question, mode=mode, history=history)
+        standalone = await service.standalone(question, history, "llm")
+        answer = await service.ask(standalone, mode=mode)
+        return msgspec.structs.replace(answer, question=question, standalone_question=standalone)
+
     def ask(question: str, history: Sequence[Turn]) -> Answer:
-        return service.ask_sync(question, mode=mode, history=history)
+        return loop.run_until_complete(answered(question, history))
 
     chosen = [d for d in load_dialogues() if args.split in ("all", d.split)]
     if args.only:
@@ -178,6 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{r.dialogue} t{r.turn} {r.kind:9} follow-up {'ok ' if r.followup_ok else 'BAD'} "
                   f"alone {'ok ' if r.standalone_ok else 'BAD'} | {r.standalone_used}",
                   file=sys.stderr, flush=True)
+    loop.run_until_complete(service.aclose())
+    loop.close()
     figures = summary(results)
     print(msgspec.json.format(msgspec.json.encode(figures)).decode())
     if args.json:

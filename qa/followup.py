@@ -129,15 +129,16 @@ def rewrite(
 
 
 def _references(doc: Doc) -> list[Token]:
-    """Words that point outside the question: pronouns with no earlier name in it, "that", "there"."""
+    """Words that point outside the question: "that", "there", and pronouns with no earlier named
+    subject of their kind in the question ("What did France say its aim was?" stays inside)."""
     refs: list[Token] = []
-    named_before = False
+    named: set[str] = set()
     for token in doc:
         lower = token.lower_
-        if token.tag_ in ("NNP", "NNPS") or token.ent_type_:
-            named_before = True
+        if (token.tag_ in ("NNP", "NNPS") or token.ent_type_) and token.dep_ in ("nsubj", "nsubjpass"):
+            named.add(_kind(doc[token.i:token.i + 1]))
         if lower in _PERSONAL | _POSSESSIVE and token.tag_ in ("PRP", "PRP$"):
-            if not named_before:
+            if _PRONOUN_KIND.get(lower, "person") not in named:
                 refs.append(token)
         elif ((lower in _DEMONSTRATIVE and token.tag_ == "DT")
               or (lower in _BACK_ADVERBS and token.tag_ == "RB")):
