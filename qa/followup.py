@@ -39,6 +39,9 @@ _OPENERS = re.compile(r"^\s*(?:and|also|so|but|what about|how about|and what abo
 _PRONOUN_KIND = {"it": "thing", "its": "thing", "they": "plural", "them": "plural", "their": "plural"}
 _QUESTION_WORDS = frozenset({"who", "whom", "whose", "what", "which", "when", "where", "why", "how",
                              "many", "much", "long", "far", "since"})
+_POSSESSIVE_END = re.compile(r"(?:['’]s|s['’])$")
+_POSSESSIVE_START = re.compile(r"^['’]s?\b")
+_VALUES = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT"})
 _MARKERS = re.compile(r"\s*\[\d+\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
@@ -153,7 +156,9 @@ def _usable_answer(prev: Doc, short: str | None, answer: str | None) -> Doc | No
     if wh is None or wh.dep_ not in ("nsubj", "nsubjpass", "attr", "det", "dobj"):
         return None
     if short and len(short) <= 60 and not any(c in short for c in ",|;"):
-        return load_parser()(short)
+        said = load_parser()(short)
+        # a date or an amount answers the question; it is not something a pronoun can point to
+        return None if any(e.label_ in _VALUES for e in said.ents) else said
     if wh.lower_ in ("who", "whom") and answer:
         said = load_parser()(_MARKERS.sub("", answer[:400]))
         people = {e.text for e in said.ents if e.label_ == "PERSON"}
@@ -232,7 +237,8 @@ def _substituted(
         is_subject = token.dep_ in ("nsubj", "nsubjpass")
         referent = found[0] if found and (found[1] or not is_subject) else None
         if referent:
-            word = f"{referent}'s" if token.lower_ in _POSSESSIVE else referent
+            possessive = token.lower_ in _POSSESSIVE and not _POSSESSIVE_END.search(referent)
+            word = f"{referent}'s" if possessive else referent
             out.append(word + token.whitespace_)
             replaced.add(token.i)
         else:
@@ -247,7 +253,7 @@ def _carried(prev: Doc, answer: Doc | None, current: str) -> str:
     for chunk in [*([answer[:]] if answer is not None else []), *_names(prev), *prev.noun_chunks]:
         words = [t for t in chunk if t.tag_ not in ("WP", "WDT", "WRB", "WP$", "PRP", "DT")
                  and t.lower_ not in ("many", "much")]
-        text = " ".join(t.text for t in words)
+        text = "".join(t.text_with_ws for t in words).strip()
         terms = content_terms(text)
         if terms and not set(terms) <= have:
             phrases.append(text)
@@ -274,7 +280,10 @@ def _swapped(prev: Doc, new: Doc, previous: str) -> str:
         same = [n for n in names if n.label_ and n.label_ == new_names[0].label_]
         target = (same if len(same) == 1 else [n for n in names if n.root.dep_.startswith("nsubj")]
                   or names)[0]
-        return previous[:target.start_char] + new.text + previous[target.end_char:]
+        after = previous[target.end_char:]
+        if _POSSESSIVE_END.search(new.text) and _POSSESSIVE_START.match(after):
+            after = _POSSESSIVE_START.sub("", after, count=1)  # "And Mali's?" after "France's"
+        return previous[:target.start_char] + new.text + after
     return f"{previous.rstrip(' ?.')}, for {new.text}?"
 
 

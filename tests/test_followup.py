@@ -176,3 +176,16 @@ def test_seed_dialogues_never_let_a_topic_switch_inherit(seed_service: QAService
     results = [r for d in seeds_only for r in run_dialogue(d, ask)]  # type: ignore[arg-type]
     switches = [r for r in results if r.kind == "switch"]
     assert switches and not any(r.inherited for r in switches)
+
+
+def test_possessives_are_not_doubled() -> None:
+    assert rewrite("And Mali's?", "Who is France's foreign minister?", "Fabius") == (
+        "Who is Mali's foreign minister?")
+    assert rewrite("What did its film division earn?", "Which company's profits rose 76%?",
+                   "Time Warner's") == "What did Time Warner's film division earn?"
+
+
+def test_a_date_answer_is_not_what_a_pronoun_points_to() -> None:
+    standalone = rewrite("Where are they hiding now?", "On what date did the Islamists leave Diabaly?",
+                         "18 January 2013")
+    assert "January" not in standalone
