@@ -72,6 +72,7 @@ def chat_messages(question: str, passages: Sequence[Passage]) -> list[dict[str, 
             passages=render_passages(ours), question=question)},
     ]
 
+
 # Follow-up questions (qa.followup_llm): rewrite the last question so that it stands alone.
 STANDALONE_SYSTEM = """\
 You rewrite the last question of a conversation so that it can be understood without the \

@@ -162,8 +162,9 @@ class QAService:
             self._http = self._http or httpx.AsyncClient(
                 timeout=httpx.Timeout(gen.llm_timeout, connect=min(5.0, gen.llm_timeout))
             )
-            return await llm_standalone(self._http, gen, question, history) or rule
-        return rule
+            rule = await llm_standalone(self._http, gen, question, history) or rule
+        # the user's question was within the limit; what it carried along must not break it
+        return rule if len(rule) <= self.settings.server.max_question_chars else question
 
     async def ask(
         self, question: str, *, top_k: int | None = None, mode: Mode | None = None,
