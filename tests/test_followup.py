@@ -189,3 +189,11 @@ def test_a_date_answer_is_not_what_a_pronoun_points_to() -> None:
     standalone = rewrite("Where are they hiding now?", "On what date did the Islamists leave Diabaly?",
                          "18 January 2013")
     assert "January" not in standalone
+
+
+def test_a_follow_up_near_the_length_limit_is_still_answered(client: TestClient) -> None:
+    question = ("What did it say about " + "the troops " * 90)[:995].rstrip() + "?"
+    history = [{"question": "When did Islamists seize the town of Konna in central Mali?"}]
+    response = client.post("/v1/ask", json={"question": question, "history": history})
+    assert response.status_code == 200, response.text
+    assert response.json()["standalone_question"] == question
