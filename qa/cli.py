@@ -134,16 +134,22 @@ def print_answer(answer: Answer) -> None:
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """Answer one question, or start an interactive loop when none is given."""
+    from qa.followup import Turn
     from qa.service import QAService
 
     service = QAService.open(settings)
     questions = [" ".join(args.question)] if args.question else None
 
+    history: list[Turn] = []  # the interactive loop is a conversation: follow-ups keep their referent
+
     def answer(question: str) -> None:
-        result = service.ask_sync(question, top_k=args.top_k, mode=args.mode)
+        result = service.ask_sync(question, top_k=args.top_k, mode=args.mode, history=history[-4:])
+        history.append(Turn(question=question, answer=result.answer, short_answer=result.short_answer))
         if args.json:
             print(msgspec.json.format(msgspec.json.encode(result)).decode())
         else:
+            if result.standalone_question not in (None, result.question):
+                print(f"(answering: {result.standalone_question})")
             print_answer(result)
 
     if questions:

@@ -21,6 +21,7 @@ from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
 
 from qa import metrics
 from qa.errors import QAError, WritesDisabled
+from qa.followup import MAX_TURNS, Turn
 from qa.http_schema import ADMIN_ONLY, errors, event_stream, ok
 from qa.records import (
     NOT_BLANK,
@@ -53,6 +54,7 @@ class AskRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     top_k: Annotated[int, msgspec.Meta(ge=1, le=MAX_TOP_K)] | None = None
     mode: Mode | None = None
     stream: bool = False
+    history: Annotated[list[Turn], msgspec.Meta(max_length=MAX_TURNS)] | None = None  # oldest first
 
 
 async def service_of(connection: ASGIConnection[Any, Any, Any, Any]) -> QAService:
@@ -169,11 +171,13 @@ async def ask(
     data = await as_sent(request, data)
     service = await service_of(request)
     if wants_stream(request, data.stream):
-        events = service.stream(data.question, top_k=data.top_k, mode=data.mode)
+        events = service.stream(data.question, top_k=data.top_k, mode=data.mode,
+                                history=data.history or ())
         # The first event comes before any byte is sent, so a bad question is still a plain 400.
         first = await anext(events)
         return ServerSentEvent(_sse_messages(resumed(first, events)))
-    return Response(await service.ask(data.question, top_k=data.top_k, mode=data.mode))
+    return Response(await service.ask(data.question, top_k=data.top_k, mode=data.mode,
+                                      history=data.history or ()))
 
 
 @get("/v1/search", responses=errors(400, 503))

@@ -15,6 +15,7 @@ from litestar.params import JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from qa.errors import InvalidQuestion
+from qa.followup import MAX_ANSWER_CHARS, MAX_QUESTION_CHARS, MAX_TURNS, Turn
 from qa.http_api import ASK_MAX_BODY, as_sent, error_message, require_json, resumed, service_of
 from qa.http_schema import errors, event_stream, ok
 from qa.records import NOT_BLANK, Answer, Citation, Mode, StreamEvent
@@ -160,6 +161,20 @@ def last_user_text(messages: list[ChatMessage], limit: int) -> str:
     return _text(users[-1])
 
 
+def history_of(messages: list[ChatMessage]) -> list[Turn]:
+    """Earlier user questions with the assistant replies that followed, the last few, clipped."""
+    last = max((i for i, m in enumerate(messages) if m.role == "user"), default=-1)
+    turns: list[Turn] = []
+    for i, message in enumerate(messages[:last]):
+        if message.role != "user" or not " ".join((asked := _text(message)).split()):
+            continue
+        reply = next((m for m in messages[i + 1:last] if m.role in ("assistant", "user")), None)
+        said = _text(reply).split("\n\nSources:", 1)[0] if reply and reply.role == "assistant" else None
+        turns.append(Turn(question=asked[:MAX_QUESTION_CHARS],
+                          answer=said[:MAX_ANSWER_CHARS] if said else None))
+    return turns[-MAX_TURNS:]
+
+
 def sources_text(citations: list[Citation]) -> str:
     """The numbered source list: '[n] Title (Source, date): "quote"' per citation."""
     lines = ["Sources:"]
@@ -200,23 +215,24 @@ async def list_models(request: Request[Any, Any, Any]) -> ModelList:
 async def chat_completions(
     data: JSONBody[ChatCompletionRequest], request: Request[Any, Any, Any]
 ) -> Response[ChatCompletion] | ServerSentEvent:
-    """OpenAI-compatible chat: the last user message is the question."""
+    """OpenAI-compatible chat: the last user message is the question, the earlier ones its context."""
     data = await as_sent(request, data)
     models = models_for(request.app.state.settings)
     if data.model not in models:
         raise NotFoundException(f"Unknown model {data.model!r}; available: {', '.join(models)}.")
     question = last_user_text(data.messages, request.app.state.settings.server.max_question_chars)
+    history = history_of(data.messages)
     service = await service_of(request)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     if data.stream:
-        events = service.stream(question, mode=models[data.model])
+        events = service.stream(question, mode=models[data.model], history=history)
         first = await anext(events)  # validation errors still get a plain 4xx
         header = ChatCompletionChunk(
             id=completion_id, object="chat.completion.chunk", created=int(time.time()),
             model=data.model, choices=[ChunkChoice(delta=ChunkDelta(role="assistant", content=""))],
         )
         return ServerSentEvent(_chunks(header, resumed(first, events)))
-    answer = await service.ask(question, mode=models[data.model])
+    answer = await service.ask(question, mode=models[data.model], history=history)
     content = reply_text(answer)
     prompt = sum(_words(m.content) for m in data.messages if isinstance(m.content, str))
     return Response(ChatCompletion(

@@ -71,3 +71,31 @@ def chat_messages(question: str, passages: Sequence[Passage]) -> list[dict[str, 
         {"role": "user", "content": USER_PROMPT.format(
             passages=render_passages(ours), question=question)},
     ]
+
+
+# Follow-up questions (qa.followup_llm): rewrite the last question so that it stands alone.
+STANDALONE_SYSTEM = """\
+You rewrite the last question of a conversation so that it can be understood without the \
+conversation. Replace words like "it", "they", "that" or "there" with what they refer to in the \
+earlier turns, and keep every other word of the last question. If the last question already \
+stands alone, repeat it unchanged. Reply with the rewritten question only."""
+
+STANDALONE_USER = """\
+Conversation so far:
+{turns}
+
+Last question: {question}"""
+
+
+def standalone_messages(question: str, turns: Sequence[tuple[str, str | None]]) -> list[dict[str, str]]:
+    """The chat asking for a standalone form of ``question``; earlier answers are quoted data."""
+    lines = []
+    for asked, answered in turns:
+        lines.append(f"User: {quote_data(asked)}")
+        if answered:
+            lines.append(f"Assistant: {quote_data(answered)}")
+    return [
+        {"role": "system", "content": STANDALONE_SYSTEM},
+        {"role": "user", "content": STANDALONE_USER.format(turns="\n".join(lines),
+                                                          question=quote_data(question))},
+    ]

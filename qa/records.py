@@ -103,6 +103,7 @@ class Answer(msgspec.Struct, frozen=True, kw_only=True):
     mode: Mode
     short_answer: str | None = None
     fallback_reason: str | None = None
+    standalone_question: str | None = None  # the question answered: a follow-up made standalone
 
 
 class DocumentInfo(msgspec.Struct, frozen=True, kw_only=True):

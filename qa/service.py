@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from qa import metrics
 from qa.answer import ExtractiveGenerator
 from qa.dedupe import Copy, copies, counted_once, distinct, hidden_chunks
 from qa.errors import DocumentNotFound, DocumentTooLarge, InvalidQuestion
+from qa.followup import Turn, checked_history, standalone_chain
 from qa.generator import Generator, NoReranker, Reranker
 from qa.question import parse_question, split_question
 from qa.records import (
@@ -194,23 +195,46 @@ class QAService:
             answer = _with_reason(answer, reason)
         return answer, snapshot
 
+    async def standalone(
+        self, question: str, history: Sequence[Turn] = (), mode: Mode | None = None
+    ) -> str:
+        """The question to answer: a follow-up rewritten to stand alone (qa.followup), else as asked."""
+        if not history:
+            return question
+        history = checked_history(history, self.settings.server.max_question_chars)
+        rule = await anyio.to_thread.run_sync(standalone_chain, question, history)
+        if rule == question:  # it stands alone: left as it is, whatever the model would say
+            return question
+        gen = self.settings.generator
+        if (mode or gen.mode) == "llm" and gen.llm_base_url:
+            from qa.followup_llm import llm_standalone
+
+            rule = await llm_standalone(self.http_client(), gen, question, history) or rule
+        # the user's question was within the limit; what it carried along must not break it
+        return rule if len(rule) <= self.settings.server.max_question_chars else question
+
     async def ask(
-        self, question: str, *, top_k: int | None = None, mode: Mode | None = None
+        self, question: str, *, top_k: int | None = None, mode: Mode | None = None,
+        history: Sequence[Turn] = (),
     ) -> Answer:
         """Answer a question with verified citations, or abstain."""
-        answer, snapshot = await self.draft(question, top_k=top_k, mode=mode)
-        return self._checked(answer, snapshot)
+        asked = self._clean_question(question)
+        standalone = await self.standalone(asked, history, mode)
+        answer, snapshot = await self.draft(standalone, top_k=top_k, mode=mode)
+        return _as_asked(self._checked(answer, snapshot), asked, standalone)
 
     def ask_sync(self, question: str, **kwargs: object) -> Answer:
         """``ask`` for synchronous callers (CLI, eval)."""
         return asyncio.run(self.ask(question, **kwargs))  # type: ignore[arg-type]
 
     async def stream(
-        self, question: str, *, top_k: int | None = None, mode: Mode | None = None
+        self, question: str, *, top_k: int | None = None, mode: Mode | None = None,
+        history: Sequence[Turn] = (),
     ) -> AsyncIterator[StreamEvent]:
         """The answer as events: sources, deltas and citations as confirmed, then done."""
-        question = self._clean_question(question)
+        asked = question = self._clean_question(question)
         k = self._top_k(top_k)
+        question = self._clean_question(await self.standalone(question, history, mode))
         snapshot = self._snapshot
         evidence = await anyio.to_thread.run_sync(self._retrieve, snapshot, question, k)
         yield StreamEvent(event="sources", data=list(evidence.passages))
@@ -221,7 +245,7 @@ class QAService:
                 answer = event.data
                 if reason and answer.fallback_reason is None:
                     answer = _with_reason(answer, reason)
-                yield StreamEvent(event="done", data=self._checked(answer, snapshot))
+                yield StreamEvent(event="done", data=_as_asked(self._checked(answer, snapshot), asked, question))
             else:
                 yield event
 
@@ -310,3 +334,10 @@ def _with_reason(answer: Answer, reason: str) -> Answer:
 
     return msgspec.structs.replace(answer, fallback_reason=reason)
 
+
+
+def _as_asked(answer: Answer, asked: str, standalone: str) -> Answer:
+    """The record names the question as the user asked it and the standalone form answered."""
+    import msgspec
+
+    return msgspec.structs.replace(answer, question=asked, standalone_question=standalone)

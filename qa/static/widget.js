@@ -22,6 +22,8 @@
   })();
 
   const ABSTAIN_TEXT = "The sources don't answer this.";
+  const HISTORY_TURNS = 4; // earlier turns sent with a question, so follow-ups keep their referent
+  const HISTORY_ANSWER_CHARS = 1000;
   const CONTEXT_CHARS = 120;
 
   const svg = (body) =>
@@ -155,6 +157,12 @@ button { font: inherit; color: inherit; cursor: pointer; }
 .sources li + li { margin-top: 2px; }
 .sources .n { font-weight: 700; flex: none; }
 .note { font-size: 12.5px; color: var(--qa-muted); }
+.answering { margin: 0 0 6px; font-size: 12px; color: var(--qa-muted); font-style: italic; }
+.restart {
+  border: 0; background: transparent; color: inherit; border-radius: 8px; padding: 4px 8px;
+  font-size: 12.5px; opacity: 0.9;
+}
+.restart:hover { background: rgba(255, 255, 255, 0.16); }
 .typing { display: inline-flex; gap: 4px; align-items: center; height: 1.2em; }
 .typing span {
   width: 7px; height: 7px; border-radius: 50%; background: var(--qa-muted); opacity: 0.35;
@@ -231,6 +239,7 @@ mark { background: var(--qa-mark); color: var(--qa-mark-text); padding: 1px 2px;
         <h2 class="title" id="title"></h2>
         <p class="subtitle">Answers quote the articles they come from</p>
       </div>
+      <button class="restart" type="button" hidden>New conversation</button>
       <button class="close" type="button" aria-label="Close chat">${ICON_CLOSE}</button>
     </header>
     <div class="log" role="log" aria-live="polite" aria-busy="false" aria-labelledby="title">
@@ -380,6 +389,7 @@ mark { background: var(--qa-mark); color: var(--qa-mark-text); padding: 1px 2px;
     constructor() {
       super();
       this.busy = false;
+      this.turns = []; // this conversation's answered turns; kept in memory only
       this.documents = new Map();
       this.quoteOpener = null;
       const root = this.attachShadow({ mode: "open" });
@@ -391,7 +401,7 @@ mark { background: var(--qa-mark); color: var(--qa-mark-text); padding: 1px 2px;
       const $ = (sel) => root.querySelector(sel);
       this.ui = {
         root: $(".root"), launcher: $(".launcher"), panel: $(".panel"), title: $(".title"),
-        close: $(".close"), log: $(".log"), form: $(".composer"), input: $(".input"),
+        close: $(".close"), restart: $(".restart"), log: $(".log"), form: $(".composer"), input: $(".input"),
         send: $(".send"), pop: $(".pop"), popN: $(".pop-n"), popTitle: $(".pop-title"),
         popMeta: $(".pop-meta"), popQuote: $(".pop-quote"), popNote: $(".pop-note"),
         popClose: $(".pop-close"),
@@ -441,6 +451,7 @@ mark { background: var(--qa-mark); color: var(--qa-mark-text); padding: 1px 2px;
       const ui = this.ui;
       ui.launcher.addEventListener("click", () => (ui.panel.hidden ? this.open() : this.close()));
       ui.close.addEventListener("click", () => this.close());
+      ui.restart.addEventListener("click", () => this.restart());
       ui.form.addEventListener("submit", (event) => {
         event.preventDefault();
         const question = ui.input.value.trim();
@@ -482,6 +493,18 @@ mark { background: var(--qa-mark); color: var(--qa-mark-text); padding: 1px 2px;
       this.ui.launcher.focus();
     }
 
+    /** Forget the conversation: the next question stands on its own. */
+    restart() {
+      if (this.busy) return;
+      this.closeQuote(false);
+      this.turns = [];
+      const holder = el("template");
+      holder.innerHTML = TEMPLATE;
+      this.ui.log.replaceChildren(holder.content.querySelector(".empty"));
+      this.ui.restart.hidden = true;
+      this.ui.input.focus();
+    }
+
     /** Ask a question and stream its answer into the conversation. */
     ask(question) {
       const empty = this.ui.log.querySelector(".empty");
@@ -494,6 +517,7 @@ mark { background: var(--qa-mark); color: var(--qa-mark-text); padding: 1px 2px;
     }
 
     async answerInto(message, question) {
+      const history = this.turns.slice(-HISTORY_TURNS);
       this.setBusy(true);
       this.showTyping(message, "");
       let answerText = null;
@@ -501,7 +525,7 @@ mark { background: var(--qa-mark); color: var(--qa-mark-text); padding: 1px 2px;
         const res = await fetch(`${this.endpoint}/v1/ask`, {
           method: "POST",
           headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
-          body: JSON.stringify({ question }),
+          body: JSON.stringify(history.length ? { question, history } : { question }),
         }).catch(() => {
           throw new ShownError(
             "Couldn't reach the answer service. Check your connection and try again.", true);
@@ -541,6 +565,12 @@ mark { background: var(--qa-mark); color: var(--qa-mark-text); padding: 1px 2px;
           throw new ShownError("The answer stopped before it was complete.", true);
         }
         this.renderAnswer(message, final);
+        this.turns.push({
+          question,
+          answer: final.answer.slice(0, HISTORY_ANSWER_CHARS),
+          ...(final.short_answer ? { short_answer: final.short_answer.slice(0, HISTORY_ANSWER_CHARS) } : {}),
+        });
+        this.ui.restart.hidden = false;
       } catch (err) {
         const shown = err instanceof ShownError ? err : new ShownError(
           "The connection was interrupted before the answer was complete.", true);
@@ -566,6 +596,15 @@ mark { background: var(--qa-mark); color: var(--qa-mark-text); padding: 1px 2px;
 
     /** Re-render a message from the final Answer: markers become citation buttons. */
     renderAnswer(message, answer) {
+      this.renderAnswerBody(message, answer);
+      const asked = typeof answer.question === "string" ? answer.question : "";
+      const answered = answer.standalone_question;
+      if (typeof answered === "string" && answered && answered !== asked) {
+        message.prepend(el("p", "answering", `Answering: ${answered}`));
+      }
+    }
+
+    renderAnswerBody(message, answer) {
       const citations = Array.isArray(answer.citations) ? answer.citations : [];
       if (answer.abstained) {
         message.className = "msg bot abstained";

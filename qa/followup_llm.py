@@ -1,0 +1,53 @@
+"""The LLM's standalone form of a follow-up question, kept only when it keeps the user's words."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import httpx
+
+from qa.followup import Turn, adds_context, keeps_user_words
+from qa.prompts import standalone_messages
+from qa.settings import GeneratorSettings
+
+log = logging.getLogger("qa.followup")
+MAX_TOKENS = 96
+TURNS_SHOWN = 3
+ANSWER_CHARS = 300  # of each earlier answer: enough for its referents, little for injected text
+
+
+async def llm_standalone(
+    client: httpx.AsyncClient, settings: GeneratorSettings, question: str, history: Sequence[Turn]
+) -> str | None:
+    """The model's rewrite of ``question``, or None (backend down, empty, or dropped user words)."""
+    if not settings.llm_base_url:
+        return None
+    turns = [(t.question, (t.short_answer or t.answer or "")[:ANSWER_CHARS] or None)
+             for t in history[-TURNS_SHOWN:]]
+    payload = {
+        "model": settings.llm_model,
+        "messages": standalone_messages(question, turns),
+        "max_tokens": MAX_TOKENS,
+        "temperature": 0,
+    }
+    headers = {"Authorization": f"Bearer {settings.llm_api_key}"} if settings.llm_api_key else {}
+    url = settings.llm_base_url.rstrip("/") + "/chat/completions"
+    timeout = httpx.Timeout(settings.llm_timeout, connect=min(5.0, settings.llm_timeout))
+    try:
+        response = await client.post(url, json=payload, headers=headers, timeout=timeout)
+        response.raise_for_status()
+        text = str(response.json()["choices"][0]["message"]["content"] or "")
+    except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError) as exc:
+        log.warning("standalone rewrite by the LLM failed, using the rule: %s", exc)
+        return None
+    rewritten = " ".join(text.strip().strip('"').split())
+    if rewritten.lower().startswith("last question:"):
+        rewritten = rewritten.split(":", 1)[1].strip().strip('"')
+    if not rewritten or not keeps_user_words(question, rewritten):
+        log.info("LLM rewrite %r of %r dropped the user's words; using the rule", rewritten, question)
+        return None
+    if not adds_context(question, rewritten):  # only called for follow-ups the rule saw
+        log.info("LLM left the follow-up %r unresolved; using the rule", question)
+        return None
+    return rewritten
