@@ -108,6 +108,8 @@ def _run(args: argparse.Namespace) -> tuple[list[QuestionResult], int]:
                                 progress=None if args.quiet else _progress)
         finally:
             if isinstance(backend, HttpBackend):
+                if backend.waited:
+                    _log(f"(waited {backend.waited:.0f} s in total for the server's rate limit)")
                 backend.close()
     return results, default_k
 
@@ -142,8 +144,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.update_baseline:
         write_baseline([r for r in results if r.split != "test"], args.baseline)
         print(f"baseline updated: {args.baseline}", file=sys.stderr)
-    if isinstance(backend, HttpBackend) and backend.waited:
-        print(f"(waited {backend.waited:.0f} s in total for the server's rate limit)", file=sys.stderr)
     return exit_code(results, problems)
 
 
