@@ -245,7 +245,8 @@ class QAService:
                 answer = event.data
                 if reason and answer.fallback_reason is None:
                     answer = _with_reason(answer, reason)
-                yield StreamEvent(event="done", data=_as_asked(self._checked(answer, snapshot), asked, question))
+                answer = _as_asked(self._checked(answer, snapshot), asked, question)
+                yield StreamEvent(event="done", data=answer)
             else:
                 yield event
 
