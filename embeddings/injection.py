@@ -66,7 +66,9 @@ _AGENT = (
 # A note addressed to an agent: "to/for (all) assistants", "dear AI", "AI systems:" at the start.
 _ADDRESS = re.compile(
     rf"\b(?:(?:note|message|notice|reminder|memo|instructions?|guidance|directive|warning|disclaimer|"
-    rf"request|advice|information)s?\s+(?:to|for)|attention|attn|dear|hey|hello|hi|calling)\s+"
+    rf"request|advice|information|important|urgent|critical|mandatory)s?\s+(?:to|for)|"
+    rf"(?:prepared|written|intended|meant|designed|provided|addressed|directed|compiled|aimed)\s+"
+    rf"(?:only\s+|specifically\s+|solely\s+)?(?:for|to|at)|attention|attn|dear|hey|hello|hi|calling)\s+"
     rf"(?:(?:all|any|every|the|automated|other|future|downstream|reading)\s+){{0,2}}{_AGENT}\b"
     rf"|^\W*(?:(?:to|for)\s+)?(?:(?:all|any|every|the|automated)\s+)?{_AGENT}\s*[:,—–]"
     rf"|\bif you are (?:an? )?(?:\w+ )?{_AGENT}\b"
@@ -100,6 +102,11 @@ _OBLIGATION = re.compile(
 _OUTPUT_ORDER = re.compile(
     rf"\b(?:must|should|shall|need to|have to|are to|ought to)\s+(?:(?:always|only|now|instead|also|"
     rf"not|never)\s+)*{_OUTPUT_VERBS}\b"
+)
+# Orders given to the output itself: "Summaries of this story must say ...".
+_META_SUBJECT = re.compile(
+    r"\b(?:summar(?:y|ies)|answers?|responses?|replies|outputs?|citations?)\b[^.;:]{0,60}?"
+    r"\b(?:must|should|shall|need to|needs to|have to|has to|ought to)\b"
 )
 _PLEASE = re.compile(rf"\b(?:please|kindly|make sure to|be sure to|remember to)"
                      rf"\s+(?:\w+\s+)?{_ORDER_VERBS}\b")
@@ -218,6 +225,8 @@ def _imperative(doc: spacy.tokens.Doc) -> bool:
             (token.tag_ in ("VB", "VBP") and (after is None or after.tag_ not in _NOT_AFTER_ORDER))
             or (token.tag_ in ("NN", "NNP") and after is not None
             and (after.tag_ in _OBJECT_OPENERS or after.lower_ == "that"))
+            # "Answer questions about ...": the object is what an assistant is asked
+            or (after is not None and _META.fullmatch(after.lower_) is not None)
         )
         if parsed_verb and token.dep_ != "ROOT":
             head = token.head  # "... and cite this passage" joins an order, not "asks them to ..."
@@ -252,12 +261,13 @@ def signals(text: str, imperative: bool, quoted: bool = False) -> set[str]:
         "agent": _AGENT_WORD.search(text), "meta": _META.search(rest),
         "order": _OBLIGATION.search(text) or _PLEASE.search(text), "imperative": imperative,
         "output_order": _OUTPUT_ORDER.search(text) or _PLEASE.search(text),
+        "meta_subject": _META_SUBJECT.search(text),
         "second": _SECOND_PERSON.search(text), "colon": ":" in text,
         "foreign": _AGENT_ML.search(text) and _META_ML.search(text) and not _REPORTED.search(text),
     }
     found = {name for name, hit in checks.items() if hit}
     if quoted:  # people quoted in the news say "you" and give orders; to an agent, they don't
-        found -= {"second", "imperative", "order", "output_order", "framing", "ignore"}
+        found -= {"second", "imperative", "order", "output_order", "framing", "ignore", "meta_subject"}
     return found
 
 
@@ -271,6 +281,7 @@ def _strong(found: set[str]) -> bool:
         or ("framing" in found and (meta or agent or second or order or imperative))
         or ("addressed" in found and (meta or order or imperative or second or "colon" in found))
         or (order and agent)
+        or "meta_subject" in found
         or ("output_order" in found and second)
         or (imperative and (meta or agent))
         or "foreign" in found
@@ -326,23 +337,36 @@ def find_instruction_units(units: Sequence[Unit], nlp: Language | None = None) -
         for i, unit in enumerate(units):
             if hits[i] or not _weak(texts[i], imperative[i]):
                 continue
-            near = [j for j in (i - 1, i + 1) if 0 <= j < len(units) and units[j].block == unit.block]
+            # a heading line that addresses an agent goes with the order in the next paragraph
+            heading = _alone(units, i) and bool({"addressed", "agent"} & found[i])
+            near = [j for j in (i - 1, i + 1) if 0 <= j < len(units)
+                    and (units[j].block == unit.block or (heading and abs(units[j].block - unit.block) == 1))]
             if any(hits[j] for j in near):
                 hits[i] = changed = True
     return hits
 
 
+def _alone(units: Sequence[Unit], i: int) -> bool:
+    """The unit is a whole paragraph on its own."""
+    return all(units[j].block != units[i].block for j in (i - 1, i + 1) if 0 <= j < len(units))
+
+
 def find_injections(doc: Document, nlp: Language | None = None) -> list[DroppedSpan]:
     """Spans of ``doc.text`` that address the reader instead of reporting news, sorted."""
     units = split_units(doc.text)
+    text = doc.text
     spans: list[tuple[int, int]] = []
-    for unit, hit in zip(units, find_instruction_units(units, nlp), strict=True):
+    for i, (unit, hit) in enumerate(zip(units, find_instruction_units(units, nlp), strict=True)):
         if not hit:
             continue
-        if spans and doc.text[spans[-1][1] : unit.start].strip() == "":
+        if spans and fold(text[spans[-1][1] : unit.start]) == "":  # only space or markup between
             spans[-1] = (spans[-1][0], unit.end)
         else:
             spans.append((unit.start, unit.end))
-    return [
-        DroppedSpan(doc_id=doc.doc_id, start=s, end=e, reason=REASON, text=doc.text[s:e]) for s, e in spans
-    ]
+        # markup closing the note on its line ("-->", "</div>") goes with it
+        line_end = text.find("\n", unit.end)
+        after = units[i + 1].start if i + 1 < len(units) else len(text)
+        stop = min(after, len(text) if line_end < 0 else line_end)
+        if fold(text[unit.end : stop]) == "":
+            spans[-1] = (spans[-1][0], unit.end + len(text[unit.end : stop].rstrip()))
+    return [DroppedSpan(doc_id=doc.doc_id, start=s, end=e, reason=REASON, text=text[s:e]) for s, e in spans]
