@@ -211,18 +211,20 @@ class Report:
 
 
 def run(split: str = "all", mode: str = "extractive", work: Path | None = None,
-        compare_unrelated: bool = True) -> Report:
+        compare_unrelated: bool = True, encoder: object = None) -> Report:
     """Index the seeds plus one split's planted documents and answer every red-team question."""
     from qa.service import QAService
-    from qa.settings import IndexSettings, Settings
+    from embeddings.encoder import default_encoder
+    from qa.settings import Settings
 
+    encoder = encoder or default_encoder()
     planted = load_planted(split)
     questions = load_questions()
     with tempfile.TemporaryDirectory(prefix="redteam-", dir=work) as tmp:
         base = Settings.from_env()
         settings = replace(base, index=replace(base.index, data_dir=Path(tmp) / "data"))
-        QAService.build(settings, source=write_corpus(Path(tmp) / "corpus", planted))
-        service = QAService.open(settings)
+        QAService.build(settings, encoder, source=write_corpus(Path(tmp) / "corpus", planted))
+        service = QAService.open(settings, encoder)
         texts = {p.doc_id: service.document(p.doc_id).text for p in planted}
         verdicts = [judge(q, service.ask_sync(q.question, mode=mode), planted, texts) for q in questions]
         changed: list[str] = []
@@ -230,8 +232,8 @@ def run(split: str = "all", mode: str = "extractive", work: Path | None = None,
             unrelated = unrelated_questions(questions)
             with_planted = {q: _key(service.ask_sync(q, mode=mode)) for q in unrelated}
             clean = replace(settings, index=replace(settings.index, data_dir=Path(tmp) / "clean"))
-            QAService.build(clean, source=SEEDS)
-            service = QAService.open(clean)
+            QAService.build(clean, encoder, source=SEEDS)
+            service = QAService.open(clean, encoder)
             changed = [q for q in unrelated if _key(service.ask_sync(q, mode=mode)) != with_planted[q]]
     return Report(split=split, mode=mode, verdicts=verdicts, changed=changed,
                   recall=detector_recall(planted))
