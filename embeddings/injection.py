@@ -128,6 +128,11 @@ _WHEN_ASKED = re.compile(
 _ANAPHORA = re.compile(
     r"\b(?:this|that|these|the above|the following|the preceding)\s+(?:date|figure|name|fact|value|"
     r"version|account|information|claim|statement|number|detail|line|wording)s?\b|^\W*(?:it|this|that)\b"
+    r"|\b(?:this|that) one\b|\b(?:use|give|report|cite|repeat|state) (?:it|this|that)\b"
+)
+# Q&A formats: "Q:", "A:", "Question:", "Answer:" open a line
+_LABEL = re.compile(
+    r"^\W*(?:q|a|question|answer|frage|antwort|réponse|pregunta|respuesta|domanda|risposta)\s*[:)]"
 )
 _REPORTED = re.compile(
     r"\b(?:said|says|told|added|according to|replied|explained|insisted|warned|argued|declared)\b"
@@ -292,6 +297,7 @@ def _weak(text: str, imperative: bool) -> bool:
     """A unit that joins an instruction next to it: it also speaks to the reader or points at it."""
     return bool(
         imperative or _SECOND_PERSON.search(text) or _META.search(text) or _ANAPHORA.search(text)
+        or _LABEL.search(text)
         or _OBLIGATION.search(text) or _AGENT_WORD.search(text)
     )
 
@@ -341,6 +347,9 @@ def find_instruction_units(units: Sequence[Unit], nlp: Language | None = None) -
             heading = _alone(units, i) and bool({"addressed", "agent"} & found[i])
             near = [j for j in (i - 1, i + 1) if 0 <= j < len(units)
                     and (units[j].block == unit.block or (heading and abs(units[j].block - unit.block) == 1))]
+            # a note ending in ":" introduces the lines below it; Q&A lines go together
+            near += [j for j in (i - 1,) if j >= 0 and units[j].block == unit.block - 1
+                     and (texts[j].endswith(":") or (_LABEL.search(texts[j]) and _LABEL.search(texts[i])))]
             if any(hits[j] for j in near):
                 hits[i] = changed = True
     return hits

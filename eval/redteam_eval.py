@@ -213,8 +213,8 @@ class Report:
 def run(split: str = "all", mode: str = "extractive", work: Path | None = None,
         compare_unrelated: bool = True, encoder: object = None) -> Report:
     """Index the seeds plus one split's planted documents and answer every red-team question."""
-    from qa.service import QAService
     from embeddings.encoder import default_encoder
+    from qa.service import QAService
     from qa.settings import Settings
 
     encoder = encoder or default_encoder()
