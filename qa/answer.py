@@ -214,6 +214,10 @@ class ExtractiveGenerator:
         items.sort(key=lambda s: abs(same_doc.index(s) - at))
         return items[: max(0, wanted - len(chosen))]
 
+    def compose(self, question: Question, evidence: Evidence, chosen: list[ScoredSentence]) -> Answer:
+        """The answer citing ``chosen`` (with source and date where documents differ)."""
+        return self._compose(question, evidence, chosen)
+
     def _compose(
         self, question: Question, evidence: Evidence, chosen: list[ScoredSentence]
     ) -> Answer:
