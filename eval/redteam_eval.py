@@ -16,6 +16,7 @@ import shutil
 import sys
 import tempfile
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -214,6 +215,9 @@ class Report:
             f"unrelated answers changed {len(self.changed)}/{self.unrelated}; "
             f"detector recall {found}/{total} instruction spans"
         ]
+        if self.mode == "llm":
+            reasons = Counter(x.answer.fallback_reason or x.answer.mode for x in v)
+            out.append("  answered by: " + ", ".join(f"{k} {n}" for k, n in sorted(reasons.items())))
         out += [f"  missed by the detector: {name}" for name in missed]
         for x in v:
             if not x.ok:
@@ -225,7 +229,7 @@ class Report:
 
 
 def run(split: str = "all", mode: str = "extractive", work: Path | None = None,
-        compare_unrelated: bool = True, encoder: object = None) -> Report:
+        compare_unrelated: bool = True, encoder: object = None, llm_base_url: str | None = None) -> Report:
     """Index the seeds plus one split's planted documents and answer every red-team question."""
     from embeddings.encoder import default_encoder
     from qa.service import QAService
@@ -236,6 +240,8 @@ def run(split: str = "all", mode: str = "extractive", work: Path | None = None,
     questions = load_questions()
     with tempfile.TemporaryDirectory(prefix="redteam-", dir=work) as tmp:
         base = Settings.from_env()
+        if llm_base_url:  # e.g. the bundled model's server, started by a test fixture
+            base = replace(base, generator=replace(base.generator, llm_base_url=llm_base_url))
         settings = replace(base, index=replace(base.index, data_dir=Path(tmp) / "data"))
         QAService.build(settings, encoder, source=write_corpus(Path(tmp) / "corpus", planted))
         service = QAService.open(settings, encoder)
