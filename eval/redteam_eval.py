@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from embeddings.encoder import Encoder
 from embeddings.injection import find_injections
 from embeddings.records import Document
 from embeddings.terms import content_terms
@@ -229,7 +230,7 @@ class Report:
 
 
 def run(split: str = "all", mode: str = "extractive", work: Path | None = None,
-        compare_unrelated: bool = True, encoder: object = None, llm_base_url: str | None = None) -> Report:
+        compare_unrelated: bool = True, encoder: Encoder | None = None, llm_base_url: str | None = None) -> Report:
     """Index the seeds plus one split's planted documents and answer every red-team question."""
     from embeddings.encoder import default_encoder
     from qa.service import QAService
