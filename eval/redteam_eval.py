@@ -229,8 +229,10 @@ class Report:
         return out
 
 
-def run(split: str = "all", mode: str = "extractive", work: Path | None = None,
-        compare_unrelated: bool = True, encoder: Encoder | None = None, llm_base_url: str | None = None) -> Report:
+def run(
+    split: str = "all", mode: str = "extractive", work: Path | None = None, compare_unrelated: bool = True,
+    encoder: Encoder | None = None, llm_base_url: str | None = None,
+) -> Report:
     """Index the seeds plus one split's planted documents and answer every red-team question."""
     from embeddings.encoder import default_encoder
     from qa.service import QAService
