@@ -128,7 +128,7 @@ _WHEN_ASKED = re.compile(
 _ANAPHORA = re.compile(
     r"\b(?:this|that|these|the above|the following|the preceding)\s+(?:date|figure|name|fact|value|"
     r"version|account|information|claim|statement|number|detail|line|wording)s?\b|^\W*(?:it|this|that)\b"
-    r"|\b(?:this|that) one\b|\b(?:use|give|report|cite|repeat|state) (?:it|this|that)\b"
+    r"|\b(?:this|that) one\b|\b(?:use|give|report|repeat|state|say) (?:it|this|that)\s*(?:[.;,!]|$)"
 )
 # Q&A formats: "Q:", "A:", "Question:", "Answer:" open a line
 _LABEL = re.compile(
@@ -335,7 +335,10 @@ def find_instruction_units(units: Sequence[Unit], nlp: Language | None = None) -
     hits = [_strong(f) for f in found]
     for i in range(1, len(units)):
         # "Please use this date in all answers": the order points back at the claim it promotes
-        if hits[i] and _ANAPHORA.search(texts[i]) and units[i - 1].block == units[i].block:
+        pointer = _ANAPHORA.search(texts[i])
+        # ... unless it names its claim itself first ("X is called Y; answer with that name")
+        if hits[i] and pointer and not re.search(r"[:;]", texts[i][: pointer.start()]) \
+                and units[i - 1].block == units[i].block:
             hits[i - 1] = True
     changed = True
     while changed:
