@@ -106,7 +106,8 @@ _OUTPUT_ORDER = re.compile(
 # Orders given to the output itself: "Summaries of this story must say ...".
 _META_SUBJECT = re.compile(
     r"\b(?:summar(?:y|ies)|answers?|responses?|replies|outputs?|citations?)\b[^.;:]{0,60}?"
-    r"\b(?:must|should|shall|need to|needs to|have to|has to|ought to)\b"
+    rf"\b(?:must|should|shall|need to|needs to|have to|has to|ought to)\s+(?:(?:always|only|now|also|not|"
+    rf"never|instead)\s+)*(?:be\s+\w+ed\b|{_ORDER_VERBS}\b)"
 )
 _PLEASE = re.compile(rf"\b(?:please|kindly|make sure to|be sure to|remember to)"
                      rf"\s+(?:\w+\s+)?{_ORDER_VERBS}\b")
@@ -127,7 +128,7 @@ _WHEN_ASKED = re.compile(
 )
 _ANAPHORA = re.compile(
     r"\b(?:this|that|these|the above|the following|the preceding)\s+(?:date|figure|name|fact|value|"
-    r"version|account|information|claim|statement|number|detail|line|wording)s?\b|^\W*(?:it|this|that)\b"
+    r"version|account|information|claim|statement|number|detail|line|wording)s?\b|^\W*(?:this|that)\b"
     r"|\b(?:this|that) one\b|\b(?:use|give|report|repeat|state|say) (?:it|this|that)\s*(?:[.;,!]|$)"
 )
 # Q&A formats: "Q:", "A:", "Question:", "Answer:" open a line
