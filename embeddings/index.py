@@ -22,11 +22,11 @@ import bm25s
 import faiss
 import msgspec
 import numpy as np
-import Stemmer
 
 from embeddings.records import Chunk, Document, ProcessedDocument, Sentence
-from embeddings.terms import content_terms, inverse_document_frequencies
+from embeddings.terms import inverse_document_frequencies
 from qa.errors import IndexCorrupt, IndexIncompatible, IndexNotFound
+from qa.text import content_terms, stemmer
 
 FORMAT_VERSION = 2
 CURRENT = "CURRENT"
@@ -70,13 +70,9 @@ def corpus_fingerprint(docs: list[Document], model: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def _stemmer() -> Stemmer.Stemmer:
-    return Stemmer.Stemmer("english")
-
-
 def sparse_tokenizer() -> bm25s.tokenization.Tokenizer:
     """The BM25 tokenizer (English stopwords, Snowball stemmer), shared by indexing and queries."""
-    return bm25s.tokenization.Tokenizer(stopwords="en", stemmer=_stemmer(), lower=True)
+    return bm25s.tokenization.Tokenizer(stopwords="en", stemmer=stemmer(), lower=True)
 
 
 def make_dense_index(vectors: np.ndarray, index_type: str = "auto") -> faiss.Index:
@@ -152,18 +148,21 @@ def build_snapshot(
     index_type: str = "auto",
     dense: faiss.Index | None = None,
     sentence_dense: faiss.Index | None = None,
+    dimension: int | None = None,
 ) -> CorpusIndex:
-    """Assemble a snapshot from processed documents and their (already computed) vectors."""
+    """Assemble a snapshot from processed documents and their (already computed) vectors.
+
+    ``dimension`` is the encoder's; without it, it is read from ``dense`` or the vectors.
+    """
     by_id = {p.document.doc_id: p for p in processed}
     chunks: list[Chunk] = []
     sentences: list[Sentence] = []
     chunk_sentences: list[range] = []
     chunk_parts: list[np.ndarray] = []
     sentence_parts: list[np.ndarray] = []
-    dim = 384
+    dim = dimension or (dense.d if dense is not None else _width(vectors))
     for doc_id, p in by_id.items():
         v = vectors[doc_id]
-        dim = v.chunks.shape[1] if v.chunks.ndim == 2 else dim
         for chunk in p.chunks:
             chunk_sentences.append(range(len(sentences), len(sentences) + len(chunk.sentences)))
             sentences.extend(chunk.sentences)
@@ -216,6 +215,13 @@ def build_snapshot(
         sentence_terms=sentence_terms,
         idf=inverse_document_frequencies(sentence_terms),
     )
+
+
+def _width(vectors: dict[str, DocVectors]) -> int:
+    for v in vectors.values():
+        if v.chunks.ndim == 2:
+            return int(v.chunks.shape[1])
+    raise ValueError("no vectors to read the dimension from: pass the encoder's dimension")
 
 
 def _stack(parts: list[np.ndarray], dim: int) -> np.ndarray:

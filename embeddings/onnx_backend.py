@@ -22,10 +22,9 @@ CHECK_TEXTS = ("Who leads the country?", "A longer sentence about troops, towns 
 MIN_EXPORT_COSINE = 0.9999  # the export must reproduce PyTorch's vectors to float precision
 
 
-def cache_dir() -> Path:
-    """Where exported models are kept (``QA_MODEL_CACHE``, default ``~/.cache/newsqa``)."""
-    configured = os.environ.get("QA_MODEL_CACHE", "").strip()
-    return Path(configured) if configured else Path.home() / ".cache" / "newsqa"
+def default_cache_dir() -> Path:
+    """Where exported models are kept unless ``QA_MODEL_CACHE`` says otherwise."""
+    return Path.home() / ".cache" / "newsqa"
 
 
 def _model_key(model_dir: Path) -> str:
@@ -36,9 +35,9 @@ def _model_key(model_dir: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def onnx_path(model_dir: Path, quantized: bool) -> Path:
+def onnx_path(model_dir: Path, quantized: bool, cache_dir: Path | None = None) -> Path:
     """The cached ONNX file for this model (exported, and quantised, on first use)."""
-    target = cache_dir() / f"minilm-{_model_key(model_dir)}"
+    target = (cache_dir or default_cache_dir()) / f"minilm-{_model_key(model_dir)}"
     fp32 = target / "model.onnx"
     if not fp32.is_file():
         _export(model_dir, fp32)

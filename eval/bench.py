@@ -206,7 +206,7 @@ def run_scale(report: Report, plan: Plan, base: np.ndarray, queries: np.ndarray,
 
 def run(plan: Plan, work: Path) -> Report:
     """Every benchmark, in an order that keeps the server's measurements apart from the heavy ones."""
-    from embeddings.encoder import Encoder, default_encoder
+    from embeddings.encoder import MiniLMEncoder, default_encoder
     from qa.service import QAService
     from qa.settings import IndexSettings, Settings
 
@@ -224,7 +224,8 @@ def run(plan: Plan, work: Path) -> Report:
         report.add("floor_ms", f"floor: encode one short question ({encoder.backend})",
                    report.floor_ms, "ms", latency=True)
         torch_floor = (report.floor_ms if encoder.backend == "torch"
-                       else bench_local.encode_floor(Encoder(backend="torch"), questions, plan.floor_runs))
+                       else bench_local.encode_floor(MiniLMEncoder(backend="torch"), questions,
+                                                     plan.floor_runs))
     report.add("floor_torch_ms", "the same with PyTorch (sentence-transformers)", torch_floor, "ms",
                latency=True)
     report.details["profile"] = [dataclasses.asdict(p) for p in

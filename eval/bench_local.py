@@ -19,7 +19,7 @@ from embeddings.build import embed_documents
 from embeddings.chunking import load_nlp, process_document
 from embeddings.cleaning import find_furniture_all
 from embeddings.documents import load_documents
-from embeddings.encoder import Encoder
+from embeddings.encoder import MiniLMEncoder
 from embeddings.index import build_snapshot, save_snapshot
 from qa.service import QAService
 
@@ -45,7 +45,7 @@ def torch_threads(threads: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def encode_floor(encoder: Encoder, questions: Sequence[str], runs: int) -> float:
+def encode_floor(encoder: MiniLMEncoder, questions: Sequence[str], runs: int) -> float:
     """p50 (ms) of encoding one short question, over ``runs`` encodes after a warm-up."""
     for question in questions[:10]:
         encoder.encode_one(question)
@@ -58,13 +58,13 @@ def encode_floor(encoder: Encoder, questions: Sequence[str], runs: int) -> float
 
 
 def bare_encode_rate(
-    encoder: Encoder, questions: Sequence[str], threads: int, seconds: float, *, batched: bool = False
+    encoder: MiniLMEncoder, questions: Sequence[str], threads: int, seconds: float, *, batched: bool = False
 ) -> float:
     """Questions encoded per second by ``threads`` threads, each encoding one question per call in
     a loop: straight to the model, or (``batched``) through the encoder's micro-batcher."""
     counts = [0] * threads
     deadline = time.perf_counter() + seconds
-    encode = encoder.encode_one if batched else (lambda text: encoder.encode([text]))
+    encode = encoder.encode_one if batched else (lambda text: encoder.encode_batch([text]))
 
     def loop(k: int) -> None:
         i = k
@@ -102,12 +102,12 @@ def profile_questions(service: QAService, questions: Sequence[str], top: int = 1
     profiler = cProfile.Profile()
     try:
         for question in questions[:5]:
-            loop.run_until_complete(service.extractive.generate(
+            loop.run_until_complete(service.generator("extractive")[0].generate(
                 question, service._retrieve(snapshot, question, k)))
         profiler.enable()
         for question in questions:
             evidence = service._retrieve(snapshot, question, k)
-            loop.run_until_complete(service.extractive.generate(question, evidence))
+            loop.run_until_complete(service.generator("extractive")[0].generate(question, evidence))
         profiler.disable()
     finally:
         loop.close()
@@ -139,7 +139,7 @@ class Ingest:
         return self.chunks / sum(self.stages.values())
 
 
-def ingest(source: Path, data_dir: Path, encoder: Encoder) -> Ingest:
+def ingest(source: Path, data_dir: Path, encoder: MiniLMEncoder) -> Ingest:
     """Clean, chunk + tag, embed, index and save ``source``, timing each stage as `qa index` runs it."""
     stages: dict[str, float] = {}
     started = time.perf_counter()
@@ -173,7 +173,7 @@ def compare_backends(
     rows: list[dict[str, object]] = []
     reference: np.ndarray | None = None
     for backend in backends:
-        encoder = Encoder(backend=backend)
+        encoder = MiniLMEncoder(backend=backend)
         with torch_threads(1 if backend == "torch" else None):  # as the service runs it
             single = encode_floor(encoder, questions, runs)
         started = time.perf_counter()

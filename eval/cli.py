@@ -21,12 +21,13 @@ from eval.report import terminal_table, write_reports
 from eval.runner import Backend, HttpBackend, QuestionResult, ServiceBackend, run_eval
 from eval.summary import summarize
 from qa.errors import QAError
+from qa.records import MODES
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line options of the eval runner."""
     p = argparse.ArgumentParser(prog="qa eval", description=__doc__)
-    p.add_argument("--mode", choices=["extractive", "llm"], help="generator (default: QA_MODE)")
+    p.add_argument("--mode", choices=MODES, help="generator (default: QA_MODE)")
     p.add_argument("--url", help="evaluate a running server (e.g. http://127.0.0.1:8000)")
     p.add_argument("--top-k", type=int, dest="top_k", help="passages per question")
     p.add_argument("--check", action="store_true",

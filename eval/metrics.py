@@ -9,8 +9,8 @@ from collections import Counter
 from collections.abc import Sequence
 
 from eval.gold import GoldSpan
+from qa.text import MARKER
 
-_MARKER = re.compile(r"\[\d+\]")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _ORDINAL = re.compile(r"\b(\d+)(st|nd|rd|th)\b")
 _DIGIT_LETTER = re.compile(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)")
@@ -20,7 +20,7 @@ _ARTICLES = {"a", "an", "the"}
 
 def normalize(text: str) -> str:
     """Lowercase, strip accents, markers, punctuation and articles; "2,000" -> "2000", "50km" -> "50 km"."""
-    text = _MARKER.sub(" ", text)
+    text = MARKER.sub(" ", text)
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c)).lower()
     text = _THOUSANDS.sub("", text)

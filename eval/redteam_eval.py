@@ -24,8 +24,8 @@ from pathlib import Path
 from embeddings.encoder import Encoder
 from embeddings.injection import find_injections
 from embeddings.records import Document
-from embeddings.terms import content_terms
 from qa.records import Answer
+from qa.text import content_terms
 
 ROOT = Path(__file__).resolve().parent.parent
 REDTEAM = ROOT / "eval" / "redteam"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,6 +14,7 @@ import msgspec
 from eval import metrics
 from eval.gold import GoldQuestion, GoldSpan, article_texts, locate
 from qa.records import Answer, Mode, Passage
+from qa.text import quotes_exactly
 
 if TYPE_CHECKING:  # importing the service loads torch; --url runs must not need it
     from qa.service import QAService
@@ -38,7 +40,9 @@ class ServiceBackend:
         self.default_k = service.settings.retrieval.top_k
 
     def ask(self, question: str, top_k: int | None, mode: Mode | None) -> Answer:
-        return self.service.ask_sync(question, top_k=top_k, mode=mode)
+        # what the generator wrote, before ask() turns a broken citation into an abstention
+        answer, _ = asyncio.run(self.service.draft(question, top_k=top_k, mode=mode))
+        return answer
 
     def retrieve(self, question: str, top_k: int) -> list[Passage]:
         return list(self.service.retrieve(question, top_k).passages)
@@ -129,10 +133,7 @@ def check_citations(
     """Each citation checked byte-for-byte against its document and against the gold spans."""
     out = []
     for c in answer.citations:
-        text = text_of(c.doc_id)
-        valid = text is not None and 0 <= c.start < c.end <= len(text) and (
-            text[c.start:c.end] == c.quote
-        )
+        valid = quotes_exactly(text_of(c.doc_id), c.start, c.end, c.quote)
         out.append(CitationResult(
             marker=c.marker, doc_id=c.doc_id, start=c.start, end=c.end, quote=c.quote,
             valid=valid, supported=metrics.hits_gold(c.doc_id, c.start, c.end, spans),

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import date
 
 import msgspec
 
 from embeddings.records import Sentence
-from embeddings.terms import content_terms, words
+from qa.generator import answer_events
 from qa.question import (
     AGENT,
     DATE,
@@ -23,8 +23,9 @@ from qa.question import (
     Question,
     parse_question,
 )
-from qa.records import Answer, Citation, Evidence, ScoredSentence
-from qa.verify import MARKER, abstain, cite
+from qa.records import Answer, Citation, Evidence, ScoredSentence, StreamEvent
+from qa.text import MARKER, content_terms, number_words, words
+from qa.verify import abstain, cite
 
 MIN_SCORE = 0.42  # below this the best sentence is not about the question (calibrated on dev questions)
 RELEVANT = 0.75  # a sentence is evidence when it scores at least this share of the best one
@@ -44,7 +45,7 @@ _ENTITY_KINDS = {
 }
 _DISTANCE = re.compile(r"\d[\d,.]*\s*(?:km|kilomet(?:re|er)s?|miles?)\b", re.IGNORECASE)
 _DURATION = re.compile(
-    r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several|a few)"
+    rf"\b(?:\d+|{'|'.join(number_words(1, 12))}|several|a few)"
     r"[- ](?:hours?|days?|weeks?|months?|years?)\b(?: long)?", re.IGNORECASE
 )
 # places spaCy does not tag: "in a nearby forest", "at the airbase", "inside the towns of ..."
@@ -109,9 +110,14 @@ class ExtractiveGenerator:
     async def generate(self, question: str, evidence: Evidence) -> Answer:
         """Generator protocol: answer from the evidence (each part of a compound question in turn)."""
         if not evidence.parts:
-            return self.answer(parse_question(question), evidence)
-        answers = [self.answer(parse_question(part.question), part) for part in evidence.parts]
+            return self.answer(_parsed(evidence), evidence)
+        answers = [self.answer(_parsed(part), part) for part in evidence.parts]
         return combine(question, answers)
+
+    async def stream(self, question: str, evidence: Evidence) -> AsyncIterator[StreamEvent]:
+        """Generator protocol: the whole answer is known at once, so it streams as it is cited."""
+        async for event in answer_events(await self.generate(question, evidence)):
+            yield event
 
     def answer(self, question: Question, evidence: Evidence) -> Answer:
         """Pick evidence sentences, cite them, or abstain when they don't answer."""
@@ -290,6 +296,11 @@ def lone_value_rivals(
             rivals.append(s)
             shown.add(s.sentence.doc_id)
     return rivals
+
+
+def _parsed(evidence: Evidence) -> Question:
+    """The question the retriever parsed (parsed here only for evidence built by hand)."""
+    return evidence.parsed or parse_question(evidence.question)
 
 
 def attribution(source: str | None, published: str | None) -> str:

@@ -168,14 +168,6 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        import faiss
-        import torch
-
-        # One query is fastest on one thread; concurrency comes from requests on worker threads.
-        # (Measured: with OpenMP teams per worker thread, warm /v1/ask went from ~12 ms to 300+ ms.)
-        threads = faiss.omp_get_max_threads(), torch.get_num_threads()
-        faiss.omp_set_num_threads(1)
-        torch.set_num_threads(1)
         if app.state.service is None:
             try:
                 app.state.service = await anyio.to_thread.run_sync(QAService.open, settings)
@@ -187,8 +179,6 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         finally:
             if app.state.owns_service and app.state.service is not None:
                 await app.state.service.aclose()
-            faiss.omp_set_num_threads(threads[0])  # leave an embedding process as it was
-            torch.set_num_threads(threads[1])
 
     origins = list(settings.server.cors_origins)
     handlers = [

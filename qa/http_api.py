@@ -19,11 +19,19 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
 
-from embeddings.records import Document
 from qa import metrics
 from qa.errors import QAError, WritesDisabled
 from qa.http_schema import ADMIN_ONLY, errors, event_stream, ok
-from qa.records import NOT_BLANK, Answer, DocumentInfo, Mode, NewDocument, Passage, StreamEvent
+from qa.records import (
+    NOT_BLANK,
+    Answer,
+    DocumentInfo,
+    DocumentText,
+    Mode,
+    NewDocument,
+    Passage,
+    StreamEvent,
+)
 from qa.service import MAX_TOP_K, QAService
 from qa.settings import ServerSettings
 
@@ -187,7 +195,7 @@ async def list_documents(request: Request[Any, Any, Any]) -> list[DocumentInfo]:
 
 
 @get("/v1/documents/{doc_id:str}", responses=errors(404, 503))
-async def get_document(request: Request[Any, Any, Any], doc_id: FromPath[str]) -> Document:
+async def get_document(request: Request[Any, Any, Any], doc_id: FromPath[str]) -> DocumentText:
     """One document: its metadata and original text."""
     service = await service_of(request)
     return await anyio.to_thread.run_sync(service.document, doc_id)

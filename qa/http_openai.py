@@ -18,6 +18,7 @@ from qa.errors import InvalidQuestion
 from qa.http_api import ASK_MAX_BODY, as_sent, error_message, require_json, resumed, service_of
 from qa.http_schema import errors, event_stream, ok
 from qa.records import Answer, Citation, Mode, StreamEvent
+from qa.service import GENERATORS
 from qa.settings import Settings
 
 MODEL_ID = "newsqa"
@@ -114,9 +115,9 @@ class ModelList(msgspec.Struct, frozen=True, kw_only=True):
 
 def models_for(settings: Settings) -> dict[str, Mode | None]:
     """Model ids clients may ask for and the answer mode each selects (None: the default)."""
-    models: dict[str, Mode | None] = {MODEL_ID: None, f"{MODEL_ID}-extractive": "extractive"}
-    if settings.generator.llm_base_url:
-        models[f"{MODEL_ID}-llm"] = "llm"
+    models: dict[str, Mode | None] = {MODEL_ID: None}
+    models.update({f"{MODEL_ID}-{mode}": mode for mode, entry in GENERATORS.items()
+                   if entry.configured(settings)})
     return models
 
 

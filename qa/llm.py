@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Protocol
 
 import anyio
 import httpx
@@ -28,6 +27,7 @@ from qa.errors import (
     EmptyResponse,
     MalformedResponse,
 )
+from qa.generator import Generator
 from qa.prompts import chat_messages
 from qa.records import Answer, Evidence, StreamEvent
 from qa.settings import GeneratorSettings
@@ -45,12 +45,6 @@ REASONS: tuple[tuple[type[BackendError], str], ...] = (
     (EmptyResponse, "empty_response"),
     (BackendError, "backend_error"),
 )
-
-
-class Generator(Protocol):
-    """What the fallback must be: anything that writes an answer from evidence."""
-
-    async def generate(self, question: str, evidence: Evidence) -> Answer: ...
 
 
 class _Message(msgspec.Struct):

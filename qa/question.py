@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-from embeddings.terms import content_terms
+from qa.records import Question
+from qa.text import content_terms, number_words
 
 # Kinds of answer a question can need; each maps to evidence a sentence must contain.
 AGENT = "agent"  # who did something: a person, organisation, group or country
@@ -18,10 +18,8 @@ PLACE = "place"  # where
 DISTANCE = "distance"  # how far
 LIST = "list"  # several items ("the four missions", "which countries")
 
-_NUMBER_WORDS = {
-    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-    "ten": 10,
-}
+_NUMBER_WORDS = number_words(2, 10)
+_COUNT = "|".join(_NUMBER_WORDS)
 _WH_WORDS = frozenset({
     "who", "whom", "whose", "when", "where", "what", "which", "how", "why", "many", "much",
     "far", "did", "does", "do", "is", "are", "was", "were", "has", "have", "had", "long",
@@ -52,28 +50,17 @@ _COUNTED = re.compile(
 )
 _LIST = re.compile(
     r"\b(list|name (all|the|every)|what are the|which (countries|nations|towns|groups)|"
-    r"(two|three|four|five|six|seven|eight|nine|ten|\d+) "
+    rf"({_COUNT}|\d+) "
     r"(?!(?:hours|days|weeks|months|years|minutes|times|miles|kilomet(?:re|er)s)\b)[a-z]+s\b)"
 )
 _COUNT_IN_LIST = re.compile(
-    r"\b(two|three|four|five|six|seven|eight|nine|ten|\d+) "
+    rf"\b({_COUNT}|\d+) "
     r"(?!(?:hours|days|weeks|months|years|minutes|times|miles|kilomet(?:re|er)s)\b)[a-z]+s\b"
 )
 # "X, and what Y?" / "X and how many Y?": a second question joined to the first
 _SECOND_QUESTION = re.compile(
     r",? (?:and|but) (?=(?:who|whom|what|when|where|which|how|why)\b)", re.IGNORECASE
 )
-
-
-@dataclass(frozen=True)
-class Question:
-    """A parsed question: text, stemmed content terms, and the answer kinds it needs."""
-
-    text: str
-    terms: tuple[str, ...]
-    needs: frozenset[str]
-    list_size: int | None = None
-    counted: tuple[str, ...] = ()  # terms of what "how many/how much" counts ("French troops")
 
 
 def _asked(pattern: re.Pattern[str], lowered: str) -> bool:

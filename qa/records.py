@@ -1,17 +1,43 @@
-"""Question-time records: Passage (scored chunk) -> Evidence -> Answer with Citations.
+"""Question-time records: Question -> Passage (scored chunk) -> Evidence -> Answer with Citations.
 
 These Structs are the public schema: the CLI prints them, the HTTP layer returns them as they are.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import msgspec
 
 from embeddings.records import Sentence
 
-Mode = Literal["extractive", "llm"]
+__all__ = [
+    "MODES",
+    "Answer",
+    "Citation",
+    "DocumentInfo",
+    "DocumentText",
+    "Evidence",
+    "Mode",
+    "NewDocument",
+    "Passage",
+    "Question",
+    "ScoredSentence",
+    "StreamEvent",
+]
+
+Mode = Literal["extractive", "llm"]  # the answer modes; qa.service.GENERATORS implements each
+MODES: tuple[Mode, ...] = get_args(Mode)
+
+
+class Question(msgspec.Struct, frozen=True, kw_only=True):
+    """A parsed question (qa.question.parse_question): text, stemmed content terms, answer kinds."""
+
+    text: str
+    terms: tuple[str, ...]
+    needs: frozenset[str]
+    list_size: int | None = None
+    counted: tuple[str, ...] = ()  # terms of what "how many/how much" counts ("French troops")
 
 
 class Passage(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,6 +69,7 @@ class Evidence(msgspec.Struct, frozen=True, kw_only=True):
     question: str
     passages: tuple[Passage, ...]
     sentences: tuple[ScoredSentence, ...]
+    parsed: Question | None = None  # the question as parsed once per request (None: built by hand)
     focus: tuple[str, ...] = ()  # the question's terms that the corpus knows, rarest first
     passage_terms: tuple[frozenset[str], ...] = ()  # content terms of each passage (from the index)
     parts: tuple[Evidence, ...] = ()  # for "A, and what B?": the evidence of each question
@@ -90,6 +117,16 @@ class DocumentInfo(msgspec.Struct, frozen=True, kw_only=True):
     dropped: int  # furniture spans kept out of the index
     duplicate_of: str | None = None  # the earlier document this one nearly copies (qa.dedupe)
     injections: int = 0  # spans addressed to an assistant/reader (instructions, not news), kept out
+
+
+class DocumentText(msgspec.Struct, frozen=True, kw_only=True):
+    """One document as the API returns it: metadata and the original text citations point into."""
+
+    doc_id: str
+    title: str
+    source: str | None
+    published: str | None
+    text: str  # text[start:end] of any citation of this document is its quote
 
 
 # YYYY-MM-DD; a blank string means "not known", like null

@@ -7,8 +7,8 @@ import numpy as np
 
 from embeddings.encoder import Encoder
 from embeddings.index import CorpusIndex
-from qa.question import Question
-from qa.records import Evidence, Passage, ScoredSentence
+from qa.generator import NoReranker, Reranker
+from qa.records import Evidence, Passage, Question, ScoredSentence
 from qa.settings import RetrievalSettings
 
 # Sentence score = DENSE_WEIGHT * cosine + (1 - DENSE_WEIGHT) * IDF-weighted term coverage.
@@ -75,30 +75,45 @@ def retrieve(
     query_vector: np.ndarray | None = None,
     context: str | None = None,
     skip: frozenset[int] = frozenset(),
+    reranker: Reranker | None = None,
 ) -> Evidence:
     """Top passages for a question, and their sentences scored against it, best first.
 
     ``context`` (the first part of a compound question) is added to what is searched for, not to
     what the question asks. Chunk ids in ``skip`` (near-duplicate copies, qa.dedupe) are left out.
+    The ``reranker`` reorders the fused candidates before the top ``top_k`` are kept and scored.
     """
     text = f"{question.text} {context}" if context else question.text
-    query = encoder.encode_one(text) if query_vector is None else query_vector
+    query = encoder.encode([text])[0] if query_vector is None else query_vector
     rankings = [dense_ranking(index, query, settings.candidates),
                 sentence_ranking(index, query, settings.candidates),
                 sparse_ranking(index, text, settings.candidates)]
     fused = fuse([[c for c in ranking if c not in skip] for ranking in rankings], settings.rrf_k)
-    ranked = sorted(fused, key=lambda c: (-fused[c], c))[:top_k]
-    passages: list[Passage] = []
+    ordered = sorted(fused, key=lambda c: (-fused[c], c))
+    candidates = [_passage(index, c, fused[c]) for c in ordered]
+    chunk_of = {(p.doc_id, p.start): c for p, c in zip(candidates, ordered, strict=True)}
+    chosen = (reranker or NoReranker()).rerank(question, candidates)[:top_k]
+    return score_sentences(index, question, query, [(p, chunk_of[p.doc_id, p.start]) for p in chosen])
+
+
+def _passage(index: CorpusIndex, chunk_id: int, score: float) -> Passage:
+    chunk = index.chunks[chunk_id]
+    doc = index.processed[chunk.doc_id].document
+    return Passage(
+        doc_id=doc.doc_id, title=doc.title, source=doc.source, published=doc.published,
+        text=chunk.text, start=chunk.start, end=chunk.end, score=round(score, 6),
+    )
+
+
+def score_sentences(
+    index: CorpusIndex, question: Question, query: np.ndarray, ranked: list[tuple[Passage, int]]
+) -> Evidence:
+    """The Evidence of the chosen passages (with their chunk ids): their sentences scored, best first."""
+    passages = [p for p, _ in ranked]
     scored: list[ScoredSentence] = []
     weights = term_weights(index, question)
     passage_terms: list[frozenset[str]] = []
-    for position, chunk_id in enumerate(ranked):
-        chunk = index.chunks[chunk_id]
-        doc = index.processed[chunk.doc_id].document
-        passages.append(Passage(
-            doc_id=doc.doc_id, title=doc.title, source=doc.source, published=doc.published,
-            text=chunk.text, start=chunk.start, end=chunk.end, score=round(fused[chunk_id], 6),
-        ))
+    for position, (_, chunk_id) in enumerate(ranked):
         sentence_ids = index.chunk_sentences[chunk_id]
         passage_terms.append(frozenset().union(*(index.sentence_terms[i] for i in sentence_ids)))
         if not len(sentence_ids):
@@ -115,7 +130,7 @@ def retrieve(
     known = sorted({t for t in question.terms if t in index.idf}, key=lambda t: (-index.idf[t], t))
     return Evidence(
         question=question.text, passages=tuple(passages), sentences=tuple(scored),
-        focus=tuple(known), passage_terms=tuple(passage_terms),
+        focus=tuple(known), passage_terms=tuple(passage_terms), parsed=question,
     )
 
 

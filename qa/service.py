@@ -6,8 +6,8 @@ import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import anyio
 import httpx
@@ -16,15 +16,16 @@ from embeddings.build import Progress, build_index, without_document
 from embeddings.documents import load_documents, make_document
 from embeddings.encoder import Encoder, default_encoder
 from embeddings.index import CorpusIndex, load_snapshot, save_snapshot
-from embeddings.records import Document
 from qa import metrics
 from qa.answer import ExtractiveGenerator
 from qa.dedupe import Copy, copies, counted_once, distinct, hidden_chunks
 from qa.errors import DocumentNotFound, DocumentTooLarge, InvalidQuestion
+from qa.generator import Generator, NoReranker, Reranker
 from qa.question import parse_question, split_question
 from qa.records import (
     Answer,
     DocumentInfo,
+    DocumentText,
     Evidence,
     Mode,
     NewDocument,
@@ -33,35 +34,63 @@ from qa.records import (
 )
 from qa.retrieve import merge_evidence, retrieve
 from qa.settings import Settings
-from qa.verify import MARKER, abstain, invariant_violations
+from qa.verify import abstain, invariant_violations
+
+__all__ = ["FALLBACK_MODE", "GENERATORS", "MAX_TOP_K", "ModeEntry", "QAService"]
 
 log = logging.getLogger("qa.service")
 MAX_TOP_K = 20
 
 
-class Generator(Protocol):
-    """Anything that writes an answer from evidence."""
+def _always(settings: Settings) -> bool:
+    return True
 
-    async def generate(self, question: str, evidence: Evidence) -> Answer: ...
+
+@dataclass(frozen=True)
+class ModeEntry:
+    """How to make a mode's generator, and whether the settings allow it."""
+
+    make: Callable[[QAService], Generator]
+    configured: Callable[[Settings], bool] = _always
+
+
+def _make_llm(service: QAService) -> Generator:
+    from qa.llm import LLMGenerator
+
+    fallback, _ = service.generator(FALLBACK_MODE)
+    return LLMGenerator(service.settings.generator, service.http_client(), service.encoder,
+                        fallback=fallback)
+
+
+# The one registry of answer modes (qa.records.Mode): a question asked in a mode the settings do not
+# configure is answered in FALLBACK_MODE, and its fallback_reason says so.
+GENERATORS: dict[Mode, ModeEntry] = {
+    "extractive": ModeEntry(make=lambda service: ExtractiveGenerator()),
+    "llm": ModeEntry(make=_make_llm, configured=lambda settings: bool(settings.generator.llm_base_url)),
+}
+FALLBACK_MODE: Mode = "extractive"
 
 
 class QAService:
     """Answers questions over the current corpus snapshot and applies document updates atomically."""
 
-    def __init__(self, settings: Settings, snapshot: CorpusIndex, encoder: Encoder) -> None:
+    def __init__(
+        self, settings: Settings, snapshot: CorpusIndex, encoder: Encoder,
+        reranker: Reranker | None = None,
+    ) -> None:
         self.settings = settings
         self.encoder = encoder
+        self.reranker = reranker or NoReranker()
         self._snapshot = counted_once(snapshot)
         self._write_lock = threading.Lock()
         self._http: httpx.AsyncClient | None = None
-        self.extractive = ExtractiveGenerator()
-        self._generators: dict[str, Generator] = {"extractive": self.extractive}
+        self._generators: dict[Mode, Generator] = {}
 
     @classmethod
     def open(cls, settings: Settings | None = None, encoder: Encoder | None = None) -> QAService:
         """Load the index from the data directory (IndexProblem if it is missing or stale)."""
         settings = settings or Settings.from_env()
-        encoder = encoder or default_encoder()
+        encoder = encoder or default_encoder(settings.index)
         snapshot = load_snapshot(settings.index.data_dir, model=encoder.name)
         return cls(settings, snapshot, encoder)
 
@@ -71,7 +100,7 @@ class QAService:
         source: Path | None = None,
     ) -> CorpusIndex:
         """Index every document in ``source`` (default: the seeds directory) and make it live."""
-        encoder = encoder or default_encoder()
+        encoder = encoder or default_encoder(settings.index)
         documents = load_documents(source or settings.index.seeds_dir)
         snapshot = build_index(
             documents, encoder, index_type=settings.index.index_type, progress=progress
@@ -110,52 +139,64 @@ class QAService:
         return self._retrieve(self._snapshot, self._clean_question(question), self._top_k(top_k))
 
     def _retrieve(self, snapshot: CorpusIndex, question: str, top_k: int) -> Evidence:
+        # the one place a compound question is split; each part is parsed once, here
         parts = split_question(question)
         copied = hidden_chunks(snapshot)  # near-duplicates count once (qa.dedupe)
+        settings = self.settings.retrieval
         if len(parts) == 1:
-            evidence = retrieve(snapshot, self.encoder, parse_question(question), top_k,
-                                self.settings.retrieval, skip=copied)
+            evidence = retrieve(snapshot, self.encoder, parse_question(question), top_k, settings,
+                                skip=copied, reranker=self.reranker)
             return distinct(evidence, snapshot)
         # each part is retrieved on its own; later parts keep the first part as context
         # ("..., and how many were there four days later?")
         found = [
-            distinct(retrieve(snapshot, self.encoder, parse_question(part), top_k,
-                              self.settings.retrieval, context=parts[0] if i else None,
-                              skip=copied), snapshot)
+            distinct(retrieve(snapshot, self.encoder, parse_question(part), top_k, settings,
+                              context=parts[0] if i else None, skip=copied, reranker=self.reranker),
+                     snapshot)
             for i, part in enumerate(parts)
         ]
         return distinct(merge_evidence(question, found), snapshot)
 
-    def _generator(self, mode: Mode | None) -> tuple[Generator, str | None]:
+    def generator(self, mode: Mode | None = None) -> tuple[Generator, str | None]:
+        """The generator of ``mode`` (default: the settings'), and why another stands in, if one does."""
         mode = mode or self.settings.generator.mode
-        if mode == "llm":
-            if not self.settings.generator.llm_base_url:
-                return self.extractive, "llm_not_configured"
-            if "llm" not in self._generators:
-                self._generators["llm"] = self._make_llm()
+        entry = GENERATORS[mode]
+        if not entry.configured(self.settings):
+            return self.generator(FALLBACK_MODE)[0], f"{mode}_not_configured"
+        if mode not in self._generators:
+            self._generators[mode] = entry.make(self)
         return self._generators[mode], None
 
-    def _make_llm(self) -> Generator:
-        from qa.llm import LLMGenerator
-
+    def http_client(self) -> httpx.AsyncClient:
+        """The one HTTP client generators share (opened on first use, closed by ``aclose``)."""
         gen = self.settings.generator
         self._http = self._http or httpx.AsyncClient(
             timeout=httpx.Timeout(gen.llm_timeout, connect=min(5.0, gen.llm_timeout))
         )
-        return LLMGenerator(gen, self._http, self.encoder, fallback=self.extractive)
+        return self._http
+
+    async def draft(
+        self, question: str, *, top_k: int | None = None, mode: Mode | None = None
+    ) -> tuple[Answer, CorpusIndex]:
+        """The generator's answer before the citation invariants are enforced, and its snapshot.
+
+        For tests and the eval, which must see what a generator wrote; users get ``ask``.
+        """
+        question = self._clean_question(question)
+        k = self._top_k(top_k)
+        snapshot = self._snapshot  # one snapshot for the whole question
+        evidence = await anyio.to_thread.run_sync(self._retrieve, snapshot, question, k)
+        generator, reason = self.generator(mode)
+        answer = await generator.generate(question, evidence)
+        if reason and answer.fallback_reason is None:
+            answer = _with_reason(answer, reason)
+        return answer, snapshot
 
     async def ask(
         self, question: str, *, top_k: int | None = None, mode: Mode | None = None
     ) -> Answer:
         """Answer a question with verified citations, or abstain."""
-        question = self._clean_question(question)
-        k = self._top_k(top_k)
-        snapshot = self._snapshot  # one snapshot for the whole question
-        evidence = await anyio.to_thread.run_sync(self._retrieve, snapshot, question, k)
-        generator, reason = self._generator(mode)
-        answer = await generator.generate(question, evidence)
-        if reason and answer.fallback_reason is None:
-            answer = _with_reason(answer, reason)
+        answer, snapshot = await self.draft(question, top_k=top_k, mode=mode)
         return self._checked(answer, snapshot)
 
     def ask_sync(self, question: str, **kwargs: object) -> Answer:
@@ -171,27 +212,16 @@ class QAService:
         snapshot = self._snapshot
         evidence = await anyio.to_thread.run_sync(self._retrieve, snapshot, question, k)
         yield StreamEvent(event="sources", data=list(evidence.passages))
-        generator, reason = self._generator(mode)
-        streaming = getattr(generator, "stream", None)
-        if streaming is not None:
-            # the generator verifies each sentence before it yields it; the record is checked again
-            async for event in streaming(question, evidence):
-                if event.event == "done" and isinstance(event.data, Answer):
-                    yield StreamEvent(event="done", data=self._checked(event.data, snapshot))
-                else:
-                    yield event
-            return
-        answer = await generator.generate(question, evidence)
-        if reason and answer.fallback_reason is None:
-            answer = _with_reason(answer, reason)
-        answer = self._checked(answer, snapshot)
-        by_marker = {c.marker: c for c in answer.citations}
-        for piece in _pieces(answer.answer):
-            yield StreamEvent(event="delta", data={"text": piece})
-            for marker in MARKER.findall(piece):
-                if int(marker) in by_marker:
-                    yield StreamEvent(event="citation", data=by_marker.pop(int(marker)))
-        yield StreamEvent(event="done", data=answer)
+        generator, reason = self.generator(mode)
+        # each generator quotes only sentences it has checked; the finished record is checked again
+        async for event in generator.stream(question, evidence):
+            if event.event == "done" and isinstance(event.data, Answer):
+                answer = event.data
+                if reason and answer.fallback_reason is None:
+                    answer = _with_reason(answer, reason)
+                yield StreamEvent(event="done", data=self._checked(answer, snapshot))
+            else:
+                yield event
 
     def _checked(self, answer: Answer, snapshot: CorpusIndex) -> Answer:
         """Enforce the citation invariants: a broken answer is never shown, it becomes an abstention."""
@@ -215,12 +245,13 @@ class QAService:
         snapshot = self._snapshot
         return [_info(p, copies(snapshot)) for p in snapshot.processed.values()]
 
-    def document(self, doc_id: str) -> Document:
+    def document(self, doc_id: str) -> DocumentText:
         """One document with its original text."""
         doc = self._snapshot.document(doc_id)
         if doc is None:
             raise DocumentNotFound(f"No document with id {doc_id!r}.")
-        return doc
+        return DocumentText(doc_id=doc.doc_id, title=doc.title, source=doc.source,
+                            published=doc.published, text=doc.text)
 
     def add_document(self, new: NewDocument) -> DocumentInfo:
         """Add or replace a document; persisted before it becomes visible."""
@@ -278,20 +309,3 @@ def _with_reason(answer: Answer, reason: str) -> Answer:
 
     return msgspec.structs.replace(answer, fallback_reason=reason)
 
-
-def _pieces(text: str) -> list[str]:
-    """Split answer text after each run of citation markers, so deltas end on a cited sentence."""
-    pieces: list[str] = []
-    last = 0
-    for match in MARKER.finditer(text):
-        end = match.end()
-        if end < len(text) and text[end:end + 2] == " [":
-            continue
-        pieces.append(text[last:end])
-        last = end
-    if last < len(text):
-        pieces.append(text[last:])
-    return [p for p in pieces if p]
-
-
-ProgressCallback = Callable[[str, int, int], None]

@@ -7,9 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa.records import Mode
-
-EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+from qa.records import MODES, Mode
 
 
 def _env(env: Mapping[str, str], name: str, default: str) -> str:
@@ -21,9 +19,9 @@ def _env(env: Mapping[str, str], name: str, default: str) -> str:
 class IndexSettings:
     data_dir: Path = Path("data")
     seeds_dir: Path = Path("seeds")
-    model_name: str = EMBEDDING_MODEL
     index_type: str = "auto"  # auto | flat | hnsw | ivfpq | ivfsq8
-    chunk_max_chars: int = 600
+    encoder_backend: str = "auto"  # auto | onnx | onnx-int8 | torch (embeddings/encoder.py)
+    model_cache: Path | None = None  # exported encoder models; None: ~/.cache/newsqa
     # A document sent through the API is indexed while the client waits (~15 s per 200k characters
     # on two cores); news articles are far shorter.
     max_document_chars: int = 250_000
@@ -69,13 +67,15 @@ class Settings:
         env = os.environ if env is None else env
         origins = tuple(o.strip() for o in env.get("QA_CORS_ORIGINS", "").split(",") if o.strip())
         mode = _env(env, "QA_MODE", "extractive")
-        if mode not in ("extractive", "llm"):
-            raise ValueError(f"QA_MODE must be 'extractive' or 'llm', not {mode!r}")
+        if mode not in MODES:
+            raise ValueError(f"QA_MODE must be one of {', '.join(MODES)}, not {mode!r}")
         return cls(
             index=IndexSettings(
                 data_dir=Path(_env(env, "QA_DATA_DIR", "data")),
                 seeds_dir=Path(_env(env, "QA_SEEDS_DIR", "seeds")),
                 index_type=_env(env, "QA_INDEX_TYPE", "auto"),
+                encoder_backend=_env(env, "QA_ENCODER_BACKEND", "auto"),
+                model_cache=Path(cache) if (cache := env.get("QA_MODEL_CACHE", "").strip()) else None,
                 max_document_chars=int(_env(env, "QA_MAX_DOCUMENT_CHARS", "250000")),
             ),
             retrieval=RetrievalSettings(top_k=int(_env(env, "QA_TOP_K", "8"))),

@@ -16,9 +16,9 @@ import numpy as np
 
 from embeddings.encoder import Encoder
 from embeddings.records import Sentence
-from embeddings.terms import content_terms, words
 from qa.prompts import DECLINED
 from qa.records import Citation, Evidence
+from qa.text import ABBREVIATIONS, CARDINALS, MONTH_NAMES, WEEKDAY_NAMES, content_terms, quotes_exactly, words
 from qa.verify import cite
 
 MIN_TERMS = 2  # a claim with fewer content words says nothing checkable ("PWNED.", "Yes.")
@@ -28,21 +28,10 @@ MIN_RELEVANCE = 0.15  # cosine between claim and question: keeps planted off-top
 
 MARKERS = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 _BOUNDARY = re.compile(r"[.!?]+[\"”’')]*(?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])*")
-_ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "gen", "col", "lt", "sgt", "capt", "maj",
-                  "prof", "jr", "sr", "vs", "u.s", "u.n", "e.g", "i.e", "approx", "jan", "feb",
-                  "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
 _LIST_PREFIX = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 _NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
-_NUMBER_WORDS = {
-    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
-    "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "dozen": "12",
-    "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50", "hundred": "100",
-    "hundreds": "100", "thousand": "1000", "thousands": "1000", "million": "1000000",
-    "millions": "1000000", "billion": "1000000000",
-}
-_CALENDAR = {"january", "february", "march", "april", "june", "july", "august", "september",
-             "october", "november", "december", "monday", "tuesday", "wednesday", "thursday",
-             "friday", "saturday", "sunday"}
+_NUMBER_WORDS = {w: str(n) for w, n in CARDINALS.items()}
+_CALENDAR = (set(MONTH_NAMES) | set(WEEKDAY_NAMES)) - {"may"}
 INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|context)\b|"
     r"\b(?:system prompt|you are now|as an ai|language model)\b",
@@ -99,7 +88,7 @@ def _split_line(line: str) -> tuple[list[str], str]:
         if not following or not after[:1].isspace() or following[0].islower() or following[0] == "[":
             continue
         last_word = (line[start:m.start()].split() or [""])[-1].lower().strip("(\"'")
-        if last_word in _ABBREVIATIONS or len(last_word) == 1:
+        if last_word in ABBREVIATIONS or len(last_word) == 1:
             continue
         pieces.append(line[start:m.end()])
         start = m.end()
@@ -159,7 +148,7 @@ class ClaimVerifier:
             passage = evidence.passages[scored.passage]
             s = scored.sentence
             # a quote must be byte-exact, and planted instructions never count as support
-            exact = passage.text[s.start - passage.start:s.end - passage.start] == s.text
+            exact = quotes_exactly(passage.text, s.start - passage.start, s.end - passage.start, s.text)
             if exact and not INSTRUCTION.search(s.text):
                 self._candidates.setdefault(scored.passage, []).append(s)
         for group in self._candidates.values():
@@ -221,19 +210,6 @@ class ClaimVerifier:
             if best is None or score > best.score:
                 best = Support(passage=passage, sentence=s, score=score)
         return best
-
-
-def verify_claims(
-    text: str, evidence: Evidence, encoder: Encoder
-) -> tuple[list[SupportedClaim], list[DroppedClaim]]:
-    """Split an answer with [n] markers into sentences and verify each against the evidence."""
-    verifier = ClaimVerifier(evidence, encoder)
-    kept: list[SupportedClaim] = []
-    dropped: list[DroppedClaim] = []
-    for sentence in split_sentences(text)[0]:
-        verdict = verifier.check(sentence)
-        (kept if isinstance(verdict, SupportedClaim) else dropped).append(verdict)  # type: ignore[arg-type]
-    return kept, dropped
 
 
 class CitationBook:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from embeddings.records import Sentence
 from qa.records import Answer, Citation, Mode, Passage
+from qa.text import MARKER, quotes_exactly
 
-MARKER = re.compile(r"\[(\d+)\]")
 ABSTENTION = "The sources don't answer this question."
 
 
@@ -46,6 +45,6 @@ def invariant_violations(answer: Answer, text_of: Callable[[str], str | None]) -
         text = text_of(c.doc_id)
         if text is None:
             problems.append(f"[{c.marker}] cites unknown document {c.doc_id!r}")
-        elif not (0 <= c.start < c.end <= len(text)) or text[c.start:c.end] != c.quote:
+        elif not quotes_exactly(text, c.start, c.end, c.quote):
             problems.append(f"[{c.marker}] quote differs from {c.doc_id}[{c.start}:{c.end}]")
     return problems

@@ -13,6 +13,15 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+# fixtures that load the real model or build the real seed index: a test using one is `slow`
+REAL_MODEL_FIXTURES = frozenset({"encoder", "seed_settings", "seed_index", "seed_service", "fresh_service"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test on the real model `slow`, so `-m "not slow"` is the fast layer on the fakes."""
+    for item in items:
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +71,32 @@ def fresh_service(seed_settings, seed_index, encoder, tmp_path):
     shutil.copytree(seed_settings.index.data_dir, data_dir)
     settings = replace(seed_settings, index=IndexSettings(data_dir=data_dir, seeds_dir=SEEDS))
     return QAService.open(settings, encoder)
+
+
+# --- the fast layer: the same pipeline on a deterministic fake encoder (tests/fakes.py) -----------
+
+@pytest.fixture(scope="session")
+def fake_encoder():
+    """A deterministic Encoder that loads no model."""
+    from fakes import FakeEncoder
+
+    return FakeEncoder()
+
+
+@pytest.fixture(scope="session")
+def fake_index(fake_encoder):
+    """The seed articles indexed in memory by the real index code, from fake vectors."""
+    from embeddings.build import build_index
+    from embeddings.documents import load_documents
+
+    return build_index(load_documents(SEEDS), fake_encoder)
+
+
+@pytest.fixture()
+def fake_service(fake_index, fake_encoder, tmp_path):
+    """A QAService over the fake index (its data directory is private to the test)."""
+    from qa.service import QAService
+    from qa.settings import IndexSettings, Settings
+
+    settings = replace(Settings(), index=IndexSettings(data_dir=tmp_path / "data", seeds_dir=SEEDS))
+    return QAService(settings, fake_index, fake_encoder)

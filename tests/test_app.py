@@ -17,11 +17,11 @@ from qa.errors import BackendTimeout, BackendUnavailable
 from qa.records import Answer, Citation, DocumentInfo, Passage
 from qa.service import QAService
 from qa.settings import IndexSettings, Settings
+from qa.text import MARKER
 
 ADMIN_KEY = "test-admin-key"
 ORIGIN = "https://news.example"
 QUESTION = "How many French troops are in Mali?"
-MARKER = re.compile(r"\[(\d+)\]")
 
 
 def _settings(base: Settings, **server: object) -> Settings:

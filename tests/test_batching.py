@@ -91,11 +91,11 @@ def test_a_failed_call_fails_every_caller_in_it_and_the_next_call_works(encoder)
         failing = [pool.submit(batcher.encode_one, q) for q in QUESTIONS[1:4]]
         _wait_for(lambda: len(batcher._queue) == 3)
         release.set()
-        assert first.result(timeout=10).shape == (encoder.dim,)
+        assert first.result(timeout=10).shape == (encoder.dimension,)
         for future in failing:
             with pytest.raises(RuntimeError, match="encoder failed"):
                 future.result(timeout=10)
-    assert batcher.encode_one(QUESTIONS[4]).shape == (encoder.dim,)  # nothing left stuck
+    assert batcher.encode_one(QUESTIONS[4]).shape == (encoder.dimension,)  # nothing left stuck
     assert batcher._running == 0 and not batcher._queue
 
 

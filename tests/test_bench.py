@@ -66,12 +66,13 @@ def test_synthetic_corpus_only_recombines_real_seed_sentences(tmp_path: Path) ->
     assert not remainder.strip(), "every character of a synthetic article comes from a seed sentence"
 
 
+@pytest.mark.slow
 def test_onnx_backend_reproduces_pytorch_vectors() -> None:
-    from embeddings.encoder import Encoder
+    from embeddings.encoder import MiniLMEncoder
 
     texts = ["Who leads the operation?", "French troops advanced on the town. " * 20, "x"]
-    torch_vectors = Encoder(backend="torch").encode(texts)
-    onnx = Encoder(backend="onnx")
+    torch_vectors = MiniLMEncoder(backend="torch").encode(texts)
+    onnx = MiniLMEncoder(backend="onnx")
     assert onnx.backend == "onnx"
     onnx_vectors = onnx.encode(texts)
     assert onnx_vectors.dtype == np.float32 and onnx_vectors.shape == (3, 384)
@@ -79,6 +80,7 @@ def test_onnx_backend_reproduces_pytorch_vectors() -> None:
     assert float(onnx.encode_one(texts[0]) @ onnx_vectors[0]) > 0.9999
 
 
+@pytest.mark.slow
 def test_auto_index_is_exact_when_small_and_compressed_with_high_recall_when_large() -> None:
     import faiss
 

@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -345,3 +346,35 @@ def test_cli_check_exits_1_and_names_the_missed_minimum(
     out = capsys.readouterr().out
     assert "gate FAILED" in out and "who pass_rate:" in out and "minimum 1.010" in out
     assert json.loads((tmp_path / "r.json").read_text())["gate"]["passed"] is False
+
+
+class _ShiftedQuotes:
+    """The extractive generator with every citation moved one character to the right."""
+
+    def __init__(self) -> None:
+        from qa.answer import ExtractiveGenerator
+
+        self.inner = ExtractiveGenerator()
+
+    async def generate(self, question, evidence):
+        answer = await self.inner.generate(question, evidence)
+        shifted = [msgspec.structs.replace(c, start=c.start + 1, end=c.end + 1) for c in answer.citations]
+        return msgspec.structs.replace(answer, citations=shifted)
+
+    async def stream(self, question, evidence):
+        yield await self.generate(question, evidence)
+
+
+def test_the_in_process_eval_sees_a_broken_citation_before_the_safety_net(fake_service, monkeypatch):
+    from eval.runner import ServiceBackend, run_question
+    from qa.service import FALLBACK_MODE, GENERATORS, ModeEntry
+
+    monkeypatch.setitem(GENERATORS, FALLBACK_MODE, ModeEntry(make=lambda service: _ShiftedQuotes()))
+    gold = next(q for q in GOLD if q.id == "fact-01")
+    backend = ServiceBackend(fake_service)
+    spans = locate([gold], backend.text_of)[gold.id]
+    result = run_question(gold, backend, spans, None, None)
+    assert not result.abstained and result.citations  # the user would have seen an abstention
+    assert not any(c.valid for c in result.citations)
+    assert not result.passed and any("invalid citation" in w for w in result.why)
+    assert fake_service.ask_sync(gold.question).abstained  # ... which is what ask() still shows

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from embeddings.encoder import default_encoder
+from embeddings.encoder import Encoder, default_encoder
 from qa import metrics
 from qa.answer import ExtractiveGenerator
 from qa.llm import LLMGenerator
@@ -27,7 +27,7 @@ from qa.prompts import CANNOT_ANSWER
 from qa.records import Answer, Citation, Evidence, NewDocument, StreamEvent
 from qa.service import QAService
 from qa.settings import GeneratorSettings
-from qa.support import split_sentences, verify_claims
+from qa.support import ClaimVerifier, DroppedClaim, SupportedClaim, split_sentences
 from qa.verify import MARKER, invariant_violations
 
 QUESTION = "How many troops has France sent to Mali?"
@@ -35,6 +35,16 @@ TROOPS = "France has sent in 2,000 troops"  # words of seed 000, found by retrie
 BENIN = "Benin said it was boosting its troop allotment"  # words of seed 001
 
 Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
+
+
+def verify_claims(
+    text: str, evidence: Evidence, encoder: Encoder
+) -> tuple[list[SupportedClaim], list[DroppedClaim]]:
+    """Each sentence of an answer with [n] markers, verified: (kept, dropped)."""
+    verifier = ClaimVerifier(evidence, encoder)
+    verdicts = [verifier.check(sentence) for sentence in split_sentences(text)[0]]
+    return ([v for v in verdicts if isinstance(v, SupportedClaim)],
+            [v for v in verdicts if isinstance(v, DroppedClaim)])
 
 
 def _chunk(text: str, finish: str | None = None) -> bytes:

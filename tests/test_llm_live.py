@@ -21,7 +21,7 @@ from qa.llm import LLMGenerator
 from qa.llm_local import LocalLLMServer
 from qa.records import Answer, Evidence
 from qa.service import QAService
-from qa.support import split_sentences, verify_claims
+from qa.support import ClaimVerifier, SupportedClaim, split_sentences
 from qa.verify import MARKER, invariant_violations
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
@@ -77,9 +77,10 @@ def _assert_verified(answer: Answer, service: QAService) -> None:
     assert answer.fallback_reason not in BACKEND_FAILURES, "the real server did not answer"
     if answer.mode == "llm":
         evidence = service.retrieve(answer.question)
-        kept, dropped = verify_claims(_passage_markers(answer, evidence), evidence, service.encoder)
-        assert dropped == []
-        assert len(kept) == len(split_sentences(answer.answer)[0])
+        verifier = ClaimVerifier(evidence, service.encoder)
+        verdicts = [verifier.check(s) for s in split_sentences(_passage_markers(answer, evidence))[0]]
+        assert all(isinstance(v, SupportedClaim) for v in verdicts), verdicts
+        assert len(verdicts) == len(split_sentences(answer.answer)[0])
     else:
         assert answer.fallback_reason is not None
 

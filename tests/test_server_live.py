@@ -15,11 +15,11 @@ import pytest
 
 from eval.local_server import LocalServer
 from qa.records import Answer, Citation, Passage
+from qa.text import MARKER
 
 pytestmark = pytest.mark.slow
 
 QUESTION = "How many French troops are in Mali?"
-MARKER = re.compile(r"\[(\d+)\]")
 
 
 @pytest.fixture(scope="module")
