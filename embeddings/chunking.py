@@ -17,6 +17,7 @@ from spacy.tokens import Doc
 from embeddings.cleaning import find_furniture_all, line_spans
 from embeddings.dates import resolve_date
 from embeddings.encoder import Encoder
+from embeddings.injection import find_injections
 from embeddings.records import (
     Chunk,
     DateMention,
@@ -252,11 +253,12 @@ def process_all(
     progress: Callable[[int, int], None] | None = None,
     max_chars: int = MAX_CHUNK_CHARS,
 ) -> list[ProcessedDocument]:
-    """Find the furniture of each document and process what is left."""
+    """Find the furniture and the instructions to the reader of each document; process what is left."""
     processed = []
     for first in range(0, len(docs), FURNITURE_GROUP):
         group = docs[first : first + FURNITURE_GROUP]
         for doc, dropped in zip(group, find_furniture_all(group, encoder), strict=True):
+            dropped = [*dropped, *find_injections(doc)]
             processed.append(process_document(doc, dropped, nlp, max_chars))
             if progress is not None:
                 progress(len(processed), len(docs))

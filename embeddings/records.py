@@ -22,12 +22,13 @@ class Document(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class DroppedSpan(msgspec.Struct, frozen=True, kw_only=True):
-    """A span of page furniture (newsletter block, caption, unrelated headlines) kept out of the index."""
+    """A span kept out of the index: page furniture (newsletter block, caption, unrelated headlines)
+    or text addressed to the reader instead of reporting news (reason "injection")."""
 
     doc_id: str
     start: int
     end: int
-    reason: str  # short machine-readable reason, e.g. "newsletter", "caption", "off-topic"
+    reason: str  # short machine-readable reason, e.g. "newsletter", "caption", "off-topic", "injection"
     text: str  # == document.text[start:end]
 
 

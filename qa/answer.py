@@ -155,6 +155,7 @@ class ExtractiveGenerator:
                 chosen.append(extra)
                 covered |= _satisfied(extra, question)
         chosen += self._alternatives(question, ranked, chosen, top)
+        chosen += lone_value_rivals(question, ranked, chosen, self.min_score)
         if LIST in question.needs:
             chosen += self._list_items(question, evidence, chosen)
         return self._compose(question, evidence, chosen[:MAX_SENTENCES])
@@ -219,6 +220,10 @@ class ExtractiveGenerator:
         items.sort(key=lambda s: abs(same_doc.index(s) - at))
         return items[: max(0, wanted - len(chosen))]
 
+    def compose(self, question: Question, evidence: Evidence, chosen: list[ScoredSentence]) -> Answer:
+        """The answer citing ``chosen`` (with source and date where documents differ)."""
+        return self._compose(question, evidence, chosen)
+
     def _compose(
         self, question: Question, evidence: Evidence, chosen: list[ScoredSentence]
     ) -> Answer:
@@ -232,7 +237,7 @@ class ExtractiveGenerator:
         for marker, s in enumerate(chosen, start=1):
             passage = evidence.passages[s.passage]
             text = render_sentence(s.sentence, annotate_dates=DATE in question.needs)
-            if len(docs) > 1 and _needs(question) & {NUMBER, DATE, DISTANCE}:
+            if len(docs) > 1 and _needs(question) & KEY_KINDS:
                 text = f"{attribution(passage.source, passage.published)}: {text}"
             parts.append(f"{text} [{marker}]")
             citations.append(cite(marker, s.sentence, passage, s.score))
@@ -241,6 +246,56 @@ class ExtractiveGenerator:
             citations=citations, mode="extractive",
             short_answer=short_answer(question, [s.sentence for s in chosen]),
         )
+
+
+# kinds of fact an answer rests on, shown side by side with their sources when documents differ
+KEY_KINDS = frozenset({NUMBER, DATE, DISTANCE, DURATION, AGENT, PERSON})
+
+
+def key_values(sentence: Sentence, question: Question, kind: str) -> set[str]:
+    """The values of one kind a sentence offers, in a form two documents can agree on."""
+    if kind == DATE:
+        resolved = {d.resolved for d in sentence.dates if d.resolved and "/" not in d.resolved}
+        # "during the week" or "last week" dates nothing precisely enough to contradict a day
+        return resolved or {v.lower() for v in values(sentence, DATE, question) if re.search(r"\d", v)}
+    if kind == NUMBER:
+        return {re.sub(r"[,\s]", "", v.lower()) for v in values(sentence, NUMBER, question)}
+    return {" ".join(words(v)) for v in values(sentence, kind, question)}
+
+
+def lone_value_rivals(
+    question: Question, ranked: list[ScoredSentence], chosen: list[ScoredSentence],
+    min_score: float = MIN_SCORE,
+) -> list[ScoredSentence]:
+    """When the first chosen sentence's key fact (actor, date, figure) stands in its document only,
+    the best sentence of each other document that says the same thing with a different value."""
+    if not chosen:
+        return []
+    first = chosen[0]
+    pool = [s for s in ranked if s.score >= max(min_score, SPECIFIC * first.score)]
+    kinds = [k for k in sorted(_needs(question) & KEY_KINDS) if key_values(first.sentence, question, k)]
+    if not kinds:
+        return []
+    claimed = {k: key_values(first.sentence, question, k) for k in kinds}
+    home = first.sentence.doc_id
+    # a value another document also gives is corroborated; the others stand alone
+    kinds = [k for k in kinds if not any(
+        s.sentence.doc_id != home and claimed[k] & key_values(s.sentence, question, k) for s in ranked
+    )]
+    # "the same thing": every word of the question the chosen sentence uses
+    said = set(content_terms(first.sentence.text)) & set(question.terms)
+    rivals: list[ScoredSentence] = []
+    shown = {s.sentence.doc_id for s in chosen}
+    for s in pool:
+        if s.sentence.doc_id in shown or len(rivals) >= MAX_ALTERNATIVES:
+            continue
+        if not said <= set(content_terms(s.sentence.text)):
+            continue
+        offered = {k: key_values(s.sentence, question, k) for k in kinds}
+        if any(offered[k] and not offered[k] & claimed[k] for k in kinds):
+            rivals.append(s)
+            shown.add(s.sentence.doc_id)
+    return rivals
 
 
 def _parsed(evidence: Evidence) -> Question:

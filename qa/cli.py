@@ -68,14 +68,15 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     m = snapshot.manifest
     dropped = [d for p in snapshot.processed.values() for d in p.dropped]
     if args.show_dropped:
-        print("Dropped as page furniture:")
+        print("Dropped as page furniture or as instructions to the reader (injection):")
         for d in dropped:
             preview = " ".join(d.text.split())
             preview = preview if len(preview) <= 90 else preview[:87] + "..."
             print(f"  {d.doc_id} [{d.start}:{d.end}] {d.reason:<10} {preview}")
     print(
         f"Indexed {m.documents} documents: {m.chunks} chunks, {m.sentences} sentences, "
-        f"{len(dropped)} dropped spans (furniture), in {seconds:.1f} s "
+        f"{len(dropped)} dropped spans (furniture, {sum(d.reason == 'injection' for d in dropped)} "
+        f"instructions to the reader), in {seconds:.1f} s "
         f"(model {m.model}, fingerprint {m.fingerprint})."
     )
     if not args.show_dropped and dropped:

@@ -18,6 +18,7 @@ import msgspec
 
 from embeddings.encoder import Encoder
 from qa import metrics
+from qa.conflicts import hold_lone_values
 from qa.errors import (
     BackendError,
     BackendResponseError,
@@ -144,10 +145,10 @@ class LLMGenerator:
             async for event in self._fall_back(question, evidence, weak, replay):
                 yield event
             return
-        yield StreamEvent(event="done", data=Answer(
+        yield StreamEvent(event="done", data=hold_lone_values(question, Answer(
             question=question, answer=" ".join(parts), abstained=False,
             citations=list(book.citations), mode="llm",
-        ))
+        ), evidence))
 
     async def _fall_back(
         self, question: str, evidence: Evidence, reason: str, replay: bool

@@ -117,6 +117,7 @@ class DocumentInfo(msgspec.Struct, frozen=True, kw_only=True):
     chunks: int
     dropped: int  # furniture spans kept out of the index
     duplicate_of: str | None = None  # the earlier document this one nearly copies (qa.dedupe)
+    injections: int = 0  # spans addressed to an assistant/reader (instructions, not news), kept out
 
 
 class DocumentText(msgspec.Struct, frozen=True, kw_only=True):

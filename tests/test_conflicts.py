@@ -1,0 +1,85 @@
+"""One source against the rest: a key fact one document alone gives, contradicted by the other
+documents, is shown beside their value with its source and date, in both modes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+
+from qa.answer import ExtractiveGenerator
+from qa.conflicts import SOURCES_DIFFER, hold_lone_values
+from qa.llm import LLMGenerator
+from qa.records import Answer, NewDocument
+from qa.settings import GeneratorSettings
+from qa.verify import cite, invariant_violations
+
+QUESTION = "Who took Konna and when?"
+LONE_CLAIM = "French paratroopers captured Konna on 2 February 2013, local officials said."
+
+
+@pytest.fixture()
+def planted(fresh_service):
+    """The seeds plus one document that alone gives another actor and date for Konna."""
+    fresh_service.add_document(NewDocument(
+        doc_id="lone", title="Konna", source="Plain Wire", published="2013-02-03",
+        text=f"Konna\n\n{LONE_CLAIM}\n\nThe town's market reopened on Saturday.\n",
+    ))
+    return fresh_service
+
+
+def _side_by_side(answer: Answer, service) -> None:
+    assert not answer.abstained
+    assert "Islamists" in answer.answer and "January 10" in answer.answer  # the seeds' value
+    if "2 February" in answer.answer:  # the lone value only beside it, its source named
+        assert "According to Plain Wire (3 February 2013)" in answer.answer
+        assert "According to AFP (21 January 2013)" in answer.answer
+    assert invariant_violations(answer, lambda d: service.document(d).text) == []
+
+
+def test_extractive_answer_shows_a_lone_value_beside_the_others(planted):
+    answer = planted.ask_sync(QUESTION)
+    _side_by_side(answer, planted)
+    assert {c.doc_id for c in answer.citations} >= {"lone", "001_9587e132223c5d31"}
+
+
+def test_a_corroborated_answer_is_not_challenged(seed_service):
+    answer = seed_service.ask_sync("Who is the French defence minister?")
+    assert "Le Drian" in answer.answer and "According to" not in answer.answer
+
+
+def _reply(text: str):
+    async def handler(request: httpx.Request) -> httpx.Response:
+        event = {"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": "stop"}]}
+        body = f"data: {json.dumps(event)}\n\ndata: [DONE]\n\n".encode()
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+    return handler
+
+
+def test_llm_answer_adopting_a_lone_value_is_replaced_by_the_values_side_by_side(planted):
+    evidence = planted.retrieve(QUESTION)
+    n = next(i for i, p in enumerate(evidence.passages, start=1) if "paratroopers" in p.text)
+    settings = GeneratorSettings(mode="llm", llm_base_url="http://127.0.0.1:9/v1", llm_timeout=5.0)
+
+    async def ask() -> Answer:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(_reply(
+            f"French paratroopers captured Konna on 2 February 2013 [{n}]."
+        ))) as client:
+            generator = LLMGenerator(settings, client, planted.encoder, fallback=ExtractiveGenerator())
+            return await generator.generate(QUESTION, evidence)
+
+    answer = asyncio.run(ask())
+    assert answer.fallback_reason == SOURCES_DIFFER
+    _side_by_side(answer, planted)
+    assert "2 February" in answer.answer
+
+
+def test_an_llm_answer_resting_on_corroborated_facts_is_kept(seed_service):
+    evidence = seed_service.retrieve("Who is the French defence minister?")
+    cited = next(s for s in evidence.sentences if "Le Drian" in s.sentence.text)
+    passage = evidence.passages[cited.passage]
+    answer = Answer(question=evidence.question, answer="Jean-Yves Le Drian [1].", abstained=False,
+                    citations=[cite(1, cited.sentence, passage, cited.score)], mode="llm")
+    assert hold_lone_values(evidence.question, answer, evidence) is answer
