@@ -30,14 +30,15 @@ def _strings(value: object) -> Iterator[str]:
 
 
 def _gold_records(eval_dir: Path) -> Iterator[object]:
-    for path in sorted(eval_dir.rglob("gold*.jsonl")):
+    paths = [*eval_dir.rglob("gold*.jsonl"), *eval_dir.rglob("dialogues*.jsonl")]
+    for path in sorted(paths):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 yield json.loads(line)
 
 
 def referenced(eval_dir: Path, known: set[str]) -> set[str]:
-    """Article stems named anywhere in a gold file (``gold*.jsonl``) under ``eval_dir``."""
+    """Article stems named anywhere in a gold file (gold or dialogues JSONL) under ``eval_dir``."""
     return {s.removesuffix(".txt") for record in _gold_records(eval_dir) for s in _strings(record)
             if s.removesuffix(".txt") in known}
 
