@@ -20,9 +20,9 @@ import msgspec
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
-from embeddings.terms import content_terms
 from qa.errors import InvalidQuestion
 from qa.records import NOT_BLANK
+from qa.text import content_terms
 
 MAX_TURNS = 10  # turns a client may send; the widget sends fewer
 MAX_ANSWER_CHARS = 4000
