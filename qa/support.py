@@ -18,13 +18,27 @@ from embeddings.encoder import Encoder
 from embeddings.records import Sentence
 from embeddings.terms import content_terms, words
 from qa.prompts import DECLINED
+from qa.question import (
+    AGENT,
+    DATE,
+    DISTANCE,
+    DURATION,
+    NAME,
+    NUMBER,
+    PERSON,
+    PLACE,
+    Question,
+    parse_question,
+    split_question,
+)
 from qa.records import Citation, Evidence
 from qa.verify import cite
 
-MIN_TERMS = 2  # a claim with fewer content words says nothing checkable ("PWNED.", "Yes.")
-MIN_COVERAGE = 0.6  # share of the claim's content terms the quoted sentence must contain
-MIN_SIMILARITY = 0.55  # cosine between claim and quoted sentence
-MIN_RELEVANCE = 0.15  # cosine between claim and question: keeps planted off-topic text out
+NEGATION_TERMS = 3  # a claim with this many content terms states a polarity of its own
+KEY_MISSING = 0.5  # share of the question's key terms a window may lack (after near-synonyms)
+WORD_SIMILARITY = 0.6  # cosine of two words' embeddings that counts them as near-synonyms
+SENTENCE_SIMILARITY = 0.45  # cosine of question and sentence that makes up for reworded key terms
+_RELATIVE = {"yesterday", "today", "tonight", "tomorrow", "week", "month", "year", "ago"}
 
 MARKERS = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 _BOUNDARY = re.compile(r"[.!?]+[\"”’')]*(?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])*")
@@ -130,9 +144,9 @@ def calendar_words(text: str) -> set[str]:
     return found | ({"may"} if re.search(r"\bMay\b", text) else set())
 
 
-def names(text: str) -> set[str]:
-    """Stemmed capitalised words after the first: the names a claim mentions."""
-    tokens = text.split()[1:]
+def names(text: str, *, first: bool = False) -> set[str]:
+    """Stemmed capitalised words after the first (or from the first): the names a text mentions."""
+    tokens = text.split()[0 if first else 1:]
     return {t for tok in tokens if tok[:1].isupper() for t in content_terms(tok)}
 
 
@@ -146,15 +160,59 @@ def negated(text: str) -> bool:
     return any(w in _NEGATIONS or w.endswith("n't") for w in words(text))
 
 
+def negated_terms(text: str) -> set[str]:
+    """The first content term after each negation: what the text says is not so."""
+    tokens = words(text)
+    found: set[str] = set()
+    for i, w in enumerate(tokens):
+        if w in _NEGATIONS or w.endswith("n't"):
+            following = [t for tok in tokens[i + 1:i + 4] for t in content_terms(tok)]
+            found.add(following[0] if following else "<not>")
+    return found
+
+
+class _Asked(msgspec.Struct, frozen=True, kw_only=True):
+    """One question (a part of a compound one): what it gives and what it constrains."""
+
+    text: str
+    parsed: Question
+    terms: frozenset[str]  # every content term the question states
+    key: frozenset[str]  # its predicate terms: what the answer sentence itself must carry
+    name_groups: tuple[frozenset[str], ...]  # names it states; one of each coordinated group
+    numbers: frozenset[str]
+    dates: frozenset[str]
+    negated: bool
+
+
+def asked(question: str) -> _Asked:
+    """The terms and constraints of one question."""
+    parsed = parse_question(question)
+    groups: list[frozenset[str]] = []
+    grouped: set[str] = set()
+    for m in _COORDINATED.finditer(question):
+        group = frozenset(t for tok in re.split(r",|\band\b|\bor\b", m.group(0)) for t in content_terms(tok))
+        groups.append(group)
+        grouped |= group
+    stated = names(question)
+    groups += [frozenset({n}) for n in stated - grouped]
+    return _Asked(
+        text=question, parsed=parsed, terms=frozenset(content_terms(question)),
+        key=frozenset(parsed.terms) - stated - grouped, name_groups=tuple(groups),
+        numbers=frozenset(numbers(question)), dates=frozenset(calendar_words(question)),
+        negated=negated(question),
+    )
+
+
 class ClaimVerifier:
-    """Checks answer sentences against one Evidence; caches embeddings across calls."""
+    """Judges (question, answer sentence) against the cited passages; caches embeddings."""
 
     def __init__(self, evidence: Evidence, encoder: Encoder) -> None:
         self.evidence = evidence
         self._encoder = encoder
         self._vectors: dict[str, np.ndarray] = {}
         self._candidates: dict[int, list[Sentence]] = {}
-        self._question_terms = set(content_terms(evidence.question))
+        parts = split_question(evidence.question)
+        self._asked = [asked(q) for q in dict.fromkeys([*parts, evidence.question])]
         for scored in evidence.sentences:
             passage = evidence.passages[scored.passage]
             s = scored.sentence
@@ -181,46 +239,184 @@ class ClaimVerifier:
         known = [n - 1 for n in cited if 1 <= n <= len(self.evidence.passages)]
         if not known:
             return DroppedClaim(text=text, reason="unknown_passage")
-        terms = set(content_terms(text))
-        if len(terms) < MIN_TERMS:
+        if not (content_terms(text) or numbers(text)):
             return DroppedClaim(text=text, reason="too_vague")
-        claim_vec, question_vec = self._embed([text, self.evidence.question])
-        if float(claim_vec @ question_vec) < MIN_RELEVANCE:
-            return DroppedClaim(text=text, reason="off_topic")
-        supports = [s for p in known if (s := self._support(text, terms, claim_vec, p))]
+        reasons: list[str] = []
+        for question in self._asked:
+            verdict = self._check(text, question, known)
+            if isinstance(verdict, SupportedClaim):
+                return verdict
+            reasons.append(verdict)
+        # the most telling reason: the claim got furthest with one of the question's parts
+        reason = min(reasons, key=_REASONS.index)
+        return DroppedClaim(text=text, reason=reason)
+
+    def _check(self, text: str, question: _Asked, known: list[int]) -> SupportedClaim | str:
+        claim = _claim(text, question)
+        yes_no = not question.parsed.needs and bool(_AUXILIARY.match(question.text))
+        if not (claim.own_terms or claim.own_numbers or claim.own_dates or (yes_no and claim.negations)):
+            return "no_answer"  # it only restates the question
+        if (kind := _wrong_type(claim, question)) is not None:
+            return kind
+        verdicts = [self._support(claim, question, p) for p in known]
+        supports = [s for found in verdicts if isinstance(found, tuple) for s in found]
         if not supports:
-            return DroppedClaim(text=text, reason="unsupported")
+            return min((v for v in verdicts if isinstance(v, str)), key=_REASONS.index)
         return SupportedClaim(text=text, supports=tuple(sorted(supports, key=lambda s: -s.score)))
 
-    def _support(
-        self, text: str, terms: set[str], claim_vec: np.ndarray, passage: int
-    ) -> Support | None:
-        """The sentence of one passage that best supports the claim, if any does."""
+    def _support(self, claim: _Claim, question: _Asked, passage: int) -> tuple[Support, ...] | str:
+        """The best window of one passage that answers the question as the claim does."""
         candidates = self._candidates.get(passage, [])
-        source = self.evidence.passages[passage]
-        # every word of the claim must come from the passage or the question: nothing invented
-        if not candidates or not terms <= set(content_terms(source.text)) | self._question_terms:
-            return None
-        context = set(content_terms(source.title or ""))
-        needed_names, needed_numbers, needed_dates = names(text), numbers(text), calendar_words(text)
-        best: Support | None = None
-        vectors = self._embed([s.text for s in candidates])
-        for s, vec in zip(candidates, vectors, strict=True):
-            sentence_terms = set(content_terms(s.text))
-            coverage = len(terms & sentence_terms) / len(terms)
-            similarity = float(claim_vec @ vec)
-            if (
-                coverage < MIN_COVERAGE or similarity < MIN_SIMILARITY
-                or not all(_mentions(sentence_terms | context, name) for name in needed_names)
-                or not needed_numbers <= numbers(s.text)
-                or not needed_dates <= calendar_words(s.text)
-                or negated(text) != negated(s.text)
-            ):
+        title = self.evidence.passages[passage].title or ""
+        best: tuple[float, tuple[Support, ...]] | None = None
+        reason = "unsupported"
+        for i, s in enumerate(candidates):
+            score = self._states(claim, question, s)
+            if score is None:
                 continue
-            score = round(0.5 * coverage + 0.5 * similarity, 4)
-            if best is None or score > best.score:
-                best = Support(passage=passage, sentence=s, score=score)
-        return best
+            if not self._answers(claim, question, s):
+                reason = "off_question"
+                continue
+            for context in (None, *_neighbours(candidates, i)):
+                if not _constrained(question, s, context, title):
+                    reason = "unconstrained"
+                    continue
+                window = (s,) if context is None else (s, context)
+                total = score - 0.1 * (context is not None)
+                if best is None or total > best[0]:
+                    best = (total, tuple(Support(passage=passage, sentence=w, score=round(total, 4))
+                                         for w in window))
+                break
+        return reason if best is None else best[1]
+
+    def _states(self, claim: _Claim, question: _Asked, s: Sentence) -> float | None:
+        """How well one sentence states the claim's own content (None when it does not)."""
+        terms = set(content_terms(s.text))
+        if not all(_mentions(terms, n) for n in claim.own_names):
+            return None
+        if not claim.own_numbers <= numbers(s.text) or not claim.own_dates <= calendar_words(s.text):
+            return None
+        if not claim.negations <= negated_terms(s.text):
+            return None  # a negation the source does not make
+        denied = (negated_terms(s.text) & claim.terms) - claim.negations
+        if len(claim.terms) >= NEGATION_TERMS and denied and not question.negated:
+            return None  # the source negates what the claim affirms
+        missing = claim.own_terms - terms
+        if len(missing) > max(1, len(claim.own_terms) // 3):
+            return None
+        if missing and not self._paraphrased(missing, claim.text, s.text):
+            return None
+        return (len(claim.terms & terms) + 1) / (len(claim.terms) + 1)
+
+    def _answers(self, claim: _Claim, question: _Asked, s: Sentence) -> bool:
+        """True when the answer sentence is about what the question asks, and gives its kind."""
+        terms = set(content_terms(s.text))
+        needs = question.parsed.needs
+        entity_terms = {t for e in s.entities if e.label in _ENTITY_KINDS.get(_kind(needs), ())
+                        for t in content_terms(e.text)}
+        if _kind(needs) and not (claim.own_terms & entity_terms or claim.own_names & entity_terms):
+            return False
+        if question.parsed.counted and claim.own_numbers:
+            counted = set(question.parsed.counted) - terms
+            if counted and not self._paraphrased(counted, question.text, s.text):
+                return False  # a figure, but for something other than what the question counts
+        missing = question.key - terms
+        if len(missing) <= KEY_MISSING * len(question.key):
+            return True
+        covered = len(question.key) - len(missing) + len(self._fuzzy(missing, s.text, question.text))
+        if covered >= (1 - KEY_MISSING) * len(question.key):
+            return True
+        question_vec, sentence_vec = self._embed([question.text, s.text])
+        return float(question_vec @ sentence_vec) >= SENTENCE_SIMILARITY
+
+    def _paraphrased(self, missing: set[str], claim: str, source: str) -> bool:
+        """True when every missing term has a near-synonym among the source's content words."""
+        return len(self._fuzzy(missing, source, claim)) == len(missing)
+
+    def _fuzzy(self, missing: set[str], source: str, origin: str) -> set[str]:
+        """The stems in ``missing`` whose word is close, as an embedding, to a word of ``source``."""
+        surface = {t: w for w in words(origin) for t in content_terms(w) if t in missing}
+        candidates = sorted({w for w in words(source) if content_terms(w)})
+        if not surface or not candidates:
+            return set()
+        matrix = np.stack(self._embed(candidates))
+        found = set()
+        for term, word in surface.items():
+            (vec,) = self._embed([word])
+            if float((matrix @ vec).max()) >= WORD_SIMILARITY:
+                found.add(term)
+        return found
+
+
+_AUXILIARY = re.compile(r"\s*(?:is|are|was|were|has|have|had|do|does|did|will|can|could)\b", re.I)
+_REASONS = ("off_question", "unconstrained", "unsupported", "wrong_type", "no_answer")
+_ENTITY_KINDS = {
+    PERSON: ("PERSON",),
+    AGENT: ("PERSON", "ORG", "NORP", "GPE"),
+    PLACE: ("GPE", "LOC", "FAC", "ORG", "PERSON", "NORP"),  # the small tagger often mislabels places
+}
+_COORDINATED = re.compile(
+    r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*(?:,\s+[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)*,?\s+(?:and|or)\s+"
+    r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*"
+)
+
+
+def _kind(needs: frozenset[str]) -> str | None:
+    """The entity kind an answer must name, when the question asks for one."""
+    return next((k for k in (PERSON, PLACE, AGENT) if k in needs), None)
+
+
+class _Claim(msgspec.Struct, frozen=True, kw_only=True):
+    """What an answer sentence says, split into what the question gave and what it adds."""
+
+    text: str
+    terms: set[str]
+    own_terms: set[str]
+    own_names: set[str]
+    numbers: set[str]
+    own_numbers: set[str]
+    own_dates: set[str]
+    negations: set[str]
+
+
+def _claim(text: str, question: _Asked) -> _Claim:
+    terms = set(content_terms(text))
+    claim_names = names(text, first=True)
+    return _Claim(
+        text=text, terms=terms, own_terms=terms - question.terms,
+        own_names={n for n in claim_names if not _mentions(set(question.terms), n)},
+        numbers=numbers(text), own_numbers=numbers(text) - question.numbers,
+        own_dates=calendar_words(text) - question.dates,
+        negations=negated_terms(text) - (negated_terms(question.text) if question.negated else set()),
+    )
+
+
+def _wrong_type(claim: _Claim, question: _Asked) -> str | None:
+    """``wrong_type`` when the claim does not give the kind of thing the question asks for."""
+    needs = question.parsed.needs
+    if needs & {NUMBER, DISTANCE, DURATION} and not claim.own_numbers:
+        return "wrong_type"
+    if DATE in needs and not (claim.own_numbers or claim.own_dates or claim.own_terms & _RELATIVE):
+        return "wrong_type"
+    if needs & {PERSON, NAME} and not claim.own_names:
+        return "wrong_type"
+    return None
+
+
+def _constrained(question: _Asked, s: Sentence, context: Sentence | None, title: str) -> bool:
+    """True when the window (with the article title) carries every name, number and date asked."""
+    text = f"{s.text} {context.text if context else ''} {title}"
+    terms = set(content_terms(text))
+    return (
+        all(any(_mentions(terms, n) for n in group) for group in question.name_groups)
+        and question.numbers <= numbers(text)
+        and question.dates <= calendar_words(text)
+    )
+
+
+def _neighbours(candidates: list[Sentence], i: int) -> list[Sentence]:
+    """The sentences right before and after candidate ``i`` (same document, adjacent)."""
+    return [candidates[j] for j in (i - 1, i + 1) if 0 <= j < len(candidates)]
 
 
 def verify_claims(
