@@ -15,6 +15,8 @@ from qa.errors import QAError
 from qa.records import Answer
 from qa.settings import Settings
 
+BUNDLED_TIMEOUT = 120.0  # the bundled model reads several passages on two CPU cores
+
 
 def _progress_printer() -> object:
     from tqdm import tqdm
@@ -114,7 +116,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     server = replace(settings.server, host=args.host or settings.server.host,
                      port=args.port or settings.server.port)
-    serve(replace(settings, server=server))
+    generator = settings.generator
+    if generator.llm_enabled and not os.environ.get("QA_MODE"):
+        generator = replace(generator, mode="llm")  # LLM-assisted unless told otherwise
+    if not generator.llm_base_url and not os.environ.get("QA_LLM_TIMEOUT"):
+        generator = replace(generator, llm_timeout=BUNDLED_TIMEOUT)
+    serve(replace(settings, server=server, generator=generator))
     return 0
 
 

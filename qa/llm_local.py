@@ -49,12 +49,15 @@ def run_foreground(model: Path, port: int, threads: int = THREADS, n_ctx: int = 
     params.n_parallel = 1
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
+    parent = os.getppid()
     server = xllamacpp.Server(params)  # returns once the model is loaded and the port listens
     print(f"llama.cpp server listening at {server.listening_address}", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        while True:
-            time.sleep(3600)
+        # a parent that dies without stopping us (SIGKILL, a re-raised SIGTERM) must not leave
+        # a model holding a GB of memory and both cores
+        while os.getppid() == parent:
+            time.sleep(1)
     except KeyboardInterrupt:
         pass
     finally:

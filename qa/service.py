@@ -17,7 +17,7 @@ from embeddings.documents import load_documents, make_document
 from embeddings.encoder import Encoder, default_encoder
 from embeddings.index import CorpusIndex, load_snapshot, save_snapshot
 from embeddings.records import Document
-from qa import metrics
+from qa import llm_runtime, metrics
 from qa.answer import ExtractiveGenerator
 from qa.dedupe import Copy, copies, counted_once, distinct, hidden_chunks
 from qa.errors import DocumentNotFound, DocumentTooLarge, InvalidQuestion
@@ -129,16 +129,26 @@ class QAService:
     def _generator(self, mode: Mode | None) -> tuple[Generator, str | None]:
         mode = mode or self.settings.generator.mode
         if mode == "llm":
-            if not self.settings.generator.llm_base_url:
+            base_url = self.settings.generator.llm_base_url
+            bundled = llm_runtime.current()
+            if not self.settings.generator.llm_enabled:
+                return self.extractive, "llm_off"
+            if not base_url and bundled is not None:
+                base_url = bundled.base_url
+                if base_url is None:  # still loading, or failed: the answer says which
+                    return self.extractive, f"llm_{bundled.status}"
+            if not base_url:
                 return self.extractive, "llm_not_configured"
             if "llm" not in self._generators:
-                self._generators["llm"] = self._make_llm()
+                self._generators["llm"] = self._make_llm(base_url)
         return self._generators[mode], None
 
-    def _make_llm(self) -> Generator:
+    def _make_llm(self, base_url: str) -> Generator:
+        from dataclasses import replace
+
         from qa.llm import LLMGenerator
 
-        gen = self.settings.generator
+        gen = replace(self.settings.generator, llm_base_url=base_url)
         self._http = self._http or httpx.AsyncClient(
             timeout=httpx.Timeout(gen.llm_timeout, connect=min(5.0, gen.llm_timeout))
         )
