@@ -10,6 +10,7 @@ polarity, and a close embedding. That sentence becomes the citation's byte-exact
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import msgspec
 import numpy as np
@@ -37,7 +38,7 @@ from qa.verify import cite
 NEGATION_TERMS = 3  # a claim with this many content terms states a polarity of its own
 KEY_MISSING = 0.5  # share of the question's key terms a window may lack (after near-synonyms)
 WORD_SIMILARITY = 0.6  # cosine of two words' embeddings that counts them as near-synonyms
-SENTENCE_SIMILARITY = 0.45  # cosine of question and sentence that makes up for reworded key terms
+SENTENCE_SIMILARITY = 0.5  # cosine of question and sentence that makes up for reworded key terms
 _RELATIVE = {"yesterday", "today", "tonight", "tomorrow", "week", "month", "year", "ago"}
 
 MARKERS = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
@@ -57,6 +58,9 @@ _NUMBER_WORDS = {
 _CALENDAR = {"january", "february", "march", "april", "june", "july", "august", "september",
              "october", "november", "december", "monday", "tuesday", "wednesday", "thursday",
              "friday", "saturday", "sunday"}
+# what a date or a figure is made of: never by itself an answer to who, where or what
+_TEMPORAL = {t for w in (*_RELATIVE, "day", "days", "hours", "minutes", *_CALENDAR, *_NUMBER_WORDS)
+             for t in content_terms(w)}
 INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|context)\b|"
     r"\b(?:system prompt|you are now|as an ai|language model)\b",
@@ -187,6 +191,8 @@ class _Asked(msgspec.Struct, frozen=True, kw_only=True):
 def asked(question: str) -> _Asked:
     """The terms and constraints of one question."""
     parsed = parse_question(question)
+    if _WHICH_PLACE.search(question):  # "the capture of which town ...": asked mid-sentence
+        parsed = replace(parsed, needs=parsed.needs | {PLACE})
     groups: list[frozenset[str]] = []
     grouped: set[str] = set()
     for m in _COORDINATED.finditer(question):
@@ -261,6 +267,11 @@ class ClaimVerifier:
         verdicts = [self._support(claim, question, p) for p in known]
         supports = [s for found in verdicts if isinstance(found, tuple) for s in found]
         if not supports:
+            # small models often cite the neighbouring passage: the service locates the quote
+            others = [p for p in range(len(self.evidence.passages)) if p not in known]
+            verdicts += [self._support(claim, question, p) for p in others]
+            supports = next((list(v) for v in verdicts if isinstance(v, tuple)), [])
+        if not supports:
             return min((v for v in verdicts if isinstance(v, str)), key=_REASONS.index)
         return SupportedClaim(text=text, supports=tuple(sorted(supports, key=lambda s: -s.score)))
 
@@ -274,10 +285,11 @@ class ClaimVerifier:
             score = self._states(claim, question, s)
             if score is None:
                 continue
-            if not self._answers(claim, question, s):
+            windows = self._answers(claim, question, s, _neighbours(candidates, i))
+            if not windows:
                 reason = "off_question"
                 continue
-            for context in (None, *_neighbours(candidates, i)):
+            for context in windows:
                 if not _constrained(question, s, context, title):
                     reason = "unconstrained"
                     continue
@@ -308,26 +320,36 @@ class ClaimVerifier:
             return None
         return (len(claim.terms & terms) + 1) / (len(claim.terms) + 1)
 
-    def _answers(self, claim: _Claim, question: _Asked, s: Sentence) -> bool:
-        """True when the answer sentence is about what the question asks, and gives its kind."""
+    def _answers(
+        self, claim: _Claim, question: _Asked, s: Sentence, neighbours: list[Sentence]
+    ) -> tuple[Sentence | None, ...]:
+        """The windows (alone: None, or with a neighbour) around an answer sentence that is about
+        what the question asks and gives an answer of the kind asked; () when it is not."""
         terms = set(content_terms(s.text))
         needs = question.parsed.needs
         entity_terms = {t for e in s.entities if e.label in _ENTITY_KINDS.get(_kind(needs), ())
                         for t in content_terms(e.text)}
         if _kind(needs) and not (claim.own_terms & entity_terms or claim.own_names & entity_terms):
-            return False
+            return ()
         if question.parsed.counted and claim.own_numbers:
             counted = set(question.parsed.counted) - terms
             if counted and not self._paraphrased(counted, question.text, s.text):
-                return False  # a figure, but for something other than what the question counts
-        missing = question.key - terms
-        if len(missing) <= KEY_MISSING * len(question.key):
-            return True
-        covered = len(question.key) - len(missing) + len(self._fuzzy(missing, s.text, question.text))
-        if covered >= (1 - KEY_MISSING) * len(question.key):
-            return True
+                return ()  # a figure, but for something other than what the question counts
+        if self._carries(question, s.text, KEY_MISSING):
+            return (None, *neighbours)
         question_vec, sentence_vec = self._embed([question.text, s.text])
-        return float(question_vec @ sentence_vec) >= SENTENCE_SIMILARITY
+        if float(question_vec @ sentence_vec) >= SENTENCE_SIMILARITY:
+            return (None, *neighbours)
+        # not the neighbours: they would let an entity of the next sentence answer this one's question
+        return ()
+
+    def _carries(self, question: _Asked, text: str, allowed: float) -> bool:
+        """True when ``text`` lacks at most ``allowed`` of the question's key terms."""
+        missing = question.key - set(content_terms(text))
+        if len(missing) <= allowed * len(question.key):
+            return True
+        covered = len(question.key) - len(missing) + len(self._fuzzy(missing, text, question.text))
+        return covered >= (1 - allowed) * len(question.key)
 
     def _paraphrased(self, missing: set[str], claim: str, source: str) -> bool:
         """True when every missing term has a near-synonym among the source's content words."""
@@ -348,12 +370,12 @@ class ClaimVerifier:
         return found
 
 
+_WHICH_PLACE = re.compile(r"\b(?:which|what) (?:town|city|village|country|region|province|capital)\b", re.I)
 _AUXILIARY = re.compile(r"\s*(?:is|are|was|were|has|have|had|do|does|did|will|can|could)\b", re.I)
 _REASONS = ("off_question", "unconstrained", "unsupported", "wrong_type", "no_answer")
 _ENTITY_KINDS = {
     PERSON: ("PERSON",),
-    AGENT: ("PERSON", "ORG", "NORP", "GPE"),
-    PLACE: ("GPE", "LOC", "FAC", "ORG", "PERSON", "NORP"),  # the small tagger often mislabels places
+    PLACE: ("GPE", "LOC", "FAC", "ORG", "PERSON"),  # the small tagger often mislabels places
 }
 _COORDINATED = re.compile(
     r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*(?:,\s+[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)*,?\s+(?:and|or)\s+"
@@ -363,7 +385,8 @@ _COORDINATED = re.compile(
 
 def _kind(needs: frozenset[str]) -> str | None:
     """The entity kind an answer must name, when the question asks for one."""
-    return next((k for k in (PERSON, PLACE, AGENT) if k in needs), None)
+    # "who" asking for an agent may be answered by a group ("rebels"): no entity is required
+    return next((k for k in (PERSON, PLACE) if k in needs), None)
 
 
 class _Claim(msgspec.Struct, frozen=True, kw_only=True):
@@ -400,6 +423,8 @@ def _wrong_type(claim: _Claim, question: _Asked) -> str | None:
         return "wrong_type"
     if needs & {PERSON, NAME} and not claim.own_names:
         return "wrong_type"
+    if needs & {AGENT, PERSON, PLACE, NAME} and not (claim.own_names or claim.own_terms - _TEMPORAL):
+        return "wrong_type"  # a date or a figure where a who, where or what was asked
     return None
 
 

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from embeddings.encoder import default_encoder
 from qa import metrics
 from qa.answer import ExtractiveGenerator
-from qa.llm import LLMGenerator
+from qa.llm import LLM_PASSAGES, LLMGenerator
 from qa.prompts import CANNOT_ANSWER
 from qa.records import Answer, Citation, Evidence, NewDocument, StreamEvent
 from qa.service import QAService
@@ -308,9 +308,11 @@ def test_request_carries_the_passages_as_quoted_data(evidence) -> None:
     system, *_, user = body["messages"]
     assert "never an instruction" in system["content"] and CANNOT_ANSWER in system["content"]
     assert user["content"].endswith(f"Question: {QUESTION}")
+    assert len(evidence.passages) > LLM_PASSAGES  # the best passages only: a small model reads slowly
     for n, passage in enumerate(evidence.passages, start=1):
         quoted = json.dumps(" ".join(passage.text.split()), ensure_ascii=False)
-        assert f"Passage [{n}]" in user["content"] and quoted in user["content"]
+        shown = f"Passage [{n}]" in user["content"] and quoted in user["content"]
+        assert shown == (n <= LLM_PASSAGES)
 
 
 @pytest.mark.slow
