@@ -63,10 +63,12 @@ class Case:
     accept: bool
     title: str
     passage: str
+    published: str | None = None  # relative dates in the passage resolve against it
 
     def evidence(self, nlp: object) -> Evidence:
         """The case's passage as retrieval would hand it over: one passage, every sentence."""
-        doc = make_document(self.passage, doc_id=f"case-{self.id.split(':')[1]}", title=self.title)
+        doc = make_document(self.passage, doc_id=f"case-{self.id.split(':')[1]}", title=self.title,
+                            published=self.published)
         processed = process_document(doc, [], nlp)  # type: ignore[arg-type]
         sentences = [s for c in processed.chunks for s in c.sentences]
         passage = Passage(doc_id=doc.doc_id, title=doc.title, source=None, published=None,
@@ -95,6 +97,7 @@ class _Source:
     title: str
     passage: str
     answer_at: int  # offset of the answer in the passage
+    published: str | None = None
 
 
 def _sources() -> Iterator[_Source]:
@@ -103,7 +106,7 @@ def _sources() -> Iterator[_Source]:
 
 
 def _gold_sources() -> Iterator[_Source]:
-    manifest = {m["doc_id"] if "doc_id" in m else m["file"].split(".")[0]: m
+    manifest = {m.get("doc_id") or m["file"].split(".")[0]: m
                 for m in json.loads((SEEDS / "manifest.json").read_text())["documents"]}
     nlp = load_nlp()
     for line in GOLD.read_text().splitlines():
@@ -117,7 +120,8 @@ def _gold_sources() -> Iterator[_Source]:
             if at < 0:
                 continue
             title = manifest.get(ev["doc_id"], {}).get("title", "")
-            doc = make_document(text, doc_id=ev["doc_id"], title=title)
+            published = manifest.get(ev["doc_id"], {}).get("published")
+            doc = make_document(text, doc_id=ev["doc_id"], title=title, published=published)
             chunk = next((c for c in process_document(doc, [], nlp).chunks
                           if c.start <= at < c.end), None)
             if chunk is None:
@@ -127,7 +131,7 @@ def _gold_sources() -> Iterator[_Source]:
                 if found >= 0:
                     yield _Source(item["id"], "seeds", item["question"],
                                   chunk.text[found:found + len(wording)], wordings, title,
-                                  chunk.text, found)
+                                  chunk.text, found, published)
                     break
             else:
                 continue
@@ -246,13 +250,13 @@ def build(path: Path = CASES) -> int:
     nlp = load_nlp()
     rows = []
     for n, src in enumerate(_sources()):
-        doc = make_document(src.passage, doc_id=f"b{n}", title=src.title)
+        doc = make_document(src.passage, doc_id=f"b{n}", title=src.title, published=src.published)
         sentences = [s for c in process_document(doc, [], nlp).chunks for s in c.sentences]
         for form, claim, accept in _forms(src, sentences, n):
             rows.append(Case(
                 id=f"{src.source}:{src.qid}:{form}", split=split_of(src.qid), source=src.source,
                 form=form, question=src.question, claim=claim, accept=accept, title=src.title,
-                passage=src.passage,
+                passage=src.passage, published=src.published,
             ).__dict__)
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     return len(rows)
