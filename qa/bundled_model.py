@@ -95,9 +95,9 @@ def sha256_of(path: Path, progress: Progress | None = None) -> str:
 
 def check(model: BundledModel, path: Path) -> None:
     """Refuse a file that is not exactly the pinned model (size, then sha256)."""
-    fix = f"delete it and run `qa model fetch --model {model.name}` to assemble it again"
+    fix = f"delete it and run `qa model --model {model.name}` to assemble it again"
     if not path.is_file():
-        raise ModelFileProblem(f"{path} does not exist: run `qa model fetch --model {model.name}`")
+        raise ModelFileProblem(f"{path} does not exist: run `qa model --model {model.name}`")
     size = path.stat().st_size
     if size != model.size:
         raise ModelFileProblem(f"{path} has {size:,} bytes, not {model.size:,}: {fix}")

