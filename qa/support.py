@@ -1,10 +1,12 @@
-"""Claim verification: does the passage a sentence cites actually say what the sentence says?
+"""Claim verification: does a sentence of the answer answer the question, as a passage says?
 
-Pure and deterministic given the encoder. An LLM answer is split into sentences; each must cite
-a passage that was provided and be about the question, every word of it must occur in that
-passage (or the question), and one sentence of the passage must support it: most of its content
-words, all of its numbers, dates and names (the article title may supply a name), the same
-polarity, and a close embedding. That sentence becomes the citation's byte-exact quote.
+Pure and deterministic given the encoder. The answer is judged, not its wording: what a sentence
+adds to the question (names, numbers, dates and negation exactly; other words exactly or as
+near-synonyms) must stand in one sentence of a shown passage; that sentence must be about what
+was asked (the question's key terms, the counted thing) and give the kind of answer asked; and
+the window around it (that sentence, a neighbour, the article title) must carry every name,
+number and date the question states. Restating the question costs nothing. The supporting
+sentences become the citation's byte-exact quotes. A compound question is judged per part.
 """
 
 from __future__ import annotations
@@ -88,7 +90,8 @@ class DroppedClaim(msgspec.Struct, frozen=True, kw_only=True):
     """A sentence of the answer that did not survive verification, and why."""
 
     text: str
-    reason: str  # declined | no_citation | unknown_passage | too_vague | off_topic | unsupported
+    reason: str  # declined | no_citation | unknown_passage | too_vague | no_answer | wrong_type
+    #              | off_question | unconstrained | unsupported | cut_off
 
 
 def split_sentences(text: str, *, final: bool = True) -> tuple[list[str], str]:
