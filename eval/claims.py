@@ -209,9 +209,9 @@ def _forms(src: _Source, sentences: list[Sentence], salt: int) -> Iterator[tuple
     if aux:
         yield "negated", _claim(s[:aux.end()] + " not" + s[aux.end():]), False
     yield "addition", _claim(f"{s.strip().rstrip('.')}, {_ADDITIONS[salt % len(_ADDITIONS)]}"), False
-    other = _other_answer(src, sentences, i)
-    if other:
-        yield "other_question", _claim(other), False
+    unrelated = _other_answer(src, sentences, i)
+    if unrelated:
+        yield "other_question", _claim(unrelated), False
 
 
 # Unsupported additions: each adds a name, a figure, a date or a claim no passage here states.
