@@ -101,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = {k: v for k, v in report.items() if k != "answers"}
     print(json.dumps(summary, indent=1))
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=1, ensure_ascii=False))
     return 0
 
