@@ -47,6 +47,7 @@ def run_foreground(model: Path, port: int, threads: int = THREADS, n_ctx: int = 
     params.port = port
     params.n_ctx = n_ctx
     params.n_parallel = 1
+    params.cors_origins = f"http://127.0.0.1:{port}"  # no web page elsewhere may call it from a browser
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
     parent = os.getppid()
