@@ -53,7 +53,8 @@ def run_foreground(model: Path, port: int, threads: int = THREADS, n_ctx: int = 
     parent = os.getppid()
     server = xllamacpp.Server(params)  # returns once the model is loaded and the port listens
     print(f"llama.cpp server listening at {server.listening_address}", flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # exit at once: a clean shutdown of llama.cpp waits for the answer being generated
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     try:
         # a parent that dies without stopping us (SIGKILL, a re-raised SIGTERM) must not leave
         # a model holding a GB of memory and both cores
@@ -61,8 +62,7 @@ def run_foreground(model: Path, port: int, threads: int = THREADS, n_ctx: int = 
             time.sleep(1)
     except KeyboardInterrupt:
         pass
-    finally:
-        del server
+    os._exit(0)
 
 
 class LocalLLMServer:
