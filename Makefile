@@ -43,6 +43,7 @@ test: $(STAMP) browser
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -q -p no:cacheprovider
 	$(BIN)/qa eval --check --data-dir $(EVAL_DATA) --report artifacts/eval.html
+	$(BIN)/python -m eval.llm_eval --data-dir $(EVAL_DATA) --json artifacts/llm-eval.json
 
 test-fast: $(STAMP)
 	$(BIN)/lint-imports --no-cache

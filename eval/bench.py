@@ -4,6 +4,7 @@ target and as a ratio to the floor (encoding one short question), measured in th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -204,7 +205,7 @@ def run_scale(report: Report, plan: Plan, base: np.ndarray, queries: np.ndarray,
         ]
 
 
-def run(plan: Plan, work: Path) -> Report:
+def run(plan: Plan, work: Path, llm: str | None = None) -> Report:
     """Every benchmark, in an order that keeps the server's measurements apart from the heavy ones."""
     from embeddings.encoder import MiniLMEncoder, default_encoder
     from qa.service import QAService
@@ -249,6 +250,11 @@ def run(plan: Plan, work: Path) -> Report:
     report.details["backends"] = bench_local.compare_backends(
         sample, questions, plan.floor_runs // 2, ("torch", "onnx", "onnx-int8"))
     run_scale(report, plan, result.chunk_vectors, encoder.encode(questions), work)
+    if llm:
+        from eval.bench_llm import QUESTIONS, run_llm
+
+        _log(f"llm mode against {llm}")
+        run_llm(report, service, questions[:QUESTIONS], llm)
     return report
 
 
@@ -293,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ingest-chars", type=int, metavar="N",
                         help="size of the synthetic ingest corpus in characters (full: 1,000,000, "
                              "~2,000 chunks; 10,000,000 makes ~20,000 chunks and takes ~20 minutes)")
+    parser.add_argument("--llm", metavar="URL|bundled",
+                        help="also measure llm mode against this server, or the bundled model")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     plan, mode = (QUICK, "quick") if args.quick else (FULL, "full")
@@ -302,8 +310,14 @@ def main(argv: list[str] | None = None) -> int:
         plan = replace(plan, ingest_chars=args.ingest_chars)
     before = machine()
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="qa-bench-") as tmp:
-        report = run(plan, Path(tmp))
+    with tempfile.TemporaryDirectory(prefix="qa-bench-") as tmp, contextlib.ExitStack() as stack:
+        llm = args.llm
+        if llm == "bundled":
+            from eval.local_server import free_port
+            from qa.llm_local import LocalLLMServer
+
+            llm = stack.enter_context(LocalLLMServer(port=free_port())).base_url
+        report = run(plan, Path(tmp), llm)
     report.details["machine_before"] = before
     report.details["machine_after"] = machine()
     report.details["seconds"] = round(time.perf_counter() - started, 1)

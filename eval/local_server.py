@@ -53,7 +53,9 @@ class LocalServer:
             fd, name = tempfile.mkstemp(prefix="qa-serve-", suffix=".log")
             os.close(fd)
             log_path = Path(name)
-        full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_DATA_DIR": str(data_dir), **(env or {})}
+        # the service is what these servers measure: no bundled model unless a caller asks for it
+        full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_LLM": "off", "QA_DATA_DIR": str(data_dir),
+                    **(env or {})}
         command = [sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
         with log_path.open("ab") as log:
             started = time.perf_counter()

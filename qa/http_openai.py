@@ -136,7 +136,7 @@ def models_for(settings: Settings) -> dict[str, Mode | None]:
     """Model ids clients may ask for and the answer mode each selects (None: the default)."""
     models: dict[str, Mode | None] = {MODEL_ID: None}
     models.update({f"{MODEL_ID}-{mode}": mode for mode, entry in GENERATORS.items()
-                   if entry.configured(settings)})
+                   if entry.unavailable(settings) in (None, "llm_loading")})
     return models
 
 

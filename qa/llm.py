@@ -37,6 +37,7 @@ log = logging.getLogger("qa.llm")
 
 RETRIES = 2  # extra attempts after a refused connection or a 5xx, all within the one deadline
 BACKOFF = 0.2  # seconds before the first retry, doubled after each
+LLM_PASSAGES = 4  # passages shown to the model
 CHARS_PER_TOKEN = 8  # client-side cap on streamed text: generous per token, finite for a runaway
 REASONS: tuple[tuple[type[BackendError], str], ...] = (
     (BackendUnavailable, "backend_unavailable"),
@@ -69,6 +70,7 @@ class _Reply:
 
     def __init__(self) -> None:
         self.cut_off = False
+        self.text = ""  # everything the model said, verified or not
 
 
 def fallback_reason(exc: BackendError) -> str:
@@ -92,6 +94,7 @@ class LLMGenerator:
         self._url = settings.llm_base_url.rstrip("/") + "/chat/completions"
         self._timeout = httpx.Timeout(settings.llm_timeout, connect=min(5.0, settings.llm_timeout))
         self._max_chars = settings.llm_max_tokens * CHARS_PER_TOKEN
+        self.last_reply = _Reply()  # what the model last said, verified or not (for the eval)
 
     async def generate(self, question: str, evidence: Evidence) -> Answer:
         """Generator protocol: the verified LLM answer, or the fallback's answer and the reason."""
@@ -110,10 +113,11 @@ class LLMGenerator:
             async for event in self._fall_back(question, evidence, "no_evidence", replay):
                 yield event
             return
+        full, evidence = evidence, shown(evidence)
         book = CitationBook(evidence)
         parts: list[str] = []
         dropped: list[DroppedClaim] = []
-        reply = _Reply()
+        reply = self.last_reply = _Reply()
         try:
             async for verdict in self._verdicts(question, evidence, reply):
                 if isinstance(verdict, DroppedClaim):
@@ -130,7 +134,7 @@ class LLMGenerator:
             metrics.ERRORS.labels(f"llm_{reason}").inc()
             if not parts:
                 log.warning("LLM backend failed (%s): %s; falling back", reason, exc)
-                async for event in self._fall_back(question, evidence, reason, replay):
+                async for event in self._fall_back(question, full, reason, replay):
                     yield event
                 return
             # verified sentences already went out: the answer ends with them
@@ -142,7 +146,7 @@ class LLMGenerator:
             log.info("dropped LLM sentence (%s): %r", claim.reason, claim.text)
         weak = _weak_result(len(parts), dropped, reply)
         if weak is not None and (not parts or not replay):
-            async for event in self._fall_back(question, evidence, weak, replay):
+            async for event in self._fall_back(question, full, weak, replay):
                 yield event
             return
         yield StreamEvent(event="done", data=hold_lone_values(question, Answer(
@@ -170,8 +174,10 @@ class LLMGenerator:
         """A verdict on each sentence of the backend's answer as soon as the sentence is complete."""
         verifier = ClaimVerifier(evidence, self._encoder)
         buffer = ""
+        reply.text = ""
         async for piece in self._backend_text(question, evidence, reply):
             buffer += piece
+            reply.text += piece
             sentences, buffer = split_sentences(buffer, final=False)
             for sentence in sentences:
                 yield await anyio.to_thread.run_sync(verifier.check, sentence)
@@ -277,6 +283,18 @@ class LLMGenerator:
         reply.cut_off = True
         metrics.ERRORS.labels("llm_output_capped").inc()
         log.warning("LLM output exceeded %d characters; the rest is ignored", self._max_chars)
+
+
+def shown(evidence: Evidence) -> Evidence:
+    """The evidence the model reads: the best ``LLM_PASSAGES`` passages (a small model on two
+    cores reads ~1,000 prompt tokens in seconds, eight passages in close to a minute)."""
+    if len(evidence.passages) <= LLM_PASSAGES:
+        return evidence
+    return msgspec.structs.replace(
+        evidence, passages=evidence.passages[:LLM_PASSAGES],
+        sentences=tuple(s for s in evidence.sentences if s.passage < LLM_PASSAGES),
+        passage_terms=evidence.passage_terms[:LLM_PASSAGES],
+    )
 
 
 def _may_retry(attempt: int, deadline: float) -> bool:

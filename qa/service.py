@@ -17,7 +17,7 @@ from embeddings.documents import load_documents, make_document
 from embeddings.encoder import Encoder, default_encoder
 from embeddings.index import CorpusIndex, load_snapshot, save_snapshot
 from embeddings.records import Document
-from qa import metrics
+from qa import llm_runtime, metrics
 from qa.answer import ExtractiveGenerator
 from qa.dedupe import Copy, copies, counted_once, distinct, hidden_chunks
 from qa.errors import DocumentNotFound, DocumentTooLarge, InvalidQuestion
@@ -44,31 +44,49 @@ log = logging.getLogger("qa.service")
 MAX_TOP_K = 20
 
 
-def _always(settings: Settings) -> bool:
-    return True
+def _always(settings: Settings) -> str | None:
+    return None
 
 
 @dataclass(frozen=True)
 class ModeEntry:
-    """How to make a mode's generator, and whether the settings allow it."""
+    """How to make a mode's generator, and why the settings or the runtime cannot have it now."""
 
     make: Callable[[QAService], Generator]
-    configured: Callable[[Settings], bool] = _always
+    unavailable: Callable[[Settings], str | None] = _always  # None: available
+
+
+def _llm_base_url(settings: Settings) -> str | None:
+    """The configured server, else the bundled model's once it answers."""
+    bundled = llm_runtime.current()
+    return settings.generator.llm_base_url or (bundled.base_url if bundled else None)
+
+
+def _llm_unavailable(settings: Settings) -> str | None:
+    if not settings.generator.llm_enabled:
+        return "llm_off"
+    if _llm_base_url(settings):
+        return None
+    bundled = llm_runtime.current()
+    # still loading, or failed: the answer says which
+    return f"llm_{bundled.status}" if bundled is not None else "llm_not_configured"
 
 
 def _make_llm(service: QAService) -> Generator:
+    from dataclasses import replace
+
     from qa.llm import LLMGenerator
 
     fallback, _ = service.generator(FALLBACK_MODE)
-    return LLMGenerator(service.settings.generator, service.http_client(), service.encoder,
-                        fallback=fallback)
+    gen = replace(service.settings.generator, llm_base_url=_llm_base_url(service.settings))
+    return LLMGenerator(gen, service.http_client(), service.encoder, fallback=fallback)
 
 
 # The one registry of answer modes (qa.records.Mode): a question asked in a mode the settings do not
 # configure is answered in FALLBACK_MODE, and its fallback_reason says so.
 GENERATORS: dict[Mode, ModeEntry] = {
     "extractive": ModeEntry(make=lambda service: ExtractiveGenerator()),
-    "llm": ModeEntry(make=_make_llm, configured=lambda settings: bool(settings.generator.llm_base_url)),
+    "llm": ModeEntry(make=_make_llm, unavailable=_llm_unavailable),
 }
 FALLBACK_MODE: Mode = "extractive"
 
@@ -164,8 +182,8 @@ class QAService:
         """The generator of ``mode`` (default: the settings'), and why another stands in, if one does."""
         mode = mode or self.settings.generator.mode
         entry = GENERATORS[mode]
-        if not entry.configured(self.settings):
-            return self.generator(FALLBACK_MODE)[0], f"{mode}_not_configured"
+        if (reason := entry.unavailable(self.settings)) is not None:
+            return self.generator(FALLBACK_MODE)[0], reason
         if mode not in self._generators:
             self._generators[mode] = entry.make(self)
         return self._generators[mode], None

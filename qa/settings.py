@@ -43,6 +43,8 @@ class GeneratorSettings:
     llm_api_key: str | None = None
     llm_timeout: float = 30.0
     llm_max_tokens: int = 384
+    llm_enabled: bool = True  # QA_LLM=off: no LLM at all (and `qa serve` starts no model)
+    llm_bundled: str = "qwen2.5-coder-1.5b"  # the model `qa serve` runs when no URL is given
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,6 +88,8 @@ class Settings:
                 llm_model=_env(env, "QA_LLM_MODEL", "default"),
                 llm_api_key=env.get("QA_LLM_API_KEY") or None,
                 llm_timeout=float(_env(env, "QA_LLM_TIMEOUT", "30")),
+                llm_enabled=_env(env, "QA_LLM", "on").lower() not in ("off", "0", "false", "no"),
+                llm_bundled=_env(env, "QA_LLM_BUNDLED", "qwen2.5-coder-1.5b"),
             ),
             server=ServerSettings(
                 host=_env(env, "QA_HOST", "127.0.0.1"),

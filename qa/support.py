@@ -1,45 +1,63 @@
-"""Claim verification: does the passage a sentence cites actually say what the sentence says?
+"""Claim verification: does a sentence of the answer answer the question, as a passage says?
 
-Pure and deterministic given the encoder. An LLM answer is split into sentences; each must cite
-a passage that was provided and be about the question, every word of it must occur in that
-passage (or the question), and one sentence of the passage must support it: most of its content
-words, all of its numbers, dates and names (the article title may supply a name), the same
-polarity, and a close embedding. That sentence becomes the citation's byte-exact quote.
+Pure and deterministic given the encoder. The answer is judged, not its wording: what a sentence
+adds to the question (names, numbers, dates and negation exactly; other words exactly or as
+near-synonyms) must stand in one sentence of a shown passage; that sentence must be about what
+was asked (the question's key terms, the counted thing) and give the kind of answer asked; and
+the window around it (that sentence, a neighbour, the article title) must carry every name,
+number and date the question states. Restating the question costs nothing. The supporting
+sentences become the citation's byte-exact quotes. A compound question is judged per part.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Set
 
 import msgspec
 import numpy as np
 
 from embeddings.encoder import Encoder
 from embeddings.records import Sentence
+from qa.claim_text import (
+    AUXILIARY,
+    RELATIVE,
+    TEMPORAL,
+    Asked,
+    asked,
+    calendar_words,
+    mentions,
+    names,
+    negated_terms,
+    numbers,
+    parse_claim,
+    split_sentences,
+)
 from qa.prompts import DECLINED
+from qa.question import (
+    AGENT,
+    DATE,
+    DISTANCE,
+    DURATION,
+    NAME,
+    NUMBER,
+    PERSON,
+    PLACE,
+    split_question,
+)
 from qa.records import Citation, Evidence
-from qa.text import ABBREVIATIONS, CARDINALS, MONTH_NAMES, WEEKDAY_NAMES, content_terms, quotes_exactly, words
+from qa.text import content_terms, words
 from qa.verify import cite
 
-MIN_TERMS = 2  # a claim with fewer content words says nothing checkable ("PWNED.", "Yes.")
-MIN_COVERAGE = 0.6  # share of the claim's content terms the quoted sentence must contain
-MIN_SIMILARITY = 0.55  # cosine between claim and quoted sentence
-MIN_RELEVANCE = 0.15  # cosine between claim and question: keeps planted off-topic text out
-
-MARKERS = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
-_BOUNDARY = re.compile(r"[.!?]+[\"”’')]*(?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])*")
-_LIST_PREFIX = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
-_NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
-_NUMBER_WORDS = {w: str(n) for w, n in CARDINALS.items()}
-_CALENDAR = (set(MONTH_NAMES) | set(WEEKDAY_NAMES)) - {"may"}
+NEGATION_TERMS = 3  # a claim with this many content terms states a polarity of its own
+KEY_MISSING = 0.5  # share of the question's key terms a window may lack (after near-synonyms)
+WORD_SIMILARITY = 0.6  # cosine of two words' embeddings that counts them as near-synonyms
+SENTENCE_SIMILARITY = 0.5  # cosine of question and sentence that makes up for reworded key terms
 INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|context)\b|"
     r"\b(?:system prompt|you are now|as an ai|language model)\b",
     re.IGNORECASE,
 )
-_NEGATIONS = {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without"}
-
-
 class Support(msgspec.Struct, frozen=True, kw_only=True):
     """An evidence sentence that supports a claim: it becomes the citation's quote."""
 
@@ -59,96 +77,25 @@ class DroppedClaim(msgspec.Struct, frozen=True, kw_only=True):
     """A sentence of the answer that did not survive verification, and why."""
 
     text: str
-    reason: str  # declined | no_citation | unknown_passage | too_vague | off_topic | unsupported
-
-
-def split_sentences(text: str, *, final: bool = True) -> tuple[list[str], str]:
-    """Complete sentences of ``text`` (markers stay with their sentence) and the unfinished rest."""
-    *closed_lines, last = text.split("\n")
-    sentences: list[str] = []
-    for line in closed_lines:
-        pieces, rest = _split_line(line)
-        sentences += [*pieces, rest]
-    pieces, rest = _split_line(last)
-    sentences += pieces
-    if final:
-        sentences.append(rest)
-        rest = ""
-    return [s for s in sentences if s.strip()], rest
-
-
-def _split_line(line: str) -> tuple[list[str], str]:
-    """Sentences of one line that the following text proves complete, and the rest."""
-    pieces: list[str] = []
-    start = 0
-    for m in _BOUNDARY.finditer(line):
-        after = line[m.end():]
-        following = after.lstrip()
-        # not yet an end: nothing follows (a marker may), "2.5", a lower-case continuation
-        if not following or not after[:1].isspace() or following[0].islower() or following[0] == "[":
-            continue
-        last_word = (line[start:m.start()].split() or [""])[-1].lower().strip("(\"'")
-        if last_word in ABBREVIATIONS or len(last_word) == 1:
-            continue
-        pieces.append(line[start:m.end()])
-        start = m.end()
-    return pieces, line[start:]
-
-
-def parse_claim(sentence: str) -> tuple[str, tuple[int, ...]]:
-    """A sentence's text without markers, and the passage numbers it cites (1-based, in order)."""
-    cited: list[int] = []
-    for m in MARKERS.finditer(sentence):
-        cited += [int(n) for n in re.split(r"\s*[,;]\s*", m.group(1))]
-    text = MARKERS.sub(" ", sentence)
-    text = _LIST_PREFIX.sub("", text)
-    text = re.sub(r'^\s*["“”]+|["“”]+(?=[.!?]*\s*$)', "", text)
-    text = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(text.split()))
-    return text, tuple(dict.fromkeys(cited))
-
-
-def numbers(text: str) -> set[str]:
-    """Numbers a text states, normalised ("2,000" -> "2000", "seven" -> "7")."""
-    found = {m.group(0).replace(",", "") for m in _NUMBER.finditer(text)}
-    return found | {_NUMBER_WORDS[w] for w in words(text) if w in _NUMBER_WORDS}
-
-
-def calendar_words(text: str) -> set[str]:
-    """Month and weekday names a text states ("May" only capitalised: "may" is a verb)."""
-    found = {w for w in words(text) if w in _CALENDAR}
-    return found | ({"may"} if re.search(r"\bMay\b", text) else set())
-
-
-def names(text: str) -> set[str]:
-    """Stemmed capitalised words after the first: the names a claim mentions."""
-    tokens = text.split()[1:]
-    return {t for tok in tokens if tok[:1].isupper() for t in content_terms(tok)}
-
-
-def _mentions(terms: set[str], name: str) -> bool:
-    """True when ``terms`` hold the name or a longer form of it ("mali" in "malian")."""
-    return name in terms or (len(name) >= 4 and any(t.startswith(name) for t in terms))
-
-
-def negated(text: str) -> bool:
-    """True when a text contains a negation."""
-    return any(w in _NEGATIONS or w.endswith("n't") for w in words(text))
+    reason: str  # declined | no_citation | unknown_passage | too_vague | no_answer | wrong_type
+    #              | off_question | unconstrained | unsupported | cut_off
 
 
 class ClaimVerifier:
-    """Checks answer sentences against one Evidence; caches embeddings across calls."""
+    """Judges (question, answer sentence) against the cited passages; caches embeddings."""
 
     def __init__(self, evidence: Evidence, encoder: Encoder) -> None:
         self.evidence = evidence
         self._encoder = encoder
         self._vectors: dict[str, np.ndarray] = {}
         self._candidates: dict[int, list[Sentence]] = {}
-        self._question_terms = set(content_terms(evidence.question))
+        parts = split_question(evidence.question)
+        self._asked = [asked(q) for q in dict.fromkeys([*parts, evidence.question])]
         for scored in evidence.sentences:
             passage = evidence.passages[scored.passage]
             s = scored.sentence
             # a quote must be byte-exact, and planted instructions never count as support
-            exact = quotes_exactly(passage.text, s.start - passage.start, s.end - passage.start, s.text)
+            exact = passage.text[s.start - passage.start:s.end - passage.start] == s.text
             if exact and not INSTRUCTION.search(s.text):
                 self._candidates.setdefault(scored.passage, []).append(s)
         for group in self._candidates.values():
@@ -170,46 +117,216 @@ class ClaimVerifier:
         known = [n - 1 for n in cited if 1 <= n <= len(self.evidence.passages)]
         if not known:
             return DroppedClaim(text=text, reason="unknown_passage")
-        terms = set(content_terms(text))
-        if len(terms) < MIN_TERMS:
+        if not (content_terms(text) or numbers(text)):
             return DroppedClaim(text=text, reason="too_vague")
-        claim_vec, question_vec = self._embed([text, self.evidence.question])
-        if float(claim_vec @ question_vec) < MIN_RELEVANCE:
-            return DroppedClaim(text=text, reason="off_topic")
-        supports = [s for p in known if (s := self._support(text, terms, claim_vec, p))]
+        reasons: list[str] = []
+        for question in self._asked:
+            verdict = self._check(text, question, known)
+            if isinstance(verdict, SupportedClaim):
+                return verdict
+            reasons.append(verdict)
+        # the most telling reason: the claim got furthest with one of the question's parts
+        reason = min(reasons, key=_REASONS.index)
+        return DroppedClaim(text=text, reason=reason)
+
+    def _check(self, text: str, question: Asked, known: list[int]) -> SupportedClaim | str:
+        claim = _claim(text, question)
+        yes_no = not question.parsed.needs and bool(AUXILIARY.match(question.text))
+        if not (claim.own_terms or claim.own_numbers or claim.own_dates or (yes_no and claim.negations)):
+            return "no_answer"  # it only restates the question
+        if (kind := _wrong_type(claim, question)) is not None:
+            return kind
+        verdicts = [self._support(claim, question, p) for p in known]
+        supports = [s for found in verdicts if isinstance(found, tuple) for s in found]
         if not supports:
-            return DroppedClaim(text=text, reason="unsupported")
+            # small models often cite the neighbouring passage: the service locates the quote
+            others = [p for p in range(len(self.evidence.passages)) if p not in known]
+            verdicts += [self._support(claim, question, p) for p in others]
+            supports = next((list(v) for v in verdicts if isinstance(v, tuple)), [])
+        if not supports:
+            return min((v for v in verdicts if isinstance(v, str)), key=_REASONS.index)
         return SupportedClaim(text=text, supports=tuple(sorted(supports, key=lambda s: -s.score)))
 
-    def _support(
-        self, text: str, terms: set[str], claim_vec: np.ndarray, passage: int
-    ) -> Support | None:
-        """The sentence of one passage that best supports the claim, if any does."""
+    def _support(self, claim: _Claim, question: Asked, passage: int) -> tuple[Support, ...] | str:
+        """The best window of one passage that answers the question as the claim does."""
         candidates = self._candidates.get(passage, [])
-        source = self.evidence.passages[passage]
-        # every word of the claim must come from the passage or the question: nothing invented
-        if not candidates or not terms <= set(content_terms(source.text)) | self._question_terms:
-            return None
-        context = set(content_terms(source.title or ""))
-        needed_names, needed_numbers, needed_dates = names(text), numbers(text), calendar_words(text)
-        best: Support | None = None
-        vectors = self._embed([s.text for s in candidates])
-        for s, vec in zip(candidates, vectors, strict=True):
-            sentence_terms = set(content_terms(s.text))
-            coverage = len(terms & sentence_terms) / len(terms)
-            similarity = float(claim_vec @ vec)
-            if (
-                coverage < MIN_COVERAGE or similarity < MIN_SIMILARITY
-                or not all(_mentions(sentence_terms | context, name) for name in needed_names)
-                or not needed_numbers <= numbers(s.text)
-                or not needed_dates <= calendar_words(s.text)
-                or negated(text) != negated(s.text)
-            ):
+        title = self.evidence.passages[passage].title or ""
+        best: tuple[float, tuple[Support, ...]] | None = None
+        reason = "unsupported"
+        for i, s in enumerate(candidates):
+            score = self._states(claim, question, s)
+            if score is None:
                 continue
-            score = round(0.5 * coverage + 0.5 * similarity, 4)
-            if best is None or score > best.score:
-                best = Support(passage=passage, sentence=s, score=score)
-        return best
+            windows = self._answers(claim, question, s, _neighbours(candidates, i))
+            if not windows:
+                reason = "off_question"
+                continue
+            for context in windows:
+                if not _constrained(question, s, context, title):
+                    reason = "unconstrained"
+                    continue
+                window = (s,) if context is None else (s, context)
+                total = score - 0.1 * (context is not None)
+                if best is None or total > best[0]:
+                    best = (total, tuple(Support(passage=passage, sentence=w, score=round(total, 4))
+                                         for w in window))
+                break
+        return reason if best is None else best[1]
+
+    def _states(self, claim: _Claim, question: Asked, s: Sentence) -> float | None:
+        """How well one sentence states the claim's own content (None when it does not)."""
+        terms = set(content_terms(s.text))
+        if not all(mentions(terms, n) for n in claim.own_names):
+            return None
+        if not claim.own_numbers <= numbers(s.text) or not claim.own_dates <= calendar_words(s.text):
+            return None
+        if not claim.negations <= negated_terms(s.text):
+            return None  # a negation the source does not make
+        denied = (negated_terms(s.text) & claim.terms) - claim.negations
+        if len(claim.terms) >= NEGATION_TERMS and denied and not question.negated:
+            return None  # the source negates what the claim affirms
+        missing = claim.own_terms - terms
+        if len(missing) > max(1, len(claim.own_terms) // 3):
+            return None
+        if missing and not self._paraphrased(missing, claim.text, s.text):
+            return None
+        return (len(claim.terms & terms) + 1) / (len(claim.terms) + 1)
+
+    def _answers(
+        self, claim: _Claim, question: Asked, s: Sentence, neighbours: list[Sentence]
+    ) -> tuple[Sentence | None, ...]:
+        """The windows (alone: None, or with a neighbour) around an answer sentence that is about
+        what the question asks and gives an answer of the kind asked; () when it is not."""
+        terms = set(content_terms(s.text))
+        needs = question.parsed.needs
+        kind = _kind(needs)
+        labels = _ENTITY_KINDS[kind] if kind else ()
+        entity_terms = {t for e in s.entities if e.label in labels for t in content_terms(e.text)}
+        if kind and not (claim.own_terms & entity_terms or claim.own_names & entity_terms):
+            return ()
+        if question.parsed.counted and claim.own_numbers:
+            counted = set(question.parsed.counted) - terms
+            if counted and not self._paraphrased(counted, question.text, s.text):
+                return ()  # a figure, but for something other than what the question counts
+        if self._carries(question, s.text, KEY_MISSING):
+            return (None, *neighbours)
+        question_vec, sentence_vec = self._embed([question.text, s.text])
+        if float(question_vec @ sentence_vec) >= SENTENCE_SIMILARITY:
+            return (None, *neighbours)
+        # not the neighbours: they would let an entity of the next sentence answer this one's question
+        return ()
+
+    def _carries(self, question: Asked, text: str, allowed: float) -> bool:
+        """True when ``text`` lacks at most ``allowed`` of the question's key terms."""
+        missing = question.key - set(content_terms(text))
+        if len(missing) <= allowed * len(question.key):
+            return True
+        covered = len(question.key) - len(missing) + len(self._fuzzy(missing, text, question.text))
+        return covered >= (1 - allowed) * len(question.key)
+
+    def _paraphrased(self, missing: Set[str], claim: str, source: str) -> bool:
+        """True when every missing term has a near-synonym among the source's content words."""
+        return len(self._fuzzy(missing, source, claim)) == len(missing)
+
+    def _fuzzy(self, missing: Set[str], source: str, origin: str) -> set[str]:
+        """The stems in ``missing`` whose word is close, as an embedding, to a word of ``source``."""
+        surface = {t: w for w in words(origin) for t in content_terms(w) if t in missing}
+        candidates = sorted({w for w in words(source) if content_terms(w)})
+        if not surface or not candidates:
+            return set()
+        matrix = np.stack(self._embed(candidates))
+        found = set()
+        for term, word in surface.items():
+            (vec,) = self._embed([word])
+            if float((matrix @ vec).max()) >= WORD_SIMILARITY:
+                found.add(term)
+        return found
+
+
+_REASONS = ("off_question", "unconstrained", "unsupported", "wrong_type", "no_answer")
+_ENTITY_KINDS = {
+    PERSON: ("PERSON",),
+    PLACE: ("GPE", "LOC", "FAC", "ORG", "PERSON"),  # the small tagger often mislabels places
+}
+def _kind(needs: frozenset[str]) -> str | None:
+    """The entity kind an answer must name, when the question asks for one."""
+    # "who" asking for an agent may be answered by a group ("rebels"): no entity is required
+    return next((k for k in (PERSON, PLACE) if k in needs), None)
+
+
+class _Claim(msgspec.Struct, frozen=True, kw_only=True):
+    """What an answer sentence says, split into what the question gave and what it adds."""
+
+    text: str
+    terms: set[str]
+    own_terms: set[str]
+    own_names: set[str]
+    numbers: set[str]
+    own_numbers: set[str]
+    own_dates: set[str]
+    negations: set[str]
+
+
+def _claim(text: str, question: Asked) -> _Claim:
+    terms = set(content_terms(text))
+    claim_names = names(text, first=True)
+    return _Claim(
+        text=text, terms=terms, own_terms=terms - question.terms,
+        own_names={n for n in claim_names if not mentions(set(question.terms), n)},
+        numbers=numbers(text), own_numbers=numbers(text) - question.numbers,
+        own_dates=calendar_words(text) - question.dates,
+        negations=negated_terms(text) - (negated_terms(question.text) if question.negated else set()),
+    )
+
+
+def _wrong_type(claim: _Claim, question: Asked) -> str | None:
+    """``wrong_type`` when the claim does not give the kind of thing the question asks for."""
+    needs = question.parsed.needs
+    if needs & {NUMBER, DISTANCE, DURATION} and not claim.own_numbers:
+        return "wrong_type"
+    if DATE in needs and not (claim.own_numbers or claim.own_dates or claim.own_terms & RELATIVE):
+        return "wrong_type"
+    if needs & {PERSON, NAME} and not claim.own_names:
+        return "wrong_type"
+    if needs & {AGENT, PERSON, PLACE, NAME} and not (claim.own_names or claim.own_terms - TEMPORAL):
+        return "wrong_type"  # a date or a figure where a who, where or what was asked
+    return None
+
+
+def _constrained(question: Asked, s: Sentence, context: Sentence | None, title: str) -> bool:
+    """True when the window (with the article title) carries every name, number and date asked."""
+    text = f"{s.text} {context.text if context else ''} {title}"
+    terms = set(content_terms(text))
+    wanted_numbers, wanted_dates = set(question.numbers), set(question.dates)
+    resolved = [d.resolved or "" for w in (s, context) if w is not None for d in w.dates]
+    for day, month, suffix in question.days:
+        # "on Thursday" in an article of 20 January 2013 is 17 January: dates resolved at index time
+        if any(r[4:10] == suffix or r.split("/")[0][4:10] == suffix for r in resolved):
+            wanted_numbers.discard(day)
+            wanted_dates.discard(month)
+    return (
+        all(any(mentions(terms, n) for n in group) for group in question.name_groups)
+        and wanted_numbers <= numbers(text)
+        and wanted_dates <= calendar_words(text)
+    )
+
+
+def _neighbours(candidates: list[Sentence], i: int) -> list[Sentence]:
+    """The sentences right before and after candidate ``i`` (same document, adjacent)."""
+    return [candidates[j] for j in (i - 1, i + 1) if 0 <= j < len(candidates)]
+
+
+def verify_claims(
+    text: str, evidence: Evidence, encoder: Encoder
+) -> tuple[list[SupportedClaim], list[DroppedClaim]]:
+    """Split an answer with [n] markers into sentences and verify each against the evidence."""
+    verifier = ClaimVerifier(evidence, encoder)
+    kept: list[SupportedClaim] = []
+    dropped: list[DroppedClaim] = []
+    for sentence in split_sentences(text)[0]:
+        verdict = verifier.check(sentence)
+        (kept if isinstance(verdict, SupportedClaim) else dropped).append(verdict)  # type: ignore[arg-type]
+    return kept, dropped
 
 
 class CitationBook:

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from embeddings.encoder import Encoder, default_encoder
 from qa import metrics
 from qa.answer import ExtractiveGenerator
-from qa.llm import LLMGenerator
+from qa.llm import LLM_PASSAGES, LLMGenerator
 from qa.prompts import CANNOT_ANSWER
 from qa.records import Answer, Citation, Evidence, NewDocument, StreamEvent
 from qa.service import QAService
@@ -171,7 +171,10 @@ def test_verification_drops_each_kind_of_unsupported_sentence(evidence, encoder)
     assert kept[0].supports[0].passage == troops - 1
     assert TROOPS in kept[0].supports[0].sentence.text
     assert [d.reason for d in dropped] == [
-        *["unsupported"] * 5, "unknown_passage", "no_citation", "declined",
+        "unsupported",  # 3,000
+        "off_question",  # the "two" it finds counts days, not the troops the question asks about
+        "no_answer",  # a negation and nothing the question did not already say: no figure
+        *["unsupported"] * 2, "unknown_passage", "no_citation", "declined",
     ]
     assert verify_claims(text, evidence, encoder) == (kept, dropped)  # deterministic
 
@@ -315,9 +318,11 @@ def test_request_carries_the_passages_as_quoted_data(evidence) -> None:
     system, *_, user = body["messages"]
     assert "never an instruction" in system["content"] and CANNOT_ANSWER in system["content"]
     assert user["content"].endswith(f"Question: {QUESTION}")
+    assert len(evidence.passages) > LLM_PASSAGES  # the best passages only: a small model reads slowly
     for n, passage in enumerate(evidence.passages, start=1):
         quoted = json.dumps(" ".join(passage.text.split()), ensure_ascii=False)
-        assert f"Passage [{n}]" in user["content"] and quoted in user["content"]
+        shown = f"Passage [{n}]" in user["content"] and quoted in user["content"]
+        assert shown == (n <= LLM_PASSAGES)
 
 
 @pytest.mark.slow

@@ -1,8 +1,8 @@
-"""The real llama.cpp server on the bundled SmolLM2-135M, behind the real service and retrieval.
+"""The bundled Qwen2.5-Coder-1.5B on xllamacpp's server, behind the real service and retrieval.
 
-A 135M model invents freely, so most of its sentences are dropped: what these tests check is
-that whatever it writes, nothing unverified reaches the user. If the server cannot start, the
-tests fail (they never skip): the llm extra is part of the project's install.
+Whatever the model writes, nothing unverified reaches the user; and what it gets right survives:
+at least one answer is kept in llm mode. If the model cannot be assembled or the server cannot
+start, the tests fail (they never skip): the llm extra is part of the project's install.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from qa.verify import MARKER, invariant_violations
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
 
 QUESTIONS = [
+    "What is the French military operation in Mali called?",
+    "Who captured Konna?",
     "How many troops has France sent to Mali?",
-    "What is France's military aim in Mali?",
-    "Where are French troops now?",
-    "Which countries offered aid for the offensive?",
 ]
+ANSWERS: list[Answer] = []  # every llm-mode answer of this module, for the "kept" test
 BACKEND_FAILURES = {"backend_unavailable", "timeout", "backend_error", "malformed_response"}
 
 
@@ -41,7 +41,7 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalLLMSer
     server = LocalLLMServer(port=free_port(), log_path=log_path)
     server.start()
     try:
-        server.wait_ready(timeout=240)
+        server.wait_ready(timeout=600)
     except RuntimeError as exc:
         server.stop()
         pytest.fail(f"the llama.cpp server did not start: {exc}")
@@ -54,7 +54,7 @@ def llm_service(seed_service: QAService, llm_server: LocalLLMServer) -> Iterator
     """The seed service configured for llm mode against the local server."""
     base = seed_service.settings
     generator = replace(
-        base.generator, mode="llm", llm_base_url=llm_server.base_url, llm_timeout=180.0
+        base.generator, mode="llm", llm_base_url=llm_server.base_url, llm_timeout=600.0
     )
     service = QAService(replace(base, generator=generator), seed_service.snapshot,
                         seed_service.encoder)
@@ -88,8 +88,16 @@ def _assert_verified(answer: Answer, service: QAService) -> None:
 @pytest.mark.parametrize("question", QUESTIONS)
 def test_llm_mode_answers_are_verified_or_fall_back(question: str, llm_service: QAService) -> None:
     answer = asyncio.run(llm_service.ask(question, mode="llm"))
+    ANSWERS.append(answer)
     assert answer.question == question
     _assert_verified(answer, llm_service)
+
+
+def test_the_bundled_model_gets_answers_kept(llm_service: QAService) -> None:
+    """Verification judges the answer, not its wording: a right answer from the model stands."""
+    assert len(ANSWERS) == len(QUESTIONS), "run with the parametrized tests above"
+    kept = [a for a in ANSWERS if a.mode == "llm"]
+    assert kept, [(a.fallback_reason, a.answer) for a in ANSWERS]
 
 
 def test_streamed_llm_answer_is_verified(llm_service: QAService, llm_server) -> None:

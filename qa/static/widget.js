@@ -266,6 +266,22 @@ mark { background: var(--qa-mark); color: var(--qa-mark-text); padding: 1px 2px;
 </div>`;
 
   /** An error the widget explains to the reader; `retry` says whether asking again may help. */
+  // Which mode answered, and why the model's answer was not used when it was not.
+  const FALLBACK_NOTES = {
+    llm_loading: "the writing model is still loading",
+    llm_failed: "the writing model could not start",
+    llm_off: "the writing model is turned off",
+    llm_not_configured: "no writing model is configured",
+    unsupported_claims: "the model's answer was not supported by the sources",
+    llm_declined: "the model found no answer in the sources",
+  };
+  function modeNote(answer) {
+    if (answer.mode === "llm") return "Written by the language model; every sentence checked against its source.";
+    if (!answer.fallback_reason) return "Quoted straight from the articles.";
+    const why = FALLBACK_NOTES[answer.fallback_reason] || "the writing model was unavailable";
+    return `Quoted straight from the articles: ${why}.`;
+  }
+
   class ShownError extends Error {
     constructor(message, retry) {
       super(message);
@@ -640,9 +656,7 @@ mark { background: var(--qa-mark); color: var(--qa-mark-text); padding: 1px 2px;
         }
         message.append(list);
       }
-      if (answer.fallback_reason) {
-        message.append(el("p", "note", "Quoted straight from the articles: the writing model was unavailable."));
-      }
+      if (!answer.abstained || answer.fallback_reason) message.append(el("p", "note", modeNote(answer)));
     }
 
     citeButton(citation) {

@@ -1,0 +1,340 @@
+"""Claim-verification benchmark: (question, answer, passage) cases built from the gold sets.
+
+Faithful answers (a bare entity, the question restated with the answer, the source sentence, a
+shortened or reworded sentence) must be kept by ``qa.support``; corrupted ones (a swapped number,
+date or name, an entity from a neighbouring sentence, an added negation, an unsupported addition,
+a true sentence answering another question) must be dropped. Cases are split dev/test by a hash
+of their question's id: tune on dev only.
+
+    python -m eval.claims build           # eval/claims.jsonl from eval/gold.jsonl and SQuAD 2.0
+    python -m eval.claims [--split dev]   # accept / reject rates (per form with --forms)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from embeddings.chunking import load_nlp, process_document
+from embeddings.documents import make_document
+from embeddings.encoder import Encoder, default_encoder
+from embeddings.records import Sentence
+from qa.records import Evidence, Passage, ScoredSentence
+from qa.support import ClaimVerifier, SupportedClaim
+
+HERE = Path(__file__).parent
+CASES = HERE / "claims.jsonl"
+GOLD = HERE / "gold.jsonl"
+SEEDS = HERE.parent / "seeds"
+# the build reads the corpus beside the checkout (CI: ../shared); the stored cases need nothing
+SQUAD = Path(os.environ.get("QA_CORPORA", HERE.parent.parent / "shared" / "corpora")) / "squad2" / \
+    "squad2-dev-half-b.json"
+SQUAD_QUESTIONS = 90  # answerable questions taken from SQuAD, spread over its articles
+TARGET_ACCEPT = 0.95  # the issue's targets (not met yet: see the README)
+TARGET_REJECT = 0.98
+GATE_ACCEPT = 0.55  # what CI holds today on each split, so that a regression fails
+GATE_REJECT = 0.95
+FAITHFUL = ("bare", "restated", "sentence", "shortened")
+_AUX = re.compile(r"\b(is|was|are|were|has|have|had|will|can|could|would|should|did|does)\b")
+_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+_NUMBER = re.compile(r"\b\d+(?:,\d{3})*(?:\.\d+)?\b")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One claim to judge, and whether a sound verifier keeps it."""
+
+    id: str
+    split: str
+    source: str
+    form: str
+    question: str
+    claim: str  # with its [1] marker
+    accept: bool
+    title: str
+    passage: str
+    published: str | None = None  # relative dates in the passage resolve against it
+
+    def evidence(self, nlp: object) -> Evidence:
+        """The case's passage as retrieval would hand it over: one passage, every sentence."""
+        doc = make_document(self.passage, doc_id=f"case-{self.id.split(':')[1]}", title=self.title,
+                            published=self.published)
+        processed = process_document(doc, [], nlp)  # type: ignore[arg-type]
+        sentences = [s for c in processed.chunks for s in c.sentences]
+        passage = Passage(doc_id=doc.doc_id, title=doc.title, source=None, published=None,
+                          text=doc.text, start=0, end=len(doc.text), score=1.0)
+        return Evidence(
+            question=self.question, passages=(passage,),
+            sentences=tuple(ScoredSentence(sentence=s, passage=0, score=0.0) for s in sentences),
+        )
+
+
+def split_of(question_id: str) -> str:
+    """dev or test, by a hash of the question's id (every form of one question stays together)."""
+    return "dev" if hashlib.sha256(question_id.encode()).digest()[0] < 128 else "test"
+
+
+# --- building ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Source:
+    qid: str
+    source: str
+    question: str
+    answer: str
+    others: tuple[str, ...]  # every accepted wording: never used as a corruption
+    title: str
+    passage: str
+    answer_at: int  # offset of the answer in the passage
+    published: str | None = None
+
+
+def _sources() -> Iterator[_Source]:
+    yield from _gold_sources()
+    yield from _squad_sources()
+
+
+def _gold_sources() -> Iterator[_Source]:
+    manifest = {m.get("doc_id") or m["file"].split(".")[0]: m
+                for m in json.loads((SEEDS / "manifest.json").read_text())["documents"]}
+    nlp = load_nlp()
+    for line in GOLD.read_text().splitlines():
+        item = json.loads(line)
+        if not item["answers"] or not item["evidence"]:
+            continue
+        wordings = tuple(w for alternatives in item["answers"] for w in alternatives)
+        for ev in item["evidence"]:
+            text = (SEEDS / f"{ev['doc_id']}.txt").read_text()
+            at = text.find(ev["quote"])
+            if at < 0:
+                continue
+            title = manifest.get(ev["doc_id"], {}).get("title", "")
+            published = manifest.get(ev["doc_id"], {}).get("published")
+            doc = make_document(text, doc_id=ev["doc_id"], title=title, published=published)
+            chunk = next((c for c in process_document(doc, [], nlp).chunks
+                          if c.start <= at < c.end), None)
+            if chunk is None:
+                continue
+            for wording in item["answers"][0]:
+                found = chunk.text.lower().find(wording.lower())
+                if found >= 0:
+                    yield _Source(item["id"], "seeds", item["question"],
+                                  chunk.text[found:found + len(wording)], wordings, title,
+                                  chunk.text, found, published)
+                    break
+            else:
+                continue
+            break
+
+
+def _squad_sources() -> Iterator[_Source]:
+    data = json.loads(SQUAD.read_text())["data"]
+    per_article = max(1, SQUAD_QUESTIONS // len(data))
+    for article in data:
+        taken = 0
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                if qa.get("is_impossible") or not qa["answers"] or taken >= per_article:
+                    continue
+                answer = qa["answers"][0]
+                taken += 1
+                yield _Source(qa["id"], "squad2", qa["question"], answer["text"],
+                              tuple(a["text"] for a in qa["answers"]),
+                              article["title"].replace("_", " "), paragraph["context"],
+                              answer["answer_start"])
+                break  # one question per paragraph: variety over depth
+
+
+def _sentence_at(sentences: list[Sentence], at: int) -> int | None:
+    return next((i for i, s in enumerate(sentences) if s.start <= at < s.end), None)
+
+
+def _bare(answer: str) -> str:
+    return f"{answer.rstrip('.')} [1]."
+
+
+def _claim(sentence: str) -> str:
+    body = sentence.strip().rstrip(".!?\"'”’ ")
+    return f"{body} [1]."
+
+
+def _forms(src: _Source, sentences: list[Sentence], salt: int) -> Iterator[tuple[str, str, bool]]:
+    """(form, claim, accept) for one question."""
+    i = _sentence_at(sentences, src.answer_at)
+    if i is None:
+        return
+    s = sentences[i].text
+    a = src.answer
+    lowered_others = [o.lower() for o in src.others]
+    yield "bare", _bare(a), True
+    yield "restated", f"{src.question.strip().rstrip('?')}: {a.rstrip('.')} [1].", True
+    yield "sentence", _claim(s), True
+    shortened = _shortened(s, a)
+    if shortened:
+        yield "shortened", _claim(shortened), True
+    numbers = _NUMBER.findall(s)
+    target = next((n for n in numbers if n in a), numbers[0] if numbers else None)
+    if target and not _YEAR.fullmatch(target):
+        value = int(target.replace(",", "").split(".")[0]) + 3 + salt % 5
+        yield "swapped_number", _claim(s.replace(target, f"{value:,}", 1)), False
+    year = _YEAR.search(s)
+    month = next((m for m in _MONTHS if re.search(rf"\b{m}\b", s)), None)
+    if year:
+        earlier = str(int(year.group(0)) - 2 - salt % 7)
+        yield "swapped_date", _claim(s.replace(year.group(0), earlier, 1)), False
+    elif month:
+        other = _MONTHS[(_MONTHS.index(month) + 3 + salt % 6) % 12]
+        yield "swapped_date", _claim(re.sub(rf"\b{month}\b", other, s, count=1)), False
+    neighbours = [sentences[j] for j in (i - 1, i + 1) if 0 <= j < len(sentences)]
+    for n in neighbours:
+        entity = next((e.text for e in n.entities
+                       if e.label in {"PERSON", "ORG", "GPE", "NORP", "LOC", "DATE", "CARDINAL", "EVENT"}
+                       and e.text.lower() not in s.lower()
+                       and not any(e.text.lower() in o or o in e.text.lower() for o in lowered_others)), None)
+        if entity:
+            yield "neighbour_entity", _bare(entity), False
+            break
+    aux = _AUX.search(s)
+    if aux:
+        yield "negated", _claim(s[:aux.end()] + " not" + s[aux.end():]), False
+    yield "addition", _claim(f"{s.strip().rstrip('.')}, {_ADDITIONS[salt % len(_ADDITIONS)]}"), False
+    unrelated = _other_answer(src, sentences, i)
+    if unrelated:
+        yield "other_question", _claim(unrelated), False
+
+
+# Unsupported additions: each adds a name, a figure, a date or a claim no passage here states.
+_ADDITIONS = ("according to a report by the Norwegian Refugee Council", "in 1987",
+              "at a cost of 340 million euros", "a decision later reversed by the Supreme Court",
+              "despite strong objections from Brazil", "two weeks after the earthquake",
+              "with the help of 4,500 volunteers", "as Reuters first reported")
+
+
+def _shortened(sentence: str, answer: str) -> str | None:
+    """The clause of a sentence that holds the answer, when the sentence has several."""
+    parts = re.split(r"(?<=[a-z]), (?=[a-z])|; | and (?=[a-z]+ )", sentence)
+    hit = next((p for p in parts if answer.lower() in p.lower()), None)
+    if hit is None or hit.strip() == sentence.strip() or len(hit.split()) < 4:
+        return None
+    return hit[0].upper() + hit[1:]
+
+
+def _other_answer(src: _Source, sentences: list[Sentence], i: int) -> str | None:
+    """A true sentence of the passage that does not give the answer (sharing most question words)."""
+    q = set(re.findall(r"\w+", src.question.lower()))
+    lowered_others = [o.lower() for o in src.others]
+    best: tuple[int, str] | None = None
+    for j, s in enumerate(sentences):
+        lower = s.text.lower()
+        if j == i or len(s.text.split()) < 5 or any(o in lower for o in lowered_others):
+            continue
+        overlap = len(q & set(re.findall(r"\w+", lower)))
+        if best is None or overlap > best[0]:
+            best = (overlap, s.text)
+    return best[1] if best else None
+
+
+def build(path: Path = CASES) -> int:
+    """Write the cases; returns how many."""
+    nlp = load_nlp()
+    rows = []
+    for n, src in enumerate(_sources()):
+        doc = make_document(src.passage, doc_id=f"b{n}", title=src.title, published=src.published)
+        sentences = [s for c in process_document(doc, [], nlp).chunks for s in c.sentences]
+        for form, claim, accept in _forms(src, sentences, n):
+            rows.append(Case(
+                id=f"{src.source}:{src.qid}:{form}", split=split_of(src.qid), source=src.source,
+                form=form, question=src.question, claim=claim, accept=accept, title=src.title,
+                passage=src.passage, published=src.published,
+            ).__dict__)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return len(rows)
+
+
+# --- running ----------------------------------------------------------------------------------
+
+
+def load_cases(path: Path = CASES, split: str | None = None) -> list[Case]:
+    """The stored cases (of one split)."""
+    cases = [Case(**json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
+    return [c for c in cases if split is None or c.split == split]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    case: Case
+    kept: bool
+    reason: str
+
+    @property
+    def right(self) -> bool:
+        return self.kept == self.case.accept
+
+
+def judge(cases: list[Case], encoder: Encoder) -> list[Verdict]:
+    """Run every case through the claim verifier."""
+    nlp = load_nlp()
+    evidence: dict[tuple[str, str, str], Evidence] = {}
+    verdicts = []
+    for case in cases:
+        key = (case.question, case.title, case.passage)
+        if key not in evidence:
+            evidence[key] = case.evidence(nlp)
+        result = ClaimVerifier(evidence[key], encoder).check(case.claim)
+        kept = isinstance(result, SupportedClaim)
+        verdicts.append(Verdict(case, kept, "kept" if kept else result.reason))  # type: ignore[union-attr]
+    return verdicts
+
+
+def rates(verdicts: list[Verdict]) -> dict[str, float | int]:
+    """Accept rate of faithful claims and reject rate of corrupted ones."""
+    faithful = [v for v in verdicts if v.case.accept]
+    corrupted = [v for v in verdicts if not v.case.accept]
+    return {
+        "cases": len(verdicts), "faithful": len(faithful), "corrupted": len(corrupted),
+        "accept_rate": round(sum(v.kept for v in faithful) / max(1, len(faithful)), 4),
+        "reject_rate": round(sum(not v.kept for v in corrupted) / max(1, len(corrupted)), 4),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build or run the benchmark."""
+    parser = argparse.ArgumentParser(prog="python -m eval.claims")
+    parser.add_argument("action", nargs="?", choices=["build", "run"], default="run")
+    parser.add_argument("--split", choices=["dev", "test"])
+    parser.add_argument("--forms", action="store_true", help="rates per form")
+    parser.add_argument("--failures", action="store_true", help="list wrong verdicts (dev only)")
+    args = parser.parse_args(argv)
+    if args.action == "build":
+        print(f"{build()} cases written to {CASES}")
+        return 0
+    verdicts = judge(load_cases(split=args.split), default_encoder())
+    for split in ("dev", "test"):
+        part = [v for v in verdicts if v.case.split == split]
+        if part:
+            print(split, json.dumps(rates(part)))
+    if args.forms:
+        totals = Counter(v.case.form for v in verdicts)
+        right = Counter(v.case.form for v in verdicts if v.right)
+        for form in totals:
+            print(f"  {form:18} {right[form]}/{totals[form]}")
+    if args.failures and args.split == "dev":
+        for v in verdicts:
+            if not v.right:
+                print(f"[{v.case.form}] {v.reason}: Q: {v.case.question}\n   C: {v.case.claim}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""Reading answer sentences and questions: markers, numbers, dates, names, negation, constraints."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import msgspec
+
+from qa.question import PLACE, Question, parse_question
+from qa.text import content_terms, words
+
+RELATIVE = {"yesterday", "today", "tonight", "tomorrow", "week", "month", "year", "ago"}
+
+MARKERS = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
+_BOUNDARY = re.compile(r"[.!?]+[\"”’')]*(?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])*")
+_ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "gen", "col", "lt", "sgt", "capt", "maj",
+                  "prof", "jr", "sr", "vs", "u.s", "u.n", "e.g", "i.e", "approx", "jan", "feb",
+                  "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
+_LIST_PREFIX = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
+_NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+_NUMBER_WORDS = {
+    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+    "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "dozen": "12",
+    "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50", "hundred": "100",
+    "hundreds": "100", "thousand": "1000", "thousands": "1000", "million": "1000000",
+    "millions": "1000000", "billion": "1000000000",
+}
+_CALENDAR = {"january", "february", "march", "april", "june", "july", "august", "september",
+             "october", "november", "december", "monday", "tuesday", "wednesday", "thursday",
+             "friday", "saturday", "sunday"}
+# what a date or a figure is made of: never by itself an answer to who, where or what
+TEMPORAL = {t for w in (*RELATIVE, "day", "days", "hours", "minutes", *_CALENDAR, *_NUMBER_WORDS)
+             for t in content_terms(w)}
+_NEGATIONS = {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without"}
+
+
+
+_WHICH_PLACE = re.compile(r"\b(?:which|what) (?:town|city|village|country|region|province|capital)\b", re.I)
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+           "october", "november", "december")
+_MONTH = r"(January|February|March|April|May|June|July|August|September|October|November|December)"
+_DAY_MONTH = re.compile(rf"\b(\d{{1,2}})\s+{_MONTH}\b|\b{_MONTH}\s+(\d{{1,2}})\b")
+AUXILIARY = re.compile(r"\s*(?:is|are|was|were|has|have|had|do|does|did|will|can|could)\b", re.I)
+_COORDINATED = re.compile(
+    r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*(?:,\s+[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)*,?\s+(?:and|or)\s+"
+    r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*"
+)
+
+
+def split_sentences(text: str, *, final: bool = True) -> tuple[list[str], str]:
+    """Complete sentences of ``text`` (markers stay with their sentence) and the unfinished rest."""
+    *closed_lines, last = text.split("\n")
+    sentences: list[str] = []
+    for line in closed_lines:
+        pieces, rest = _split_line(line)
+        sentences += [*pieces, rest]
+    pieces, rest = _split_line(last)
+    sentences += pieces
+    if final:
+        sentences.append(rest)
+        rest = ""
+    return [s for s in sentences if s.strip()], rest
+
+
+def _split_line(line: str) -> tuple[list[str], str]:
+    """Sentences of one line that the following text proves complete, and the rest."""
+    pieces: list[str] = []
+    start = 0
+    for m in _BOUNDARY.finditer(line):
+        after = line[m.end():]
+        following = after.lstrip()
+        # not yet an end: nothing follows (a marker may), "2.5", a lower-case continuation
+        if not following or not after[:1].isspace() or following[0].islower() or following[0] == "[":
+            continue
+        last_word = (line[start:m.start()].split() or [""])[-1].lower().strip("(\"'")
+        if last_word in _ABBREVIATIONS or len(last_word) == 1:
+            continue
+        pieces.append(line[start:m.end()])
+        start = m.end()
+    return pieces, line[start:]
+
+
+def parse_claim(sentence: str) -> tuple[str, tuple[int, ...]]:
+    """A sentence's text without markers, and the passage numbers it cites (1-based, in order)."""
+    cited: list[int] = []
+    for m in MARKERS.finditer(sentence):
+        cited += [int(n) for n in re.split(r"\s*[,;]\s*", m.group(1))]
+    text = MARKERS.sub(" ", sentence)
+    text = _LIST_PREFIX.sub("", text)
+    text = re.sub(r'^\s*["“”]+|["“”]+(?=[.!?]*\s*$)', "", text)
+    text = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(text.split()))
+    return text, tuple(dict.fromkeys(cited))
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers a text states, normalised ("2,000" -> "2000", "seven" -> "7")."""
+    found = {m.group(0).replace(",", "") for m in _NUMBER.finditer(text)}
+    return found | {_NUMBER_WORDS[w] for w in words(text) if w in _NUMBER_WORDS}
+
+
+def calendar_words(text: str) -> set[str]:
+    """Month and weekday names a text states ("May" only capitalised: "may" is a verb)."""
+    found = {w for w in words(text) if w in _CALENDAR}
+    return found | ({"may"} if re.search(r"\bMay\b", text) else set())
+
+
+def names(text: str, *, first: bool = False) -> set[str]:
+    """Stemmed capitalised words after the first (or from the first): the names a text mentions."""
+    tokens = text.split()[0 if first else 1:]
+    return {t for tok in tokens if tok[:1].isupper() for t in content_terms(tok)}
+
+
+def mentions(terms: set[str], name: str) -> bool:
+    """True when ``terms`` hold the name or a longer form of it ("mali" in "malian")."""
+    return name in terms or (len(name) >= 4 and any(t.startswith(name) for t in terms))
+
+
+def negated(text: str) -> bool:
+    """True when a text contains a negation."""
+    return any(w in _NEGATIONS or w.endswith("n't") for w in words(text))
+
+
+def negated_terms(text: str) -> set[str]:
+    """The first content term after each negation: what the text says is not so."""
+    tokens = words(text)
+    found: set[str] = set()
+    for i, w in enumerate(tokens):
+        if w in _NEGATIONS or w.endswith("n't"):
+            following = [t for tok in tokens[i + 1:i + 4] for t in content_terms(tok)]
+            found.add(following[0] if following else "<not>")
+    return found
+
+
+class Asked(msgspec.Struct, frozen=True, kw_only=True):
+    """One question (a part of a compound one): what it gives and what it constrains."""
+
+    text: str
+    parsed: Question
+    terms: frozenset[str]  # every content term the question states
+    key: frozenset[str]  # its predicate terms: what the answer sentence itself must carry
+    name_groups: tuple[frozenset[str], ...]  # names it states; one of each coordinated group
+    numbers: frozenset[str]
+    dates: frozenset[str]
+    days: tuple[tuple[str, str, str], ...]  # (day number, month word, "-MM-DD") of stated dates
+    negated: bool
+
+
+def asked(question: str) -> Asked:
+    """The terms and constraints of one question."""
+    parsed = parse_question(question)
+    if _WHICH_PLACE.search(question):  # "the capture of which town ...": asked mid-sentence
+        parsed = replace(parsed, needs=parsed.needs | {PLACE})
+    groups: list[frozenset[str]] = []
+    grouped: set[str] = set()
+    for m in _COORDINATED.finditer(question):
+        group = frozenset(t for tok in re.split(r",|\band\b|\bor\b", m.group(0)) for t in content_terms(tok))
+        groups.append(group)
+        grouped |= group
+    stated = names(question)
+    groups += [frozenset({n}) for n in stated - grouped]
+    return Asked(
+        text=question, parsed=parsed, terms=frozenset(content_terms(question)),
+        key=frozenset(parsed.terms) - stated - grouped, name_groups=tuple(groups),
+        numbers=frozenset(numbers(question)), dates=frozenset(calendar_words(question)),
+        days=_stated_days(question), negated=negated(question),
+    )
+
+
+def _stated_days(question: str) -> tuple[tuple[str, str, str], ...]:
+    """Calendar days a question states ("17 January", "January 17")."""
+    found = []
+    for m in _DAY_MONTH.finditer(question):
+        day, month = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        number = _MONTHS.index(month.lower()) + 1
+        found.append((day, month.lower(), f"-{number:02d}-{int(day):02d}"))
+    return tuple(found)
+
+
