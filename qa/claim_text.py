@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 import msgspec
+from msgspec.structs import replace
 
 from qa.question import PLACE, Question, parse_question
 from qa.text import content_terms, words

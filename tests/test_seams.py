@@ -64,12 +64,13 @@ def test_bm25_and_term_weights_stem_alike():
 
 def test_every_mode_has_one_generator_and_the_fallback_is_always_configured(fake_service):
     assert set(GENERATORS) == set(MODES)
-    assert GENERATORS[FALLBACK_MODE].configured(fake_service.settings)
-    unconfigured = [m for m in MODES if not GENERATORS[m].configured(fake_service.settings)]
-    for mode in unconfigured:  # e.g. llm without QA_LLM_BASE_URL
+    assert GENERATORS[FALLBACK_MODE].unavailable(fake_service.settings) is None
+    unavailable = {m: why for m in MODES if (why := GENERATORS[m].unavailable(fake_service.settings))}
+    assert unavailable  # e.g. llm without QA_LLM_BASE_URL and no bundled model running
+    for mode, why in unavailable.items():
         generator, reason = fake_service.generator(mode)
         assert generator is fake_service.generator(FALLBACK_MODE)[0]
-        assert reason == f"{mode}_not_configured"
+        assert reason == why
 
 
 def test_a_question_is_parsed_once_and_its_evidence_carries_it(fake_service):
