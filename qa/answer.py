@@ -279,16 +279,21 @@ def lone_value_rivals(
         return []
     claimed = {k: key_values(first.sentence, question, k) for k in kinds}
     home = first.sentence.doc_id
-    # a value another document also gives is corroborated; the others stand alone
-    kinds = [k for k in kinds if not any(
-        s.sentence.doc_id != home and claimed[k] & key_values(s.sentence, question, k) for s in ranked
-    )]
     # "the same thing": every word of the question the chosen sentence uses; for a count, the
     # counted thing and the rarest of those words ("sending 2,000 soldiers", "650 soldiers")
     said = set(content_terms(first.sentence.text)) & set(question.terms)
     if NUMBER in kinds and question.counted:
         rarest = next((t for t in focus if t in said), None)
         said = {*question.counted, *([rarest] if rarest else [])}
+
+    def corroborates(s: ScoredSentence, kind: str) -> bool:
+        # a figure recurs by chance ("2,000 troops" of France, "2,000 soldiers" of Benin)
+        same = kind != NUMBER or said <= set(content_terms(s.sentence.text))
+        agrees = claimed[kind] & key_values(s.sentence, question, kind)
+        return s.sentence.doc_id != home and same and bool(agrees)
+
+    # a value another document also gives is corroborated; the others stand alone
+    kinds = [k for k in kinds if not any(corroborates(s, k) for s in ranked)]
     rivals: list[ScoredSentence] = []
     shown = {s.sentence.doc_id for s in chosen}
     for s in pool:
