@@ -155,7 +155,7 @@ class ExtractiveGenerator:
                 chosen.append(extra)
                 covered |= _satisfied(extra, question)
         chosen += self._alternatives(question, ranked, chosen, top)
-        chosen += lone_value_rivals(question, ranked, chosen, self.min_score)
+        chosen += lone_value_rivals(question, ranked, chosen, self.min_score, evidence.focus)
         if LIST in question.needs:
             chosen += self._list_items(question, evidence, chosen)
         return self._compose(question, evidence, chosen[:MAX_SENTENCES])
@@ -265,25 +265,35 @@ def key_values(sentence: Sentence, question: Question, kind: str) -> set[str]:
 
 def lone_value_rivals(
     question: Question, ranked: list[ScoredSentence], chosen: list[ScoredSentence],
-    min_score: float = MIN_SCORE,
+    min_score: float = MIN_SCORE, focus: tuple[str, ...] = (),
 ) -> list[ScoredSentence]:
     """When the first chosen sentence's key fact (actor, date, figure) stands in its document only,
     the best sentence of each other document that says the same thing with a different value."""
     if not chosen:
         return []
     first = chosen[0]
-    pool = [s for s in ranked if s.score >= max(min_score, SPECIFIC * first.score)]
+    # a sentence that echoes the question's wording scores high: the floor does not follow it up
+    pool = [s for s in ranked if s.score >= min_score]
     kinds = [k for k in sorted(_needs(question) & KEY_KINDS) if key_values(first.sentence, question, k)]
     if not kinds:
         return []
     claimed = {k: key_values(first.sentence, question, k) for k in kinds}
     home = first.sentence.doc_id
-    # a value another document also gives is corroborated; the others stand alone
-    kinds = [k for k in kinds if not any(
-        s.sentence.doc_id != home and claimed[k] & key_values(s.sentence, question, k) for s in ranked
-    )]
-    # "the same thing": every word of the question the chosen sentence uses
+    # "the same thing": every word of the question the chosen sentence uses; for a count, the
+    # counted thing and the rarest of those words ("sending 2,000 soldiers", "650 soldiers")
     said = set(content_terms(first.sentence.text)) & set(question.terms)
+    if NUMBER in kinds and question.counted:
+        rarest = next((t for t in focus if t in said), None)
+        said = {*question.counted, *([rarest] if rarest else [])}
+
+    def corroborates(s: ScoredSentence, kind: str) -> bool:
+        # a figure recurs by chance ("2,000 troops" of France, "2,000 soldiers" of Benin)
+        same = kind != NUMBER or said <= set(content_terms(s.sentence.text))
+        agrees = claimed[kind] & key_values(s.sentence, question, kind)
+        return s.sentence.doc_id != home and same and bool(agrees)
+
+    # a value another document also gives is corroborated; the others stand alone
+    kinds = [k for k in kinds if not any(corroborates(s, k) for s in ranked)]
     rivals: list[ScoredSentence] = []
     shown = {s.sentence.doc_id for s in chosen}
     for s in pool:

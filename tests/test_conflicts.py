@@ -83,3 +83,20 @@ def test_an_llm_answer_resting_on_corroborated_facts_is_kept(seed_service):
     answer = Answer(question=evidence.question, answer="Jean-Yves Le Drian [1].", abstained=False,
                     citations=[cite(1, cited.sentence, passage, cited.score)], mode="llm")
     assert hold_lone_values(evidence.question, answer, evidence) is answer
+
+
+def test_a_figure_that_recurs_for_another_fact_does_not_corroborate_a_lone_count(fresh_service):
+    # "2,000" is also France's troop figure in a seed; it says nothing about Benin's soldiers
+    fresh_service.add_document(NewDocument(
+        doc_id="benin", title="Benin", source="Plain Wire", published="2013-01-24",
+        text="Benin\n\nBenin is now sending 2,000 soldiers to Mali, a spokesman said on Thursday.\n",
+    ))
+    question = "How many soldiers is Benin now sending to Mali?"
+    evidence = fresh_service.retrieve(question)
+    cited = next(s for s in evidence.sentences if "2,000 soldiers" in s.sentence.text)
+    answer = Answer(question=question, answer="Benin is now sending 2,000 soldiers to Mali [1].",
+                    abstained=False, mode="llm",
+                    citations=[cite(1, cited.sentence, evidence.passages[cited.passage], cited.score)])
+    held = hold_lone_values(question, answer, evidence)
+    assert held.fallback_reason == SOURCES_DIFFER
+    assert "650 soldiers" in held.answer and "According to Plain Wire" in held.answer
