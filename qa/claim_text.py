@@ -8,27 +8,16 @@ import msgspec
 from msgspec.structs import replace
 
 from qa.question import PLACE, Question, parse_question
-from qa.text import content_terms, words
+from qa.text import ABBREVIATIONS, CARDINALS, MONTH_NAMES, MONTHS, WEEKDAY_NAMES, content_terms, words
 
 RELATIVE = {"yesterday", "today", "tonight", "tomorrow", "week", "month", "year", "ago"}
 
 MARKERS = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 _BOUNDARY = re.compile(r"[.!?]+[\"”’')]*(?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])*")
-_ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "gen", "col", "lt", "sgt", "capt", "maj",
-                  "prof", "jr", "sr", "vs", "u.s", "u.n", "e.g", "i.e", "approx", "jan", "feb",
-                  "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
 _LIST_PREFIX = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 _NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
-_NUMBER_WORDS = {
-    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
-    "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "dozen": "12",
-    "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50", "hundred": "100",
-    "hundreds": "100", "thousand": "1000", "thousands": "1000", "million": "1000000",
-    "millions": "1000000", "billion": "1000000000",
-}
-_CALENDAR = {"january", "february", "march", "april", "june", "july", "august", "september",
-             "october", "november", "december", "monday", "tuesday", "wednesday", "thursday",
-             "friday", "saturday", "sunday"}
+_NUMBER_WORDS = {w: str(n) for w, n in CARDINALS.items()}
+_CALENDAR = (set(MONTH_NAMES) | set(WEEKDAY_NAMES)) - {"may"}
 # what a date or a figure is made of: never by itself an answer to who, where or what
 TEMPORAL = {t for w in (*RELATIVE, "day", "days", "hours", "minutes", *_CALENDAR, *_NUMBER_WORDS)
              for t in content_terms(w)}
@@ -37,9 +26,7 @@ _NEGATIONS = {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor
 
 
 _WHICH_PLACE = re.compile(r"\b(?:which|what) (?:town|city|village|country|region|province|capital)\b", re.I)
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
-           "october", "november", "december")
-_MONTH = r"(January|February|March|April|May|June|July|August|September|October|November|December)"
+_MONTH = "(" + "|".join(m.capitalize() for m in MONTH_NAMES) + ")"
 _DAY_MONTH = re.compile(rf"\b(\d{{1,2}})\s+{_MONTH}\b|\b{_MONTH}\s+(\d{{1,2}})\b")
 AUXILIARY = re.compile(r"\s*(?:is|are|was|were|has|have|had|do|does|did|will|can|could)\b", re.I)
 _COORDINATED = re.compile(
@@ -74,7 +61,7 @@ def _split_line(line: str) -> tuple[list[str], str]:
         if not following or not after[:1].isspace() or following[0].islower() or following[0] == "[":
             continue
         last_word = (line[start:m.start()].split() or [""])[-1].lower().strip("(\"'")
-        if last_word in _ABBREVIATIONS or len(last_word) == 1:
+        if last_word in ABBREVIATIONS or len(last_word) == 1:
             continue
         pieces.append(line[start:m.end()])
         start = m.end()
@@ -172,7 +159,7 @@ def _stated_days(question: str) -> tuple[tuple[str, str, str], ...]:
     found = []
     for m in _DAY_MONTH.finditer(question):
         day, month = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
-        number = _MONTHS.index(month.lower()) + 1
+        number = MONTHS[month.lower()]
         found.append((day, month.lower(), f"-{number:02d}-{int(day):02d}"))
     return tuple(found)
 
