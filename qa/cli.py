@@ -41,10 +41,10 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     source = Path(args.source) if args.source else settings.index.seeds_dir
     started = time.perf_counter()
     print(f"Indexing {source}/ into {settings.index.data_dir}/ ...", file=sys.stderr)
-    snapshot = QAService.build(settings, progress=_progress_printer(), source=source)  # type: ignore[arg-type]
+    store = QAService.build(settings, progress=_progress_printer(), source=source)  # type: ignore[arg-type]
     seconds = time.perf_counter() - started
-    m = snapshot.manifest
-    dropped = [d for p in snapshot.processed.values() for d in p.dropped]
+    summaries = store.summaries()
+    dropped = [d for s in summaries for d in s.dropped]
     if args.show_dropped:
         print("Dropped as page furniture:")
         for d in dropped:
@@ -52,10 +52,10 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
             preview = preview if len(preview) <= 90 else preview[:87] + "..."
             print(f"  {d.doc_id} [{d.start}:{d.end}] {d.reason:<10} {preview}")
     print(
-        f"Indexed {m.documents} documents: {m.chunks} chunks, {m.sentences} sentences, "
-        f"{len(dropped)} dropped spans (furniture), in {seconds:.1f} s "
-        f"(model {m.model}, fingerprint {m.fingerprint})."
+        f"Indexed {len(summaries)} documents: {sum(s.chunks for s in summaries)} chunks, "
+        f"{len(dropped)} dropped spans (furniture), in {seconds:.1f} s (store {store.uri})."
     )
+    store.close()
     if not args.show_dropped and dropped:
         print("Run `qa index --show-dropped` to list the dropped spans.")
     return 0

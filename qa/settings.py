@@ -23,6 +23,7 @@ class IndexSettings:
     seeds_dir: Path = Path("seeds")
     model_name: str = EMBEDDING_MODEL
     index_type: str = "auto"  # auto | flat | hnsw | ivfpq | ivfsq8
+    store: str = ""  # QA_STORE: "" (embedded, in data_dir/store), milvus:///file.db, http://host:19530
     chunk_max_chars: int = 600
     # A document sent through the API is indexed while the client waits (~15 s per 200k characters
     # on two cores); news articles are far shorter.
@@ -76,6 +77,7 @@ class Settings:
                 data_dir=Path(_env(env, "QA_DATA_DIR", "data")),
                 seeds_dir=Path(_env(env, "QA_SEEDS_DIR", "seeds")),
                 index_type=_env(env, "QA_INDEX_TYPE", "auto"),
+                store=_env(env, "QA_STORE", ""),
                 max_document_chars=int(_env(env, "QA_MAX_DOCUMENT_CHARS", "250000")),
             ),
             retrieval=RetrievalSettings(top_k=int(_env(env, "QA_TOP_K", "8"))),
