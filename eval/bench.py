@@ -218,7 +218,7 @@ def run(plan: Plan, work: Path) -> Report:
     _log("indexing the seed articles")
     QAService.build(settings, encoder)
     service = QAService.open(settings, encoder)
-    questions = bench_data.make_questions(service.snapshot, plan.questions)
+    questions = bench_data.make_questions(service.store, plan.questions)
     with bench_local.torch_threads(1 if encoder.backend == "torch" else None):
         report.floor_ms = bench_local.encode_floor(encoder, questions, plan.floor_runs)
         report.add("floor_ms", f"floor: encode one short question ({encoder.backend})",

@@ -38,7 +38,7 @@ from embeddings.store._base import (
 )
 from embeddings.store._sparse import SparseIndex
 from embeddings.terms import content_terms
-from qa.errors import IndexIncompatible
+from qa.errors import IndexCorrupt, IndexIncompatible
 
 CHECKPOINT_EVERY = 2_000  # chunks written since the last checkpoint that trigger a new one
 _SCHEMA = """
@@ -113,18 +113,19 @@ class EmbeddedStore:
         self._local_write = threading.Lock()
         self._db_lock = threading.Lock()
         self._db = sqlite3.connect(path / "store.db", check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        with self.write_lock:
-            self._db.executescript(_SCHEMA)
-            found = self._meta("model")
-            if found is None:
-                self._db.execute("INSERT INTO meta VALUES ('model', ?), ('seq', '0')", (model,))
-            elif found != model:
-                raise IndexIncompatible(
-                    f"The store in {path}/ was built with the embedding model {found!r}, but this "
-                    f"service uses {model!r}. Run `qa index` to rebuild it."
-                )
+        try:
+            found = self._open(model)
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise IndexCorrupt(
+                f"{path / 'store.db'} is damaged ({exc}). Restore it from a backup, or move it "
+                f"away and run `qa index` (documents added through the API would need adding again)."
+            ) from exc
+        if found is not None and found != model:
+            raise IndexIncompatible(
+                f"The store in {path}/ was built with the embedding model {found!r}, but this "
+                f"service uses {model!r}. Move it away and run `qa index` to rebuild it."
+            )
         self._mem = _ReadWriteLock()
         self._seq = 0
         self._checkpointed = 0
@@ -137,6 +138,16 @@ class EmbeddedStore:
         self._load_checkpoint()
         self.refresh()
 
+    def _open(self, model: str) -> str | None:
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        with self.write_lock:
+            self._db.executescript(_SCHEMA)
+            found = self._meta("model")
+            if found is None:
+                self._db.execute("INSERT INTO meta VALUES ('model', ?), ('seq', '0')", (model,))
+            return found
+
     # --- sqlite helpers --------------------------------------------------------------------
 
     def _meta(self, name: str) -> str | None:
@@ -145,7 +156,11 @@ class EmbeddedStore:
 
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
         with self._db_lock:
-            return self._db.execute(sql, params).fetchall()
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise IndexCorrupt(f"{self.path / 'store.db'} is damaged ({exc}). Restore it from a "
+                                   "backup, or move it away and run `qa index`.") from exc
 
     # --- writes ----------------------------------------------------------------------------
 
