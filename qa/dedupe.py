@@ -43,8 +43,8 @@ def find_copy(
             if copied is not None:
                 return dataclasses.replace(doc, copy_of=other.doc_id, copied=copied)
     hits: Counter[int] = Counter()
-    for vector in vectors:
-        hits.update({i // SENTENCE_SLOTS for i in store.search_sentences(vector, NEIGHBOURS)})
+    for found in store.nearest_sentences(vectors, NEIGHBOURS):
+        hits.update({i // SENTENCE_SLOTS for i in found})
     owners: Counter[str] = Counter()
     for stored in store.chunks(list(hits)):
         if stored.chunk.doc_id != doc.doc_id:

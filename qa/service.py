@@ -81,6 +81,9 @@ class QAService:
         documents = load_documents(source or settings.index.seeds_dir)
         store = open_settings_store(settings, encoder)
         writer.index_documents(store, encoder, documents, progress)
+        checkpoint = getattr(store, "checkpoint", None)
+        if checkpoint is not None:  # the next process to open the store starts from this
+            checkpoint()
         return store
 
     # --- questions --------------------------------------------------------------------------
@@ -255,7 +258,7 @@ class QAService:
 def open_settings_store(settings: Settings, encoder: Encoder) -> Store:
     """The store ``settings`` name (QA_STORE), for ``encoder``'s vectors."""
     return open_store(settings.index.store, data_dir=settings.index.data_dir, model=encoder.name,
-                      dim=int(encoder.encode_one("dimension").shape[0]))
+                      dim=encoder.dim)
 
 
 def _info(summary: DocumentSummary) -> DocumentInfo:

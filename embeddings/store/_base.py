@@ -97,6 +97,10 @@ class Store(Protocol):
         """Sentence ids (chunk key * SENTENCE_SLOTS + position) by cosine similarity, best first."""
         ...
 
+    def nearest_sentences(self, vectors: np.ndarray, k: int) -> list[list[int]]:
+        """For each row of ``vectors``, the ids of its ``k`` nearest sentences (one batched query)."""
+        ...
+
     def search_sparse(self, text: str, k: int) -> list[int]:
         """Chunk keys by BM25 score (only chunks sharing a term), best first."""
         ...

@@ -302,7 +302,8 @@ class EmbeddedStore:
         self._seq = self._checkpointed = int(info["seq"])
 
     def _maybe_checkpoint(self) -> None:
-        if self._since_checkpoint < CHECKPOINT_EVERY:
+        # a checkpoint writes every vector: wait until a good share of them is new
+        if self._since_checkpoint < max(CHECKPOINT_EVERY, self._dense.ntotal // 4):
             return
         if self._background is not None and self._background.is_alive():
             return
@@ -389,6 +390,16 @@ class EmbeddedStore:
         """Sentence ids by cosine similarity, best first."""
         with self._mem.read():
             return _search(self._sentences, vector, k)
+
+    def nearest_sentences(self, vectors: np.ndarray, k: int) -> list[list[int]]:
+        """For each row of ``vectors``, the ids of its ``k`` nearest sentences (one batched query)."""
+        with self._mem.read():
+            if self._sentences.ntotal == 0 or not len(vectors):
+                return [[] for _ in range(len(vectors))]
+            _, ids = self._sentences.search(
+                np.ascontiguousarray(vectors, dtype=np.float32), min(k, self._sentences.ntotal)
+            )
+        return [[int(i) for i in row if i >= 0] for row in ids]
 
     def search_sparse(self, text: str, k: int) -> list[int]:
         """Chunk keys by BM25 score, best first."""

@@ -10,6 +10,7 @@ with Strong consistency: a reader sees its own writes.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import random
 import threading
@@ -49,6 +50,11 @@ def _client_target(uri: str) -> str:
 
 def _b64(array: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(array, dtype=np.float32).tobytes()).decode()
+
+
+def _pk(text: str) -> str:
+    """A primary key safe in any Milvus expression, for a text that may hold quotes or NULs."""
+    return hashlib.sha1(text.encode()).hexdigest()
 
 
 def _row(vector: np.ndarray) -> list[float]:
@@ -110,14 +116,15 @@ class MilvusStore:
 
         text = (DataType.VARCHAR, {"max_length": MAX_VARCHAR})
         make(n["meta"], *keyed(DataType.VARCHAR, value=text))
+        doc_id = (DataType.VARCHAR, {"max_length": 1024})
         make(n["documents"], *keyed(
-            DataType.VARCHAR, pos=(DataType.INT64, {}), payload=text, copy_of=text,
+            DataType.VARCHAR, doc_id=doc_id, pos=(DataType.INT64, {}), payload=text, copy_of=text,
         ))
         make(n["texts"], *keyed(
             DataType.VARCHAR, doc_id=(DataType.VARCHAR, {"max_length": 1024}), part=(DataType.INT64, {}),
             text=text,
         ))
-        make(n["terms"], *keyed(DataType.VARCHAR, df=(DataType.INT64, {})))
+        make(n["terms"], *keyed(DataType.VARCHAR, term=text, df=(DataType.INT64, {})))
 
         chunks = c.create_schema(auto_id=False)
         chunks.add_field("id", DataType.INT64, is_primary=True)
@@ -189,7 +196,7 @@ class MilvusStore:
         quoted = json.dumps(doc_id)
         for name in ("chunks", "sentences", "texts"):
             self._client.delete(self._names[name], filter=f"doc_id == {quoted}")
-        self._client.delete(self._names["documents"], ids=[doc_id])
+        self._client.delete(self._names["documents"], ids=[_pk(doc_id)])
         self._count_terms(sentence_term_sets(old), -1)
         return True
 
@@ -198,14 +205,17 @@ class MilvusStore:
         for terms in term_sets:
             for t in terms:
                 counts[t] = counts.get(t, 0) + 1
-        counts["\x00sentences"] = len(term_sets)  # the number of sentences counted, beside the terms
+        counts[""] = len(term_sets)  # the number of sentences counted, beside the terms
         names = list(counts)
         for first in range(0, len(names), _BATCH):
             part = names[first:first + _BATCH]
-            rows = self._client.query(self._names["terms"], ids=part, output_fields=["df"])
-            have = {r["id"]: int(r["df"]) for r in rows}
+            rows = self._client.query(
+                self._names["terms"], ids=[_pk(t) for t in part], output_fields=["term", "df"]
+            )
+            have = {r["term"]: int(r["df"]) for r in rows}
             self._client.upsert(self._names["terms"], [
-                {"id": t, "df": have.get(t, 0) + sign * counts[t], "nothing": [0.0, 0.0]} for t in part
+                {"id": _pk(t), "term": t, "df": have.get(t, 0) + sign * counts[t], "nothing": [0.0, 0.0]}
+                for t in part
             ])
 
     def _put(self, doc: IndexedDocument) -> None:
@@ -216,13 +226,13 @@ class MilvusStore:
             "copied": sorted(doc.copied),
         }
         self._client.insert(self._names["documents"], [{
-            "id": doc.doc_id, "pos": time.time_ns(), "payload": json.dumps(meta),
+            "id": _pk(doc.doc_id), "doc_id": doc.doc_id, "pos": time.time_ns(), "payload": json.dumps(meta),
             "copy_of": doc.copy_of or "", "nothing": [0.0, 0.0],
         }])
         text = p.document.text
         parts = [text[i:i + TEXT_PART] for i in range(0, len(text), TEXT_PART)] or [""]
         self._client.insert(self._names["texts"], [
-            {"id": f"{doc.doc_id}\x00{i}", "doc_id": doc.doc_id, "part": i, "text": part,
+            {"id": _pk(f"{doc.doc_id}\x00{i}"), "doc_id": doc.doc_id, "part": i, "text": part,
              "nothing": [0.0, 0.0]}
             for i, part in enumerate(parts)
         ])
@@ -266,9 +276,10 @@ class MilvusStore:
         if not ids:
             return {}
         rows = self._client.query(
-            self._names["documents"], ids=ids, output_fields=["payload", "copy_of", "pos"]
+            self._names["documents"], ids=[_pk(i) for i in ids],
+            output_fields=["doc_id", "payload", "copy_of", "pos"],
         )
-        return {r["id"]: r for r in rows}
+        return {r["doc_id"]: r for r in rows}
 
     def document(self, doc_id: str) -> Document | None:
         """One document (metadata and original text, no vectors), or None."""
@@ -309,12 +320,12 @@ class MilvusStore:
 
     def summaries(self) -> list[DocumentSummary]:
         """Every document's metadata, in write order."""
-        rows = self._all(self._names["documents"], ["payload", "copy_of", "pos"])
+        rows = self._all(self._names["documents"], ["doc_id", "payload", "copy_of", "pos"])
         out = []
         for row in sorted(rows, key=lambda r: r["pos"]):
             meta = json.loads(row["payload"])
             out.append(DocumentSummary(
-                document=msgspec.convert({**meta["document"], "text": self._texts(row["id"])}, Document),
+                document=msgspec.convert({**meta["document"], "text": self._texts(row["doc_id"])}, Document),
                 chunks=meta["chunks"], dropped=msgspec.convert(meta["dropped"], tuple[DroppedSpan, ...]),
                 copy_of=row["copy_of"] or None,
             ))
@@ -342,6 +353,19 @@ class MilvusStore:
     def search_sentences(self, vector: np.ndarray, k: int) -> list[int]:
         """Sentence ids by cosine similarity, best first."""
         return self._search("sentences", [_row(vector)], "dense", k, {"metric_type": "IP"})
+
+    def nearest_sentences(self, vectors: np.ndarray, k: int) -> list[list[int]]:
+        """For each row of ``vectors``, the ids of its ``k`` nearest sentences (one batched query)."""
+        if not len(vectors) or k <= 0:
+            return [[] for _ in range(len(vectors))]
+        out: list[list[int]] = []
+        rows = np.asarray(vectors, dtype=np.float32).tolist()
+        for first in range(0, len(rows), 100):
+            hits = self._client.search(self._names["sentences"], data=rows[first:first + 100],
+                                       anns_field="dense", limit=k, search_params={"metric_type": "IP"},
+                                       output_fields=["id"])
+            out.extend([int(h["id"]) for h in row] for row in hits)
+        return out
 
     def search_sparse(self, text: str, k: int) -> list[int]:
         """Chunk keys by BM25 score, best first."""
@@ -402,8 +426,8 @@ class MilvusStore:
         """IDF of every sentence term, a copy's copied sentences not counted."""
         idf = self._idf
         if idf is None:
-            counts = {r["id"]: int(r["df"]) for r in self._all(self._names["terms"], ["df"])}
-            n = counts.pop("\x00sentences", 0)
+            counts = {r["term"]: int(r["df"]) for r in self._all(self._names["terms"], ["term", "df"])}
+            n = counts.pop("", 0)
             idf = self._idf = idf_from_counts(counts, n)
         return idf
 
