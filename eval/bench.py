@@ -292,6 +292,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ingest-chars", type=int, metavar="N",
                         help="size of the synthetic ingest corpus in characters (full: 1,000,000, "
                              "~2,000 chunks; 10,000,000 makes ~20,000 chunks and takes ~20 minutes)")
+    if argv and "--scale" in argv:
+        from eval.bench_store import main as scale_main
+
+        return scale_main(argv)
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     plan, mode = (QUICK, "quick") if args.quick else (FULL, "full")

@@ -144,3 +144,22 @@ def test_a_store_refuses_another_model(store: Store, tmp_path: Path) -> None:
     store.upsert([ALPHA])
     with pytest.raises(IndexIncompatible):
         open_store(store.uri, data_dir=tmp_path, model="another-model", dim=DIM)
+
+
+def test_the_embedded_store_regrows_into_ivf_and_keeps_finding_and_forgetting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from embeddings.store import _embedded
+
+    monkeypatch.setattr(_embedded, "EXACT_SEARCH_LIMIT", 100)
+    store = open_store(f"embedded://{tmp_path / 'store'}", data_dir=tmp_path, model=MODEL, dim=DIM)
+    docs = [make_doc(f"d{i}", [f"Sentence {i} about item {i}."] * 2, i + 10) for i in range(120)]
+    store.upsert(docs)
+    store.regrow()  # type: ignore[attr-defined]  # (it also runs by itself, in the background)
+    assert "IVF" in type(store._dense).__name__  # type: ignore[attr-defined]
+    for doc in docs[:20]:
+        [chunk] = store.chunks(store.search_dense(doc.chunk_vectors[0], 1))
+        assert chunk.chunk.doc_id == doc.doc_id
+    store.delete("d3")
+    assert all(c.chunk.doc_id != "d3" for c in store.chunks(store.search_dense(docs[3].chunk_vectors[0], 5)))
+    store.close()
