@@ -154,6 +154,8 @@ class MilvusStore:
         index = c.prepare_index_params()
         index.add_index("dense", index_type="FLAT", metric_type="IP")
         make(n["sentences"], sentences, index)
+        for name in n.values():  # a collection created by another process starts released
+            c.load_collection(name)
 
     def _meta(self, name: str) -> str | None:
         rows = self._client.query(self._names["meta"], ids=[name], output_fields=["value"])
