@@ -163,3 +163,22 @@ def test_the_embedded_store_regrows_into_ivf_and_keeps_finding_and_forgetting(
     store.delete("d3")
     assert all(c.chunk.doc_id != "d3" for c in store.chunks(store.search_dense(docs[3].chunk_vectors[0], 5)))
     store.close()
+
+
+@pytest.mark.slow
+def test_milvus_lite_gives_the_default_stores_answers(seed_service, encoder, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from qa.service import QAService
+
+    index = replace(seed_service.settings.index, data_dir=tmp_path, store=f"milvus://{tmp_path / 'm.db'}")
+    settings = replace(seed_service.settings, index=index)
+    QAService.build(settings, encoder).close()
+    milvus = QAService.open(settings, encoder)
+    questions = ["Who took Konna and when?", "How many Senegalese soldiers arrived in Bamako?",
+                 "What did EU foreign ministers approve on Thursday?", "How far is Niono from Diabaly?",
+                 "What is the population of Timbuktu?", "Which countries offered France logistical help?"]
+    for question in questions:
+        theirs, ours = milvus.ask_sync(question), seed_service.ask_sync(question)
+        assert (theirs.answer, theirs.citations) == (ours.answer, ours.citations), question
+    assert [d.doc_id for d in milvus.documents()] == [d.doc_id for d in seed_service.documents()]
