@@ -109,10 +109,14 @@ class QAService:
 
     def retrieve(self, question: str, top_k: int | None = None) -> Evidence:
         """Evidence for a question from the store as it is now."""
-        return self._retrieve(self.store, self._clean_question(question), self._top_k(top_k))
+        return self._retrieve(self._view(), self._clean_question(question), self._top_k(top_k))
+
+    def _view(self) -> Store:
+        """One question's view of the store, after catching up with writes by other processes."""
+        self.store.refresh()  # `qa index`, `qa add` or another replica may have written
+        return self.store.view()
 
     def _retrieve(self, store: Store, question: str, top_k: int) -> Evidence:
-        store.refresh()  # writes by other processes (`qa index`, `qa add`) become visible
         parts = split_question(question)
         if len(parts) == 1:
             evidence = retrieve(store, self.encoder, parse_question(question), top_k,
@@ -151,7 +155,7 @@ class QAService:
         """Answer a question with verified citations, or abstain."""
         question = self._clean_question(question)
         k = self._top_k(top_k)
-        snapshot = self.store
+        snapshot = self._view()  # one version of every document for the whole question
         evidence = await anyio.to_thread.run_sync(self._retrieve, snapshot, question, k)
         generator, reason = self._generator(mode)
         answer = await generator.generate(question, evidence)
@@ -169,7 +173,7 @@ class QAService:
         """The answer as events: sources, deltas and citations as confirmed, then done."""
         question = self._clean_question(question)
         k = self._top_k(top_k)
-        snapshot = self.store
+        snapshot = self._view()  # one version of every document for the whole question
         evidence = await anyio.to_thread.run_sync(self._retrieve, snapshot, question, k)
         yield StreamEvent(event="sources", data=list(evidence.passages))
         generator, reason = self._generator(mode)

@@ -182,3 +182,17 @@ def test_milvus_lite_gives_the_default_stores_answers(seed_service, encoder, tmp
         theirs, ours = milvus.ask_sync(question), seed_service.ask_sync(question)
         assert (theirs.answer, theirs.citations) == (ours.answer, ours.citations), question
     assert [d.doc_id for d in milvus.documents()] == [d.doc_id for d in seed_service.documents()]
+
+
+def test_a_view_of_the_embedded_store_keeps_one_version(tmp_path: Path) -> None:
+    store = open_store(f"embedded://{tmp_path / 'store'}", data_dir=tmp_path, model=MODEL, dim=DIM)
+    store.upsert([ALPHA])
+    view = store.view()
+    store.upsert([make_doc("alpha", ["A wholly new text about harvests."], 3)])
+    old = view.document("alpha")
+    assert old is not None and old.text == ALPHA.processed.document.text
+    assert [c.chunk.text for c in view.chunks_of("alpha")] == [c.text for c in ALPHA.processed.chunks]
+    new = store.document("alpha")
+    assert new is not None and "harvests" in new.text
+    view.close()
+    store.close()

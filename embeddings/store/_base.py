@@ -129,6 +129,11 @@ class Store(Protocol):
         """Make writes by any process visible to this reader; True when something changed."""
         ...
 
+    def view(self) -> Store:
+        """The store as it is now, for one question: every read through it sees the same version of
+        every document (a store without snapshots returns itself)."""
+        ...
+
     def close(self) -> None:
         """Release files and connections."""
         ...

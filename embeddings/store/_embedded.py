@@ -9,6 +9,7 @@ the checkpoint and replays only what came after it.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -130,6 +131,7 @@ class EmbeddedStore:
                 f"service uses {model!r}. Move it away and run `qa index` to rebuild it."
             )
         self._mem = _ReadWriteLock()
+        self._frozen = False  # a view (one question's snapshot) never writes or catches up
         self._seq = 0
         self._checkpointed = 0
         self._since_checkpoint = 0
@@ -181,6 +183,8 @@ class EmbeddedStore:
         return found[0]
 
     def _write(self, apply: object) -> None:
+        if self._frozen:
+            raise RuntimeError("a view of the store is read-only")
         with self._local_write, self.write_lock, self._db_lock:
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")
@@ -252,8 +256,21 @@ class EmbeddedStore:
 
     # --- catching up -----------------------------------------------------------------------
 
+    def view(self) -> EmbeddedStore:
+        """The store as it is now, for one question: its reads share one database snapshot (and the
+        in-memory indexes; a chunk they return that the snapshot lacks is left out)."""
+        view = copy.copy(self)
+        view._frozen = True
+        view._db_lock = threading.Lock()
+        view._db = sqlite3.connect(self.path / "store.db", check_same_thread=False, isolation_level=None)
+        view._db.execute("BEGIN")
+        view._db.execute("SELECT value FROM meta WHERE name = 'seq'").fetchone()  # the snapshot starts here
+        return view
+
     def refresh(self) -> bool:
         """Apply every write (by any process) newer than what this reader has seen."""
+        if self._frozen:
+            return False
         seq = int(self._meta("seq") or 0)
         if seq == self._seq:
             return False
@@ -508,6 +525,9 @@ class EmbeddedStore:
 
     def close(self) -> None:
         """Wait for a running checkpoint or rebuild and close the database."""
+        if self._frozen:
+            self._db.close()
+            return
         for thread in (self._regrowing, self._background):
             if thread is not None:
                 thread.join()

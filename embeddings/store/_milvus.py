@@ -268,6 +268,10 @@ class MilvusStore:
             self._version, self._idf = version, None
         return changed
 
+    def view(self) -> MilvusStore:
+        """Milvus has no read snapshots: the store itself (a question may meet a concurrent update)."""
+        return self
+
     def _texts(self, doc_id: str) -> str:
         rows = self._client.query(
             self._names["texts"], filter=f"doc_id == {json.dumps(doc_id)}", output_fields=["part", "text"]
