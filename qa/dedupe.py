@@ -50,10 +50,10 @@ def find_copy(
         if stored.chunk.doc_id != doc.doc_id:
             owners[stored.chunk.doc_id] += hits[stored.key]
     for other_id, _ in owners.most_common(CANDIDATES):
-        other = store.get(other_id)
-        if other is None or other.copy_of is not None:  # a copy is compared through its original
+        candidate = store.get(other_id)
+        if candidate is None or candidate.copy_of is not None:  # a copy is compared through its original
             continue
-        copied = _copied(doc, other)
+        copied = _copied(doc, candidate)
         if copied is not None:
             return dataclasses.replace(doc, copy_of=other_id, copied=copied)
     return clean

@@ -15,7 +15,7 @@ import os
 import shutil
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -135,8 +135,8 @@ class EmbeddedStore:
         self._seq = 0
         self._checkpointed = 0
         self._since_checkpoint = 0
-        self._dense = _flat(dim)
-        self._sentences = _flat(dim)
+        self._dense: faiss.Index = _flat(dim)
+        self._sentences: faiss.Index = _flat(dim)
         self._sparse = SparseIndex()
         self._idf: dict[str, float] | None = None
         self._background: threading.Thread | None = None
@@ -174,7 +174,11 @@ class EmbeddedStore:
     def upsert(self, docs: Sequence[IndexedDocument]) -> None:
         """Add or replace documents by id, durably, before returning."""
         if docs:
-            self._write(lambda cur, seq: [self._put(cur, seq, d) for d in docs])
+            def put_all(cur: sqlite3.Cursor, seq: int) -> None:
+                for doc in docs:
+                    self._put(cur, seq, doc)
+
+            self._write(put_all)
 
     def delete(self, doc_id: str) -> bool:
         """Remove a document; False when there was none."""
@@ -182,7 +186,7 @@ class EmbeddedStore:
         self._write(lambda cur, seq: found.append(self._remove(cur, seq, doc_id)))
         return found[0]
 
-    def _write(self, apply: object) -> None:
+    def _write(self, apply: Callable[[sqlite3.Cursor, int], object]) -> None:
         if self._frozen:
             raise RuntimeError("a view of the store is read-only")
         with self._local_write, self.write_lock, self._db_lock:
@@ -190,7 +194,7 @@ class EmbeddedStore:
             cur.execute("BEGIN IMMEDIATE")
             try:
                 seq = int(cur.execute("SELECT value FROM meta WHERE name = 'seq'").fetchone()[0]) + 1
-                apply(cur, seq)  # type: ignore[operator]
+                apply(cur, seq)
                 cur.execute("UPDATE meta SET value = ? WHERE name = 'seq'", (str(seq),))
                 cur.execute("COMMIT")
             except BaseException:
@@ -541,8 +545,9 @@ def _apply_dense(
     """Remove the tombstoned chunks' vectors and add the new rows' (key, _, vector, sentences, _)."""
     if gone:
         keys = np.asarray(gone, dtype=np.int64)
-        dense.remove_ids(keys)
-        sentences.remove_ids((keys[:, None] * SENTENCE_SLOTS + np.arange(SENTENCE_SLOTS)[None, :]).ravel())
+        slots = (keys[:, None] * SENTENCE_SLOTS + np.arange(SENTENCE_SLOTS)[None, :]).ravel()
+        dense.remove_ids(keys)  # type: ignore[arg-type]  # the SWIG wrapper takes id arrays too
+        sentences.remove_ids(slots)  # type: ignore[arg-type]
     if not rows:
         return
     keys = np.asarray([r[0] for r in rows], dtype=np.int64)
