@@ -26,6 +26,7 @@ SAME_SENTENCE = 0.95  # cosine at or above which two sentences say the same thin
 COPIED_SHARE = 0.8  # share of a document's sentences found in an earlier one that makes it a copy of it
 NEIGHBOURS = 4  # nearest stored sentences asked for per sentence of a new document
 CANDIDATES = 3  # documents holding most of those neighbours that are compared in full
+NEAR_CENTROID = 0.8  # below this cosine of mean sentence vectors, two documents cannot be copies
 
 
 def find_copy(
@@ -37,8 +38,11 @@ def find_copy(
     vectors = doc.sentence_vectors
     if not len(vectors):
         return clean
+    mine = _centroid(doc)
     for other in earlier:
-        if other.copy_of is None and other.doc_id != doc.doc_id:
+        # a copy shares COPIED_SHARE of its sentences: its mean vector is close to the original's
+        near = float(mine @ _centroid(other)) >= NEAR_CENTROID
+        if near and other.copy_of is None and other.doc_id != doc.doc_id:
             copied = _copied(doc, other)
             if copied is not None:
                 return dataclasses.replace(doc, copy_of=other.doc_id, copied=copied)
@@ -57,6 +61,14 @@ def find_copy(
         if copied is not None:
             return dataclasses.replace(doc, copy_of=other_id, copied=copied)
     return clean
+
+
+def _centroid(doc: IndexedDocument) -> np.ndarray:
+    """The normalised mean of a document's sentence vectors."""
+    if not len(doc.sentence_vectors):
+        return np.zeros(doc.sentence_vectors.shape[1], dtype=np.float32)
+    mean = doc.sentence_vectors.mean(axis=0)
+    return mean / max(float(np.linalg.norm(mean)), 1e-9)
 
 
 def _copied(doc: IndexedDocument, other: IndexedDocument) -> frozenset[int] | None:
