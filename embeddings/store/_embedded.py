@@ -562,8 +562,7 @@ def _apply_dense(
 
 def _sized_index(sample: np.ndarray, n: int, dim: int) -> faiss.Index:
     """An empty index for ``n`` vectors: exact up to EXACT_SEARCH_LIMIT, past it IVF over 8-bit
-    scalar-quantised vectors trained on ``sample`` (as embeddings.index.make_dense_index: 1/8 of
-    the lists probed keeps recall@10 >= 0.95)."""
+    scalar-quantised vectors trained on ``sample``."""
     if n <= EXACT_SEARCH_LIMIT or len(sample) < 39:
         return _flat(dim)
     nlist = max(1, min(len(sample) // 39, n // 39, int(4 * np.sqrt(n)), MAX_LISTS))
@@ -571,7 +570,8 @@ def _sized_index(sample: np.ndarray, n: int, dim: int) -> faiss.Index:
         faiss.IndexFlatIP(dim), dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
     )
     ivf.train(np.ascontiguousarray(sample[: TRAINING_POINTS_PER_LIST * nlist]))
-    ivf.nprobe = min(nlist, max(64, nlist // 8))
+    # 1/4 of the lists: recall@10 0.976 on a 100k-chunk store where 1/8 gave 0.924 (bench --scale)
+    ivf.nprobe = min(nlist, max(64, nlist // 4))
     return ivf
 
 
