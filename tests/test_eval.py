@@ -290,6 +290,9 @@ def broken_run(seed_service, seed_settings, encoder):
         def search_sparse(self, text: str, k: int) -> list[int]:
             return []
 
+        def view(self) -> Shuffled:
+            return self
+
     return run_eval(GOLD, ServiceBackend(QAService(seed_settings, Shuffled(), encoder)))  # type: ignore[arg-type]
 
 
