@@ -24,7 +24,6 @@ import msgspec
 import numpy as np
 from filelock import FileLock
 
-from embeddings.index import EXACT_SEARCH_LIMIT, TRAINING_POINTS_PER_LIST
 from embeddings.records import Chunk, Document, DroppedSpan, ProcessedDocument
 from embeddings.store._base import (
     SENTENCE_SLOTS,
@@ -42,6 +41,8 @@ from embeddings.store._sparse import SparseIndex
 from embeddings.terms import content_terms
 from qa.errors import IndexCorrupt, IndexIncompatible
 
+EXACT_SEARCH_LIMIT = 20_000  # vectors searched exactly; past it IVF-SQ8 (as embeddings.index "auto")
+TRAINING_POINTS_PER_LIST = 64
 MAX_LISTS = 2_048  # k-means on more lists takes minutes on two cores
 GROWTH = 4  # an index is rebuilt for its size when it holds this many times what it was built for
 CHECKPOINT_EVERY = 2_000  # chunks written since the last checkpoint that trigger a new one
