@@ -261,8 +261,10 @@ class QAService:
 
 def open_settings_store(settings: Settings, encoder: Encoder) -> Store:
     """The store ``settings`` name (QA_STORE), for ``encoder``'s vectors."""
-    return open_store(settings.index.store, data_dir=settings.index.data_dir, model=encoder.name,
-                      dim=encoder.dim)
+    store = open_store(settings.index.store, data_dir=settings.index.data_dir, model=encoder.name,
+                       dim=encoder.dim)
+    writer.import_snapshot(store, settings.index.data_dir, encoder.name)  # from an earlier version
+    return store
 
 
 def _info(summary: DocumentSummary) -> DocumentInfo:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from embeddings.build import embed_documents
 from embeddings.chunking import load_nlp, process_all
@@ -58,6 +59,24 @@ def write_batch(
     store.upsert(judged)
     stages["store"] = stages.get("store", 0.0) + time.perf_counter() - began
     return judged
+
+
+def import_snapshot(store: Store, data_dir: Path, model: str) -> int:
+    """Move the documents of a snapshot written by an earlier version (``data_dir/CURRENT``) into an
+    empty store, vectors and all (nothing is re-embedded); the number moved."""
+    from embeddings.index import CURRENT, load_snapshot
+
+    if store.count() or not (data_dir / CURRENT).is_file():
+        return 0
+    snapshot = load_snapshot(data_dir, model=model)
+    judged: list[IndexedDocument] = []
+    for doc_id, processed in snapshot.processed.items():
+        vectors = snapshot.vectors[doc_id]
+        doc = IndexedDocument(processed=processed, chunk_vectors=vectors.chunks,
+                              sentence_vectors=vectors.sentences)
+        judged.append(find_copy(store, doc, judged[-BATCH:]))
+    store.upsert(judged)
+    return len(judged)
 
 
 def delete_document(store: Store, doc_id: str) -> bool:
