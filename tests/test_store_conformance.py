@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import pytest
 
-from embeddings.records import Chunk, Document, ProcessedDocument, Sentence
+from embeddings.records import Chunk, Document, DroppedSpan, ProcessedDocument, Sentence
 from embeddings.store import SENTENCE_SLOTS, IndexedDocument, Store, open_store
 from qa.errors import IndexIncompatible
 
@@ -70,6 +72,20 @@ def test_upsert_get_count_round_trip(store: Store) -> None:
     assert doc is not None and doc.text == BETA.processed.document.text
     assert [s.document.doc_id for s in store.summaries()] == ["alpha", "beta"]
     assert store.get("missing") is None and store.document("missing") is None
+
+
+def test_url_author_and_injection_drops_survive_the_store(store: Store) -> None:
+    document = msgspec.structs.replace(ALPHA.processed.document, url="https://news.example/konna",
+                                   author="A. Writer")
+    dropped = (DroppedSpan(doc_id="alpha", start=0, end=6, reason="injection", text=document.text[:6]),)
+    doc = dataclasses.replace(ALPHA, processed=msgspec.structs.replace(
+        ALPHA.processed, document=document, dropped=dropped))
+    store.upsert([doc])
+    got = store.get("alpha")
+    assert got is not None and got.processed == doc.processed
+    assert store.document("alpha") == document
+    [summary] = store.summaries()
+    assert summary.document == document and summary.dropped == dropped
 
 
 def test_dense_and_sentence_search_find_the_nearest(store: Store) -> None:
