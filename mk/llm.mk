@@ -6,5 +6,5 @@ QA_LLM_TIMEOUT ?= 120
 
 .PHONY: serve-llm
 
-serve-llm: $(STAMP) data/CURRENT
+serve-llm: $(STAMP) data/store/store.db
 	QA_LLM_TIMEOUT=$(QA_LLM_TIMEOUT) $(BIN)/python -m qa.llm_local --port $(LLM_PORT) -- $(BIN)/qa serve
