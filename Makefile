@@ -22,13 +22,13 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-data/CURRENT: | $(STAMP)
+data/store/store.db: | $(STAMP)
 	$(BIN)/qa index
 
 index: $(STAMP)
 	$(BIN)/qa index
 
-serve: $(STAMP) data/CURRENT
+serve: $(STAMP) data/store/store.db
 	$(BIN)/qa serve
 
 # Debian's chromium for the browser tests (Playwright drives it; `playwright install` cannot work here)
@@ -49,10 +49,10 @@ test-fast: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -q -m "not slow"
 
-eval: $(STAMP) data/CURRENT
+eval: $(STAMP) data/store/store.db
 	$(BIN)/qa eval
 
-bench: $(STAMP) data/CURRENT
+bench: $(STAMP) data/store/store.db
 	$(BIN)/qa bench
 
 lint: $(STAMP)

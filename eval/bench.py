@@ -219,7 +219,7 @@ def run(plan: Plan, work: Path, llm: str | None = None) -> Report:
     _log("indexing the seed articles")
     QAService.build(settings, encoder)
     service = QAService.open(settings, encoder)
-    questions = bench_data.make_questions(service.snapshot, plan.questions)
+    questions = bench_data.make_questions(service.store, plan.questions)
     with bench_local.torch_threads(1 if encoder.backend == "torch" else None):
         report.floor_ms = bench_local.encode_floor(encoder, questions, plan.floor_runs)
         report.add("floor_ms", f"floor: encode one short question ({encoder.backend})",
@@ -301,6 +301,10 @@ def main(argv: list[str] | None = None) -> int:
                              "~2,000 chunks; 10,000,000 makes ~20,000 chunks and takes ~20 minutes)")
     parser.add_argument("--llm", metavar="URL|bundled",
                         help="also measure llm mode against this server, or the bundled model")
+    if argv and "--scale" in argv:
+        from eval.bench_store import main as scale_main
+
+        return scale_main(argv)
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     plan, mode = (QUICK, "quick") if args.quick else (FULL, "full")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from embeddings.cleaning import find_furniture, split_blocks
 from embeddings.documents import load_documents
-from embeddings.index import CorpusIndex
+from embeddings.store import Store
 
 GOLD = Path(__file__).resolve().parent / "gold.jsonl"
 
@@ -44,11 +44,15 @@ def _gold_questions() -> set[str]:
     return {json.loads(line)["question"].strip().lower() for line in lines if line.strip()}
 
 
-def make_questions(snapshot: CorpusIndex, n: int, seed: int = 7) -> list[str]:
+def make_questions(store: Store, n: int, seed: int = 7) -> list[str]:
     """``n`` questions (~70% about entities of the corpus, the rest about things it never mentions)."""
     rng = random.Random(seed)
     entities: dict[str, list[str]] = {}
-    for sentence in snapshot.sentences:
+    sentences = (
+        s for summary in store.summaries() for c in store.chunks_of(summary.document.doc_id)
+        for s in c.chunk.sentences
+    )
+    for sentence in sentences:
         for entity in sentence.entities:
             if entity.label in ANSWERABLE and 2 < len(entity.text) < 40 and "\n" not in entity.text:
                 entities.setdefault(entity.label, []).append(entity.text)

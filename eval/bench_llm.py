@@ -31,7 +31,7 @@ def run_llm(report: Any, service: QAService, questions: list[str], base_url: str
     """Stream each question in llm mode against ``base_url`` and add the latency figures."""
     generator = replace(service.settings.generator, mode="llm", llm_base_url=base_url,
                         llm_timeout=600.0)
-    llm = QAService(replace(service.settings, generator=generator), service.snapshot, service.encoder)
+    llm = QAService(replace(service.settings, generator=generator), service.store, service.encoder)
 
     async def all_of() -> list[tuple[float | None, float, Answer | None]]:
         try:

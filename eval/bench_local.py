@@ -15,12 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.build import embed_documents
-from embeddings.chunking import load_nlp, process_document
-from embeddings.cleaning import find_furniture_all
 from embeddings.documents import load_documents
 from embeddings.encoder import MiniLMEncoder
-from embeddings.index import build_snapshot, save_snapshot
 from qa.service import QAService
 
 
@@ -97,7 +93,7 @@ def profile_questions(service: QAService, questions: Sequence[str], top: int = 1
 
     faiss.omp_set_num_threads(1)  # as the service searches
     loop = asyncio.new_event_loop()
-    snapshot = service.snapshot
+    snapshot = service.store
     k = service.settings.retrieval.top_k
     profiler = cProfile.Profile()
     try:
@@ -140,29 +136,32 @@ class Ingest:
 
 
 def ingest(source: Path, data_dir: Path, encoder: MiniLMEncoder) -> Ingest:
-    """Clean, chunk + tag, embed, index and save ``source``, timing each stage as `qa index` runs it."""
+    """Write ``source`` into a new store as `qa index` does (clean, split + tag, embed, judge
+    near-duplicates, store), timing each stage."""
+    from embeddings.store import open_store
+    from qa.writer import index_documents
+
     stages: dict[str, float] = {}
     started = time.perf_counter()
-    nlp = load_nlp()
     documents = load_documents(source)
     stages["load"] = time.perf_counter() - started
-    started = time.perf_counter()
-    dropped = find_furniture_all(documents, encoder)
-    stages["clean"] = time.perf_counter() - started
-    started = time.perf_counter()
-    processed = [process_document(doc, spans, nlp) for doc, spans in zip(documents, dropped, strict=True)]
-    stages["chunk+tag"] = time.perf_counter() - started
-    started = time.perf_counter()
-    vectors = embed_documents(processed, encoder)
-    stages["embed"] = time.perf_counter() - started
-    started = time.perf_counter()
-    snapshot = build_snapshot(processed, vectors, model=encoder.name)
-    save_snapshot(snapshot, data_dir)
-    stages["index+save"] = time.perf_counter() - started
+    store = open_store("", data_dir=data_dir, model=encoder.name, dim=encoder.dimension)
+    try:
+        index_documents(store, encoder, documents, stages=stages)
+        texts: list[str] = []
+        vectors: list[np.ndarray] = []
+        sentences = 0
+        for summary in store.summaries():
+            stored = store.get(summary.document.doc_id)
+            assert stored is not None
+            texts.extend(c.text for c in stored.processed.chunks)
+            vectors.append(stored.chunk_vectors)
+            sentences += len(stored.sentence_vectors)
+    finally:
+        store.close()
     return Ingest(
-        documents=len(documents), chunks=len(snapshot.chunks), sentences=len(snapshot.sentences),
-        stages=stages, chunk_texts=[c.text for c in snapshot.chunks],
-        chunk_vectors=snapshot.chunk_vectors,
+        documents=len(documents), chunks=len(texts), sentences=sentences, stages=stages,
+        chunk_texts=texts, chunk_vectors=np.concatenate(vectors),
     )
 
 

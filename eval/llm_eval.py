@@ -48,7 +48,7 @@ def evaluate(
                             lambda line: print(line, file=sys.stderr, flush=True))
     service = QAService.open(settings)
     generator = replace(settings.generator, mode="llm", llm_base_url=base_url, llm_timeout=600.0)
-    llm_service = QAService(replace(settings, generator=generator), service.snapshot, service.encoder)
+    llm_service = QAService(replace(settings, generator=generator), service.store, service.encoder)
     questions = subset(load_gold(CORPORA[corpus].gold), limit)
     extractive = run_eval(questions, ServiceBackend(service), mode="extractive")
     raw: dict[str, str] = {}

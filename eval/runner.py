@@ -50,7 +50,7 @@ class ServiceBackend:
         return list(self.service.retrieve(question, top_k).passages)
 
     def text_of(self, doc_id: str) -> str | None:
-        doc = self.service.snapshot.document(doc_id)
+        doc = self.service.store.document(doc_id)
         return doc.text if doc else None
 
 

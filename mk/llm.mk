@@ -17,9 +17,9 @@ llm-server: $(STAMP)
 	$(BIN)/python -m qa.llm_local --port $(LLM_PORT) --model $(LLM_MODEL)
 
 # the service in llm mode against a server started here (the same as `make serve`, on a fixed port)
-serve-llm: $(STAMP) data/CURRENT
+serve-llm: $(STAMP) data/store/store.db
 	QA_LLM_TIMEOUT=$(QA_LLM_TIMEOUT) $(BIN)/python -m qa.llm_local --port $(LLM_PORT) --model $(LLM_MODEL) -- $(BIN)/qa serve
 
 # the eval in llm mode on a fixed 20-question subset of the test split, the bundled model started here
-eval-llm: $(STAMP) data/CURRENT
+eval-llm: $(STAMP)
 	$(BIN)/python -m eval.llm_eval --json artifacts/llm-eval.json

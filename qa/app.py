@@ -152,7 +152,7 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         service = await http_api.service_of(request)
     except errors.IndexProblem as exc:
         return Response({"status": "not ready", "detail": str(exc)}, status_code=503)
-    return Response({"status": "ready", "documents": len(service.snapshot.processed)})
+    return Response({"status": "ready", "documents": service.store.count()})
 
 
 @get("/metrics", include_in_schema=False, media_type=MediaType.TEXT)

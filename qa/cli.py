@@ -65,10 +65,10 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     if not documents:
         print(f"error: no readable documents in {source}", file=sys.stderr)
         return 2
-    snapshot = QAService.build(settings, progress=_progress_printer(), documents=documents)  # type: ignore[arg-type]
+    store = QAService.build(settings, progress=_progress_printer(), documents=documents)  # type: ignore[arg-type]
     seconds = time.perf_counter() - started
-    m = snapshot.manifest
-    dropped = [d for p in snapshot.processed.values() for d in p.dropped]
+    summaries = store.summaries()
+    dropped = [d for s in summaries for d in s.dropped]
     if args.show_dropped:
         print("Dropped as page furniture or as instructions to the reader (injection):")
         for d in dropped:
@@ -76,11 +76,11 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
             preview = preview if len(preview) <= 90 else preview[:87] + "..."
             print(f"  {d.doc_id} [{d.start}:{d.end}] {d.reason:<10} {preview}")
     print(
-        f"Indexed {m.documents} documents: {m.chunks} chunks, {m.sentences} sentences, "
+        f"Indexed {len(summaries)} documents: {sum(s.chunks for s in summaries)} chunks, "
         f"{len(dropped)} dropped spans (furniture, {sum(d.reason == 'injection' for d in dropped)} "
-        f"instructions to the reader), in {seconds:.1f} s "
-        f"(model {m.model}, fingerprint {m.fingerprint})."
+        f"instructions to the reader), in {seconds:.1f} s (store {store.uri})."
     )
+    store.close()
     if not args.show_dropped and dropped:
         print("Run `qa index --show-dropped` to list the dropped spans.")
     return 0

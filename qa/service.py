@@ -12,15 +12,14 @@ from pathlib import Path
 import anyio
 import httpx
 
-from embeddings.build import Progress, build_index, without_document
 from embeddings.documents import load_documents, make_document
 from embeddings.encoder import Encoder, default_encoder
-from embeddings.index import CorpusIndex, load_snapshot, save_snapshot
 from embeddings.records import Document
-from qa import llm_runtime, metrics
+from embeddings.store import DocumentSummary, Store, open_store
+from qa import llm_runtime, metrics, writer
 from qa.answer import ExtractiveGenerator
-from qa.dedupe import Copy, copies, counted_once, distinct, hidden_chunks
-from qa.errors import DocumentNotFound, DocumentTooLarge, InvalidQuestion
+from qa.dedupe import distinct
+from qa.errors import DocumentNotFound, DocumentTooLarge, IndexNotFound, InvalidQuestion
 from qa.followup import Turn, checked_history, standalone_chain
 from qa.generator import Generator, NoReranker, Reranker
 from qa.question import parse_question, split_question
@@ -95,44 +94,48 @@ class QAService:
     """Answers questions over the current corpus snapshot and applies document updates atomically."""
 
     def __init__(
-        self, settings: Settings, snapshot: CorpusIndex, encoder: Encoder,
-        reranker: Reranker | None = None,
+        self, settings: Settings, store: Store, encoder: Encoder, reranker: Reranker | None = None,
     ) -> None:
         self.settings = settings
         self.encoder = encoder
         self.reranker = reranker or NoReranker()
-        self._snapshot = counted_once(snapshot)
+        self.store = store
         self._write_lock = threading.Lock()
         self._http: httpx.AsyncClient | None = None
         self._generators: dict[Mode, Generator] = {}
 
     @classmethod
     def open(cls, settings: Settings | None = None, encoder: Encoder | None = None) -> QAService:
-        """Load the index from the data directory (IndexProblem if it is missing or stale)."""
+        """Open the store (IndexProblem if it is missing, empty or built with another model)."""
         settings = settings or Settings.from_env()
         encoder = encoder or default_encoder(settings.index)
-        snapshot = load_snapshot(settings.index.data_dir, model=encoder.name)
-        return cls(settings, snapshot, encoder)
+        store = open_settings_store(settings, encoder)
+        if store.count() == 0:
+            store.close()
+            raise IndexNotFound(f"No index in {settings.index.data_dir} (no documents in {store.uri}). "
+                                "Run `qa index` to add some.")
+        return cls(settings, store, encoder)
 
     @staticmethod
     def build(
-        settings: Settings, encoder: Encoder | None = None, progress: Progress | None = None,
+        settings: Settings, encoder: Encoder | None = None, progress: writer.Progress | None = None,
         source: Path | None = None, documents: list[Document] | None = None,
-    ) -> CorpusIndex:
-        """Index ``documents`` (default: those in ``source``, else the seeds directory) and make it live."""
+    ) -> Store:
+        """Write every new or changed document of ``documents`` (default: those in ``source``, else the
+        seeds directory) into the store.
+
+        Documents already stored (added through the API or `qa add`) are kept: the store is the one
+        source of truth, and the folder only adds to it.
+        """
         encoder = encoder or default_encoder(settings.index)
         if documents is None:
             documents = load_documents(source or settings.index.seeds_dir)
-        snapshot = build_index(
-            documents, encoder, index_type=settings.index.index_type, progress=progress
-        )
-        save_snapshot(snapshot, settings.index.data_dir)
-        return snapshot
-
-    @property
-    def snapshot(self) -> CorpusIndex:
-        """The current immutable corpus snapshot."""
-        return self._snapshot
+        store = open_settings_store(settings, encoder)
+        writer.index_documents(store, encoder, documents, progress)
+        checkpoint = getattr(store, "checkpoint", None)
+        if checkpoint is not None:  # the next process to open the store starts from this
+            checkpoint()
+        return store
 
     # --- questions --------------------------------------------------------------------------
 
@@ -156,27 +159,29 @@ class QAService:
         return list(self.retrieve(query, k).passages)
 
     def retrieve(self, question: str, top_k: int | None = None) -> Evidence:
-        """Evidence for a question from the current snapshot."""
-        return self._retrieve(self._snapshot, self._clean_question(question), self._top_k(top_k))
+        """Evidence for a question from the store as it is now."""
+        return self._retrieve(self._view(), self._clean_question(question), self._top_k(top_k))
 
-    def _retrieve(self, snapshot: CorpusIndex, question: str, top_k: int) -> Evidence:
+    def _view(self) -> Store:
+        """One question's view of the store, after catching up with writes by other processes."""
+        self.store.refresh()  # `qa index`, `qa add` or another replica may have written
+        return self.store.view()
+
+    def _retrieve(self, store: Store, question: str, top_k: int) -> Evidence:
         # the one place a compound question is split; each part is parsed once, here
         parts = split_question(question)
-        copied = hidden_chunks(snapshot)  # near-duplicates count once (qa.dedupe)
-        settings = self.settings.retrieval
         if len(parts) == 1:
-            evidence = retrieve(snapshot, self.encoder, parse_question(question), top_k, settings,
-                                skip=copied, reranker=self.reranker)
-            return distinct(evidence, snapshot)
+            evidence = retrieve(store, self.encoder, parse_question(question), top_k,
+                                self.settings.retrieval, reranker=self.reranker)
+            return distinct(evidence, store)  # near-duplicates count once (qa.dedupe)
         # each part is retrieved on its own; later parts keep the first part as context
         # ("..., and how many were there four days later?")
         found = [
-            distinct(retrieve(snapshot, self.encoder, parse_question(part), top_k, settings,
-                              context=parts[0] if i else None, skip=copied, reranker=self.reranker),
-                     snapshot)
+            distinct(retrieve(store, self.encoder, parse_question(part), top_k, self.settings.retrieval,
+                              context=parts[0] if i else None, reranker=self.reranker), store)
             for i, part in enumerate(parts)
         ]
-        return distinct(merge_evidence(question, found), snapshot)
+        return distinct(merge_evidence(question, found), store)
 
     def generator(self, mode: Mode | None = None) -> tuple[Generator, str | None]:
         """The generator of ``mode`` (default: the settings'), and why another stands in, if one does."""
@@ -198,14 +203,14 @@ class QAService:
 
     async def draft(
         self, question: str, *, top_k: int | None = None, mode: Mode | None = None
-    ) -> tuple[Answer, CorpusIndex]:
-        """The generator's answer before the citation invariants are enforced, and its snapshot.
+    ) -> tuple[Answer, Store]:
+        """The generator's answer before the citation invariants are enforced, and its store view.
 
         For tests and the eval, which must see what a generator wrote; users get ``ask``.
         """
         question = self._clean_question(question)
         k = self._top_k(top_k)
-        snapshot = self._snapshot  # one snapshot for the whole question
+        snapshot = self._view()  # one version of every document for the whole question
         evidence = await anyio.to_thread.run_sync(self._retrieve, snapshot, question, k)
         generator, reason = self.generator(mode)
         answer = await generator.generate(question, evidence)
@@ -253,7 +258,7 @@ class QAService:
         asked = question = self._clean_question(question)
         k = self._top_k(top_k)
         question = self._clean_question(await self.standalone(question, history, mode))
-        snapshot = self._snapshot
+        snapshot = self._view()  # one version of every document for the whole question
         evidence = await anyio.to_thread.run_sync(self._retrieve, snapshot, question, k)
         yield StreamEvent(event="sources", data=list(evidence.passages))
         generator, reason = self.generator(mode)
@@ -268,7 +273,7 @@ class QAService:
             else:
                 yield event
 
-    def _checked(self, answer: Answer, snapshot: CorpusIndex) -> Answer:
+    def _checked(self, answer: Answer, snapshot: Store) -> Answer:
         """Enforce the citation invariants: a broken answer is never shown, it becomes an abstention."""
 
         def text_of(doc_id: str) -> str | None:
@@ -287,12 +292,13 @@ class QAService:
 
     def documents(self) -> list[DocumentInfo]:
         """Metadata of every indexed document."""
-        snapshot = self._snapshot
-        return [_info(p, copies(snapshot)) for p in snapshot.processed.values()]
+        self.store.refresh()
+        return [_info(summary) for summary in self.store.summaries()]
 
     def document(self, doc_id: str) -> DocumentText:
         """One document with its original text."""
-        doc = self._snapshot.document(doc_id)
+        self.store.refresh()
+        doc = self.store.document(doc_id)
         if doc is None:
             raise DocumentNotFound(f"No document with id {doc_id!r}.")
         return DocumentText(doc_id=doc.doc_id, title=doc.title, source=doc.source,
@@ -311,23 +317,16 @@ class QAService:
             published=new.published, url=new.url, author=new.author,
         )
         with self._write_lock:
-            snapshot = build_index(
-                [doc], self.encoder, index_type=self.settings.index.index_type, base=self._snapshot
-            )
-            self._commit(snapshot)
-        return _info(snapshot.processed[doc.doc_id], copies(snapshot))
+            written = writer.write_batch(self.store, self.encoder, [doc])[0]
+        p = written.processed
+        return _info(DocumentSummary(document=p.document, chunks=len(p.chunks), dropped=p.dropped,
+                                     copy_of=written.copy_of))
 
     def delete_document(self, doc_id: str) -> None:
         """Remove a document; persisted before it becomes visible."""
         with self._write_lock:
-            if doc_id not in self._snapshot.processed:
+            if not writer.delete_document(self.store, doc_id):
                 raise DocumentNotFound(f"No document with id {doc_id!r}.")
-            self._commit(without_document(self._snapshot, doc_id))
-
-    def _commit(self, snapshot: CorpusIndex) -> None:
-        save_snapshot(snapshot, self.settings.index.data_dir)
-        # near-duplicates are worked out here, on the writer's thread, not by the next question
-        self._snapshot = counted_once(snapshot)  # one reference swap: readers see old or new, never a mix
 
     async def aclose(self) -> None:
         """Release the shared HTTP client."""
@@ -336,16 +335,21 @@ class QAService:
             self._http = None
 
 
-def _info(p: object, copy_of: dict[str, Copy]) -> DocumentInfo:
-    from embeddings.records import ProcessedDocument
+def open_settings_store(settings: Settings, encoder: Encoder) -> Store:
+    """The store ``settings`` name (QA_STORE), for ``encoder``'s vectors."""
+    store = open_store(settings.index.store, data_dir=settings.index.data_dir, model=encoder.name,
+                       dim=encoder.dimension)
+    writer.import_snapshot(store, settings.index.data_dir, encoder.name)  # from an earlier version
+    return store
 
-    assert isinstance(p, ProcessedDocument)
-    d = p.document
+
+def _info(summary: DocumentSummary) -> DocumentInfo:
+    d = summary.document
     return DocumentInfo(
         doc_id=d.doc_id, title=d.title, source=d.source, published=d.published,
-        chars=len(d.text), chunks=len(p.chunks), dropped=len(p.dropped),
-        duplicate_of=copy.original if (copy := copy_of.get(d.doc_id)) else None,
-        injections=sum(s.reason == "injection" for s in p.dropped),
+        chars=len(d.text), chunks=summary.chunks, dropped=len(summary.dropped),
+        duplicate_of=summary.copy_of,
+        injections=sum(s.reason == "injection" for s in summary.dropped),
     )
 
 

@@ -23,6 +23,7 @@ class IndexSettings:
     index_type: str = "auto"  # auto | flat | hnsw | ivfpq | ivfsq8
     encoder_backend: str = "auto"  # auto | onnx | onnx-int8 | torch (embeddings/encoder.py)
     model_cache: Path | None = None  # exported encoder models; None: ~/.cache/newsqa
+    store: str = ""  # QA_STORE: "" (embedded, in data_dir/store), milvus:///file.db, http://host:19530
     # A document sent through the API is indexed while the client waits (~15 s per 200k characters
     # on two cores); news articles are far shorter.
     max_document_chars: int = 250_000
@@ -79,6 +80,7 @@ class Settings:
                 index_type=_env(env, "QA_INDEX_TYPE", "auto"),
                 encoder_backend=_env(env, "QA_ENCODER_BACKEND", "auto"),
                 model_cache=Path(cache) if (cache := env.get("QA_MODEL_CACHE", "").strip()) else None,
+                store=_env(env, "QA_STORE", ""),
                 max_document_chars=int(_env(env, "QA_MAX_DOCUMENT_CHARS", "250000")),
             ),
             retrieval=RetrievalSettings(top_k=int(_env(env, "QA_TOP_K", "8"))),

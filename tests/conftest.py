@@ -84,19 +84,40 @@ def fake_encoder():
 
 
 @pytest.fixture(scope="session")
-def fake_index(fake_encoder):
-    """The seed articles indexed in memory by the real index code, from fake vectors."""
-    from embeddings.build import build_index
+def fake_store_dir(fake_encoder, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory whose embedded store holds the seed articles, written from fake vectors."""
     from embeddings.documents import load_documents
+    from embeddings.store import open_store
+    from qa.writer import index_documents
 
-    return build_index(load_documents(SEEDS), fake_encoder)
+    data_dir = tmp_path_factory.mktemp("fake-index")
+    store = open_store("", data_dir=data_dir, model=fake_encoder.name, dim=fake_encoder.dimension)
+    try:
+        index_documents(store, fake_encoder, load_documents(SEEDS))
+    finally:
+        store.close()
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def fake_index(fake_store_dir, fake_encoder):
+    """The seed articles in the real embedded store, from fake vectors (read it, do not write)."""
+    from embeddings.store import open_store
+
+    store = open_store("", data_dir=fake_store_dir, model=fake_encoder.name, dim=fake_encoder.dimension)
+    yield store
+    store.close()
 
 
 @pytest.fixture()
-def fake_service(fake_index, fake_encoder, tmp_path):
-    """A QAService over the fake index (its data directory is private to the test)."""
-    from qa.service import QAService
+def fake_service(fake_store_dir, fake_encoder, tmp_path):
+    """A QAService over a private copy of the fake store."""
+    import shutil
+
+    from qa.service import QAService, open_settings_store
     from qa.settings import IndexSettings, Settings
 
-    settings = replace(Settings(), index=IndexSettings(data_dir=tmp_path / "data", seeds_dir=SEEDS))
-    return QAService(settings, fake_index, fake_encoder)
+    data_dir = tmp_path / "data"
+    shutil.copytree(fake_store_dir, data_dir)
+    settings = replace(Settings(), index=IndexSettings(data_dir=data_dir, seeds_dir=SEEDS))
+    return QAService(settings, open_settings_store(settings, fake_encoder), fake_encoder)

@@ -204,7 +204,7 @@ class BackendGoesAway(QAService):
 
 @pytest.fixture(scope="module")
 def failing(seed_service: QAService) -> Iterator[TestClient]:
-    service = BackendGoesAway(seed_service.settings, seed_service.snapshot, seed_service.encoder)
+    service = BackendGoesAway(seed_service.settings, seed_service.store, seed_service.encoder)
     with TestClient(create_app(_settings(seed_service.settings), service=service)) as test_client:
         yield test_client
 

@@ -42,7 +42,7 @@ def test_quick_bench_reports_every_figure_with_its_target(tmp_path: Path) -> Non
 def test_bench_questions_mix_corpus_entities_and_unknown_subjects_but_no_gold(seed_service) -> None:
     from eval.bench_data import ELSEWHERE, _gold_questions, make_questions
 
-    questions = make_questions(seed_service.snapshot, 200)
+    questions = make_questions(seed_service.store, 200)
     assert len(questions) == 200
     unanswerable = [q for q in questions if any(subject in q for subject in ELSEWHERE)]
     assert 0.15 < len(unanswerable) / len(questions) < 0.5

@@ -6,13 +6,13 @@ import json
 import re
 import shutil
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 
 import msgspec
 import numpy as np
 import pytest
 
+from embeddings.store import SENTENCE_SLOTS
 from eval import metrics
 from eval.gate import check, check_corpora, load_baseline, load_thresholds, write_baseline
 from eval.gold import CATEGORIES, GoldError, GoldQuestion, GoldSpan, article_texts, load_gold, locate
@@ -268,15 +268,34 @@ def healthy_run(seed_service):
 
 @pytest.fixture(scope="module")
 def broken_run(seed_service, seed_settings, encoder):
-    """The same corpus with dense vectors shuffled across chunks and BM25 switched off."""
-    from embeddings.index import make_dense_index
+    """The same corpus with dense hits shuffled across chunks and BM25 switched off."""
     from eval.runner import ServiceBackend, run_eval
     from qa.service import QAService
 
-    snapshot = seed_service.snapshot
-    shuffled = np.random.default_rng(7).permutation(snapshot.chunk_vectors)
-    broken = replace(snapshot, dense=make_dense_index(shuffled, "flat"), sparse=None)
-    return run_eval(GOLD, ServiceBackend(QAService(seed_settings, broken, encoder)))
+    store = seed_service.store
+    keys = [c.key for s in store.summaries() for c in store.chunks_of(s.document.doc_id)]
+    moved = dict(zip(keys, np.random.default_rng(7).permutation(keys).tolist(), strict=True))
+
+    class Shuffled:
+        """The real store, but each dense hit is another chunk and sparse search finds nothing."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(store, name)
+
+        def search_dense(self, vector: np.ndarray, k: int) -> list[int]:
+            return [moved[key] for key in store.search_dense(vector, k)]
+
+        def search_sentences(self, vector: np.ndarray, k: int) -> list[int]:
+            slots = SENTENCE_SLOTS
+            return [moved[i // slots] * slots for i in store.search_sentences(vector, k)]
+
+        def search_sparse(self, text: str, k: int) -> list[int]:
+            return []
+
+        def view(self) -> Shuffled:
+            return self
+
+    return run_eval(GOLD, ServiceBackend(QAService(seed_settings, Shuffled(), encoder)))  # type: ignore[arg-type]
 
 
 @pytest.mark.slow

@@ -56,7 +56,7 @@ def llm_service(seed_service: QAService, llm_server: LocalLLMServer) -> Iterator
     generator = replace(
         base.generator, mode="llm", llm_base_url=llm_server.base_url, llm_timeout=600.0
     )
-    service = QAService(replace(base, generator=generator), seed_service.snapshot,
+    service = QAService(replace(base, generator=generator), seed_service.store,
                         seed_service.encoder)
     yield service
     asyncio.run(service.aclose())

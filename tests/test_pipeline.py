@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import msgspec
 import pytest
 
-from embeddings.index import CURRENT, load_snapshot, read_manifest
-from qa.errors import IndexCorrupt, IndexIncompatible, IndexNotFound, InvalidQuestion
+from qa.errors import IndexIncompatible, IndexNotFound, InvalidQuestion
 from qa.records import Answer
+from qa.settings import IndexSettings
 from qa.verify import MARKER, invariant_violations
 
 ANSWERABLE = [
@@ -105,7 +104,7 @@ def test_list_questions_cite_every_item(seed_service):
 def test_page_furniture_is_never_cited(seed_service):
     furniture = [
         (d.doc_id, d.start, d.end)
-        for p in seed_service.snapshot.processed.values() for d in p.dropped
+        for summary in seed_service.store.summaries() for d in summary.dropped
     ]
     assert furniture, "the seeds contain furniture that must be dropped"
     questions = ANSWERABLE + UNANSWERABLE + [
@@ -129,71 +128,60 @@ def test_bad_questions_are_refused_with_a_reason(seed_service):
         seed_service.ask_sync("Who took Konna?", top_k=0)
 
 
-def test_index_persists_and_reloads_identically(seed_settings, seed_index, encoder):
-    loaded = load_snapshot(seed_settings.index.data_dir, model=encoder.name)
-    assert loaded.manifest.fingerprint == seed_index.manifest.fingerprint
-    assert [c.text for c in loaded.chunks] == [c.text for c in seed_index.chunks]
-    assert loaded.dense.ntotal == len(seed_index.chunks)
+def test_store_persists_and_reopens_identically(seed_settings, seed_index, encoder):
+    from qa.service import open_settings_store
 
-
-def test_index_built_by_another_model_is_refused_with_the_fix(seed_settings, seed_index, tmp_path, encoder):
-    data = tmp_path / "data"
-    shutil.copytree(seed_settings.index.data_dir, data)
-    version = data / (data / CURRENT).read_text().strip()
-    manifest = json.loads((version / "manifest.json").read_text())
-    manifest["model"] = "some-other/model"
-    (version / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(IndexIncompatible, match="qa index"):
-        load_snapshot(data, model=encoder.name)
-    manifest["model"], manifest["format"] = encoder.name, 0
-    (version / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(IndexIncompatible, match="format"):
-        load_snapshot(data, model=encoder.name)
-
-
-def test_missing_and_truncated_indexes_give_clear_errors(seed_settings, seed_index, tmp_path, encoder):
-    with pytest.raises(IndexNotFound, match="qa index"):
-        load_snapshot(tmp_path / "nothing", model=encoder.name)
-    data = tmp_path / "data"
-    shutil.copytree(seed_settings.index.data_dir, data)
-    version = data / (data / CURRENT).read_text().strip()
-    for name in ("documents.msgpack", "vectors.npz", "dense.faiss", "sentences.faiss"):
-        copy = tmp_path / f"copy-{name}"
-        shutil.copytree(data, copy)
-        target = copy / version.name / name
-        target.write_bytes(target.read_bytes()[: target.stat().st_size // 2])
-        with pytest.raises(IndexCorrupt, match=name):
-            load_snapshot(copy, model=encoder.name)
-
-
-def test_rebuild_is_atomic_and_an_interrupted_build_leaves_the_old_index(fresh_service, encoder):
-    from embeddings.index import save_snapshot
-
-    data = fresh_service.settings.index.data_dir
-    before = read_manifest(data)
-
-    class Boom(RuntimeError):
-        pass
-
-    original = msgspec.json.encode
-
-    def exploding(obj, *args, **kwargs):
-        if type(obj).__name__ == "IndexManifest":
-            raise Boom("disk full")
-        return original(obj, *args, **kwargs)
-
-    msgspec_json = msgspec.json
-    msgspec_json.encode = exploding  # the manifest is the last file written
+    reopened = open_settings_store(seed_settings, encoder)
     try:
-        with pytest.raises(Boom):
-            save_snapshot(fresh_service.snapshot, data)
+        assert [s.document for s in reopened.summaries()] == [s.document for s in seed_index.summaries()]
+        query = encoder.encode_one("Who took Konna?")
+        assert reopened.search_dense(query, 10) == seed_index.search_dense(query, 10)
+        words = "Konna Islamists"
+        assert reopened.search_sparse(words, 10) == seed_index.search_sparse(words, 10)
     finally:
-        msgspec_json.encode = original
-    assert read_manifest(data) == before
-    assert load_snapshot(data, model=encoder.name).manifest.fingerprint == before.fingerprint
-    # a successful save replaces the index and removes the unfinished directory
-    save_snapshot(fresh_service.snapshot, data)
-    assert [p.name for p in data.iterdir() if p.name.startswith(".tmp")] == []
+        reopened.close()
+
+
+def test_a_store_built_by_another_model_is_refused_with_the_fix(seed_settings, seed_index):
+    from embeddings.store import open_store
+
+    with pytest.raises(IndexIncompatible, match="qa index"):
+        open_store("", data_dir=seed_settings.index.data_dir, model="some-other/model", dim=384)
+
+
+def test_a_missing_store_gives_a_clear_error(tmp_path, encoder):
+    from qa.service import QAService
+    from qa.settings import Settings
+
+    with pytest.raises(IndexNotFound, match="qa index"):
+        QAService.open(replace(Settings(), index=IndexSettings(data_dir=tmp_path / "nothing")), encoder)
+
+
+def test_a_failed_write_leaves_the_store_as_it_was(fresh_service):
+    from embeddings.store import IndexedDocument
+
+    store = fresh_service.store
+    before = [s.document for s in store.summaries()]
+    good = store.get(before[0].doc_id)
+    assert good is not None
+    broken = IndexedDocument(processed=good.processed, chunk_vectors=good.chunk_vectors[:0],
+                             sentence_vectors=good.sentence_vectors)
+    with pytest.raises(IndexError):
+        store.upsert([broken])  # its first chunk has no vector: the write fails half-way
+    assert [s.document for s in store.summaries()] == before
+    assert len(store.chunks_of(before[0].doc_id)) == len(good.processed.chunks)
+
+
+def test_one_document_add_and_delete_touch_only_that_document(fresh_service):
+    from qa.records import NewDocument
+
+    store = fresh_service.store
+    keys_before = {c.key for s in store.summaries() for c in store.chunks_of(s.document.doc_id)}
+    fresh_service.add_document(NewDocument(doc_id="one", text="The Kidal airstrip was repaired on Monday."))
+    keys_after = {c.key for s in store.summaries() for c in store.chunks_of(s.document.doc_id)}
+    assert keys_before < keys_after  # nothing else was re-written
+    fresh_service.delete_document("one")
+    assert {c.key for s in store.summaries() for c in store.chunks_of(s.document.doc_id)} == keys_before
 
 
 def test_documents_can_be_added_and_deleted(fresh_service):

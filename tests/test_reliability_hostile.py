@@ -94,7 +94,7 @@ def answers(client: TestClient) -> dict[str, tuple[object, ...]]:
 def assert_sound(answer: Answer, service: QAService) -> None:
     """The citation invariants hold against the documents as they are now."""
     def text_of(doc_id: str) -> str | None:
-        doc = service.snapshot.document(doc_id)
+        doc = service.store.document(doc_id)
         return doc.text if doc else None
 
     assert invariant_violations(answer, text_of) == []

@@ -11,6 +11,7 @@ import pytest
 
 from embeddings.encoder import Encoder
 from embeddings.index import sparse_tokenizer
+from embeddings.store._sparse import tokenize as store_tokens
 from qa.answer import ExtractiveGenerator
 from qa.generator import Generator, NoReranker
 from qa.question import parse_question
@@ -51,8 +52,11 @@ def test_the_real_encoder_keeps_the_encoder_contract(encoder):
 
 def test_the_index_takes_its_dimension_from_the_encoder(fake_index, fake_encoder):
     assert fake_encoder.dimension != 384
-    assert fake_index.chunk_vectors.shape[1] == fake_encoder.dimension
-    assert fake_index.dense.d == fake_encoder.dimension
+    stored = fake_index.get(fake_index.summaries()[0].document.doc_id)
+    assert stored is not None
+    assert stored.chunk_vectors.shape[1] == fake_encoder.dimension
+    assert stored.sentence_vectors.shape[1] == fake_encoder.dimension
+    assert fake_index.search_dense(fake_encoder.encode(["Konna"])[0], 3)
 
 
 def test_bm25_and_term_weights_stem_alike():
@@ -60,6 +64,8 @@ def test_bm25_and_term_weights_stem_alike():
     tokenizer.tokenize(["Offensives launched against troops"], return_as="ids", show_progress=False)
     assert set(content_terms("Offensives launched against troops")) <= set(tokenizer.get_vocab_dict())
     assert tokenizer.stemmer.__self__ is stemmer()  # one stemmer object, not a second factory
+    text = "Offensives launched against troops"
+    assert set(content_terms(text)) <= set(store_tokens(text))  # the store's BM25 stems alike too
 
 
 def test_every_mode_has_one_generator_and_the_fallback_is_always_configured(fake_service):
@@ -138,7 +144,7 @@ def test_no_reranker_keeps_the_fused_order():
 
 
 def test_the_api_returns_a_document_record_not_the_storage_record(fake_service, fake_index):
-    doc_id = next(iter(fake_index.processed))
+    doc_id = fake_index.summaries()[0].document.doc_id
     record = fake_service.document(doc_id)
     assert isinstance(record, DocumentText)
     stored = fake_index.document(doc_id)

@@ -61,20 +61,24 @@ def index_key(corpus: Corpus, settings: Settings) -> str:
     return h.hexdigest()[:16]
 
 
+BUILT = "built"  # written once a whole corpus is in the store: a build killed half-way goes on
+
+
 def index_dir(corpus: Corpus, settings: Settings, cache: Path = DEFAULT_CACHE,
               log: Callable[[str], None] | None = None) -> Path:
     """The data directory holding this corpus's index, built first unless the cache has it."""
     from qa.service import QAService
 
     data_dir = cache / f"{corpus.name}-{index_key(corpus, settings)}"
-    if not (data_dir / "CURRENT").is_file():
+    if not (data_dir / BUILT).is_file():
         if log:
             log(f"indexing {corpus.name} ({corpus.articles}) into {data_dir} ...")
         for stale in cache.glob(f"{corpus.name}-*"):  # older builds of the same corpus
             if stale != data_dir and stale.is_dir():
                 shutil.rmtree(stale, ignore_errors=True)
         QAService.build(_with_data_dir(settings, data_dir), source=corpus.articles,
-                        progress=_every_tenth(log) if log else None)
+                        progress=_every_tenth(log) if log else None).close()
+        (data_dir / BUILT).write_text("every article of the corpus is in the store\n")
     return data_dir
 
 

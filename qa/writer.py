@@ -1,0 +1,91 @@
+"""Writing documents into the store: process, embed, judge near-duplicates, upsert."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from embeddings.build import embed_documents
+from embeddings.chunking import load_nlp, process_all
+from embeddings.encoder import Encoder
+from embeddings.records import Document
+from embeddings.store import IndexedDocument, Store
+from qa.dedupe import find_copy
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+BATCH = 64  # documents processed and embedded together
+
+
+def index_documents(
+    store: Store, encoder: Encoder, documents: Sequence[Document], progress: Progress | None = None,
+    stages: dict[str, float] | None = None,
+) -> int:
+    """Write ``documents`` the store does not already hold as they are; the number written."""
+    held = {s.document.doc_id: s.document for s in store.summaries()}
+    todo = [d for d in documents if held.get(d.doc_id) != d]
+    stages = {} if stages is None else stages
+    nlp = load_nlp() if todo else None
+    for first in range(0, len(todo), BATCH):
+        batch = todo[first:first + BATCH]
+        write_batch(store, encoder, batch, nlp, stages)
+        if progress:
+            progress("index", first + len(batch), len(todo))
+    return len(todo)
+
+
+def write_batch(
+    store: Store, encoder: Encoder, batch: Sequence[Document], nlp: object | None = None,
+    stages: dict[str, float] | None = None,
+) -> list[IndexedDocument]:
+    """Process, embed and upsert a batch; then judge each against the earlier ones (and re-write copies)."""
+    stages = {} if stages is None else stages
+    began = time.perf_counter()
+    processed = process_all(batch, encoder, nlp or load_nlp())  # type: ignore[arg-type]
+    stages["clean+split+tag"] = stages.get("clean+split+tag", 0.0) + time.perf_counter() - began
+    began = time.perf_counter()
+    vectors = embed_documents(processed, encoder)
+    stages["embed"] = stages.get("embed", 0.0) + time.perf_counter() - began
+    began = time.perf_counter()
+    docs = [
+        IndexedDocument(processed=p, chunk_vectors=vectors[p.document.doc_id].chunks,
+                        sentence_vectors=vectors[p.document.doc_id].sentences)
+        for p in processed
+    ]
+    judged: list[IndexedDocument] = []
+    for doc in docs:  # in order: a document can only copy one written before it
+        judged.append(find_copy(store, doc, judged))
+    store.upsert(judged)
+    stages["store"] = stages.get("store", 0.0) + time.perf_counter() - began
+    return judged
+
+
+def import_snapshot(store: Store, data_dir: Path, model: str) -> int:
+    """Move the documents of a snapshot written by an earlier version (``data_dir/CURRENT``) into an
+    empty store, vectors and all (nothing is re-embedded); the number moved."""
+    from embeddings.index import CURRENT, load_snapshot
+
+    if store.count() or not (data_dir / CURRENT).is_file():
+        return 0
+    snapshot = load_snapshot(data_dir, model=model)
+    judged: list[IndexedDocument] = []
+    for doc_id, processed in snapshot.processed.items():
+        vectors = snapshot.vectors[doc_id]
+        doc = IndexedDocument(processed=processed, chunk_vectors=vectors.chunks,
+                              sentence_vectors=vectors.sentences)
+        judged.append(find_copy(store, doc, judged[-BATCH:]))
+    store.upsert(judged)
+    return len(judged)
+
+
+def delete_document(store: Store, doc_id: str) -> bool:
+    """Remove a document; its copies are judged again (the original they repeat is gone)."""
+    if not store.delete(doc_id):
+        return False
+    orphans = [s.document.doc_id for s in store.summaries() if s.copy_of == doc_id]
+    for orphan in orphans:
+        doc = store.get(orphan)
+        if doc is not None:
+            store.upsert([find_copy(store, dataclasses.replace(doc, copy_of=None, copied=frozenset()))])
+    return True
