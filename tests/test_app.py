@@ -14,6 +14,7 @@ from litestar.testing import TestClient
 from embeddings.records import Document
 from qa.app import create_app
 from qa.errors import BackendTimeout, BackendUnavailable
+from qa.http_api import ASK_MAX_BODY
 from qa.records import Answer, Citation, DocumentInfo, Passage
 from qa.service import QAService
 from qa.settings import IndexSettings, Settings
@@ -177,9 +178,9 @@ def test_wrong_content_type_is_415(client) -> None:
 
 
 def test_oversized_ask_body_is_413(client) -> None:
-    response = client.post("/v1/ask", json={"question": "x" * (65 * 1024)})
+    response = client.post("/v1/ask", json={"question": "x" * (ASK_MAX_BODY + 1024)})
     assert response.status_code == 413
-    assert "65536" in response.json()["detail"]
+    assert str(ASK_MAX_BODY) in response.json()["detail"]
 
 
 def test_wrong_method_and_unknown_route_keep_the_error_shape(client) -> None:

@@ -12,6 +12,7 @@ import pytest
 from litestar.testing import TestClient
 
 from qa.app import create_app
+from qa.http_api import ASK_MAX_BODY
 from qa.service import QAService
 from qa.settings import Settings
 
@@ -104,7 +105,7 @@ def test_chat_body_over_64_kib_is_413(client) -> None:
 
 
 @pytest.mark.parametrize(("path", "limit", "headers"),
-                         [("/v1/ask", 64 * 1024, {}),
+                         [("/v1/ask", ASK_MAX_BODY, {}),
                           ("/v1/documents", 8 * 1024 * 1024, {"Authorization": f"Bearer {KEY}"})])
 def test_a_chunked_body_cannot_slip_past_the_size_limit(client, path, limit, headers) -> None:
     def chunks() -> Iterator[bytes]:  # no Content-Length: the server must count as it reads
