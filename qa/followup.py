@@ -180,7 +180,7 @@ def _kind(span: Span | Doc) -> str:
 def _referents(prev: Doc, answer: Doc | None) -> dict[str, tuple[str, bool]]:
     """What each kind of pronoun of the next question refers to, where only one phrase fits.
 
-    The previous answer when the previous question asked for it ("Who took Konna?", "Which town
+    The previous answer when the previous question asked for it ("Who won the election?", "Which town
     ...?"), else the one phrase of the previous question that agrees. The flag says whether the
     phrase may stand for a pronoun that is a subject: a subject pronoun most likely continues the
     previous subject, so when that subject is of another kind ("the group ... advised Muslims",
@@ -296,7 +296,7 @@ def keeps_user_words(question: str, rewritten: str) -> bool:
     """True when a rewrite keeps every content word and number of the user's own question.
 
     Referring words may go, and so may the verb whose subject is one ("when did *that happen*"
-    becomes "when was Konna seized"): together they stood for the event the rewrite now names.
+    becomes "when was the bridge reopened"): together they stood for the event the rewrite now names.
     """
     doc = load_parser()(question)
     referring = {t.i for t in _references(doc)}
