@@ -71,8 +71,12 @@ _BOILERPLATE = re.compile(
     r"[\s.:!]*",
     re.I,
 )
-SHORT_BLOCK = 200  # characters; furniture phrases only count in blocks this short ...
-MANY_CUES = 2  # ... or in blocks with at least this many of them
+_TO_READER = re.compile(r"\b(?:you|your|yours|our|us|please|thank you)\b", re.I)
+_IMPERATIVE = re.compile(r"(?:sign[ -]?up|subscribe|unsubscribe|register|join|get|follow)\b", re.I)
+_QUOTED = re.compile(r"[\"“”«»]|''|(?:^|\s)['‘]\w")
+_LINK = re.compile(r"\W*(?:https?://|www\.)\S+\W*|.{0,80}\s*(?:»|›|→|>>)\s*", re.I)
+SHORT_BLOCK = 200  # characters; furniture phrases only count in blocks this short
+REPEATED_IN = 5  # documents (with different openings) that repeat a block make it the site's own
 MAX_CAPTION = 600  # characters; a longer block after "Image caption" is the article again
 
 
@@ -106,13 +110,22 @@ def _is_terminated(text: str) -> bool:
     return bool(_TERMINAL.search(text))
 
 
+def _addresses_reader(text: str) -> bool:
+    """A call to action: speaks to the reader ("you", "our", "please") or opens with a verb
+    ("Sign up ...", "Subscribe ..."), and quotes no one (a quoted "you" is someone speaking)."""
+    if _QUOTED.search(text):
+        return False
+    return bool(_TO_READER.search(text) or _IMPERATIVE.match(text))
+
+
 def _rule_reason(block: Block) -> str | None:
     """The furniture reason a block has on its own, or None."""
     text = block.text
-    short = len(text) <= SHORT_BLOCK
-    cues = len(_NEWSLETTER.findall(text))
-    if cues >= MANY_CUES or (cues and short):
+    # A sign-up form is short and speaks to the reader; an article may well mention signing up.
+    if len(text) <= SHORT_BLOCK and _NEWSLETTER.search(text) and _addresses_reader(text):
         return "newsletter"
+    if _LINK.fullmatch(text):
+        return "link"
     if _CAPTION_LABEL.match(text) and len(text) <= MAX_CAPTION:
         return "caption"
     if len(text) > 300:
@@ -169,6 +182,8 @@ OFF_TOPIC = 0.25  # a block relating less than this to the body is off-topic
 RUN_MEAN = 0.20  # ... and a run of them must, on average, relate less than this
 MIN_RUN = 2  # a single odd last paragraph is kept: lists of headlines come in runs
 MAX_RUN_BLOCK = 400  # characters; headline lists are short blocks, long paragraphs are body
+MIN_PROSE_WORDS = 3
+_LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z][a-z'’-]+\b")
 _EMBED_CHARS = 300  # the opening of a block says what it is about; longer costs time
 
 
@@ -188,9 +203,17 @@ def _relatedness(vectors: np.ndarray) -> np.ndarray:
     return np.maximum(to_centroid, support)
 
 
+def _is_prose(text: str) -> bool:
+    """True when a block reads as words (a few lower-case ones), not a list of names or figures."""
+    return len(_LOWER_WORD.findall(text)) >= MIN_PROSE_WORDS
+
+
 def _off_topic_tail(blocks: Sequence[Block], relatedness: np.ndarray) -> int:
     """Index where a trailing run of off-topic blocks starts (len(blocks) when there is none)."""
-    gain = np.where([len(b.text) <= MAX_RUN_BLOCK for b in blocks], OFF_TOPIC - relatedness, -1.0)
+    # Only short prose can be a headline or a blurb; a short block of names and figures (a
+    # line-up, an attendance, a score) is the data of the story above it, however unlike it reads.
+    listed = [len(b.text) <= MAX_RUN_BLOCK and _is_prose(b.text) for b in blocks]
+    gain = np.where(listed, OFF_TOPIC - relatedness, -1.0)
     # The suffix with the largest total gain: a related headline inside the list does not end
     # it, while a body paragraph before the list (strongly related) is left out of it.
     suffix_gain = np.cumsum(gain[::-1])[::-1]
@@ -212,6 +235,26 @@ def _content_reasons(blocks: Sequence[Block], vectors: np.ndarray) -> list[str |
     return [None if i < start else "off-topic" for i in range(len(blocks))]
 
 
+def _mark_repeated(blocks_of: Sequence[Sequence[Block]], reasons_of: list[list[str | None]]) -> None:
+    """Mark short blocks that many documents repeat word for word and that are not a sentence of
+    reporting (unterminated, or speaking to the reader): a site's own links and calls to action."""
+    seen: dict[str, set[str]] = {}
+    for blocks in blocks_of:
+        opening = blocks[0].text if blocks else ""
+        for block in blocks:
+            if len(block.text) <= SHORT_BLOCK:
+                seen.setdefault(" ".join(block.text.lower().split()), set()).add(opening)
+    for blocks, reasons in zip(blocks_of, reasons_of, strict=True):
+        for i, block in enumerate(blocks):
+            key = " ".join(block.text.lower().split())
+            if (
+                reasons[i] is None
+                and len(seen.get(key, ())) >= REPEATED_IN
+                and (not _is_terminated(block.text) or _addresses_reader(block.text))
+            ):
+                reasons[i] = "repeated"
+
+
 def find_furniture(doc: Document, encoder: Encoder | None) -> list[DroppedSpan]:
     """Spans of ``doc.text`` that are page furniture, sorted; rules only when encoder is None."""
     return find_furniture_all([doc], encoder)[0]
@@ -222,6 +265,7 @@ def find_furniture_all(docs: Sequence[Document], encoder: Encoder | None) -> lis
     encoder batches them across both cores; a document alone rarely fills one batch)."""
     blocks_of = [split_blocks(doc.text) for doc in docs]
     reasons_of = [_rule_reasons(blocks) for blocks in blocks_of]
+    _mark_repeated(blocks_of, reasons_of)
     if encoder is not None:
         checked = [  # (document, indices of the blocks the rules kept) where there are enough
             (d, kept) for d, reasons in enumerate(reasons_of)

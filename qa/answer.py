@@ -23,6 +23,7 @@ from qa.question import (
     Question,
     parse_question,
 )
+from qa.reader import Windows, anchors_of
 from qa.records import Answer, Citation, Evidence, ScoredSentence
 from qa.verify import MARKER, abstain, cite
 
@@ -115,7 +116,10 @@ class ExtractiveGenerator:
 
     def answer(self, question: Question, evidence: Evidence) -> Answer:
         """Pick evidence sentences, cite them, or abstain when they don't answer."""
-        ranked = list(evidence.sentences)
+        windows = Windows(evidence)
+        anchors = anchors_of(question.text)
+        # the question's numbers, dates and names must all be stated around the evidence
+        ranked = [s for s in evidence.sentences if windows.matches(s, anchors)]
         if not ranked or ranked[0].score < self.min_score:
             return abstain(question.text, "extractive")
         top = ranked[0].score

@@ -1,0 +1,76 @@
+"""What a question pins down (its numbers, dates and names) and the evidence window that must match it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from embeddings.terms import content_terms
+from qa.records import Evidence, ScoredSentence
+from qa.support import calendar_words, numbers
+
+_DIGITS = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+_NAME = re.compile(r"[A-Z][\w'’.-]*")
+NEIGHBOURS = 2  # sentences either side of a sentence that belong to its evidence window
+
+
+@dataclass(frozen=True)
+class Anchors:
+    """The question's specifics that any evidence for it must state: numbers, months, names."""
+
+    numbers: frozenset[str]
+    months: frozenset[str]
+    names: frozenset[str]  # stemmed terms of capitalised words after the first
+
+
+def anchors_of(question: str) -> Anchors:
+    """The numbers (written as digits), month and weekday names, and proper names of a question."""
+    found = {m.group(0).replace(",", "") for m in _DIGITS.finditer(question)}
+    tokens = question.split()[1:]
+    names = {t for tok in tokens if _NAME.match(tok) for t in content_terms(tok)}
+    return Anchors(
+        numbers=frozenset(found), months=frozenset(calendar_words(question)), names=frozenset(names)
+    )
+
+
+def _mentions(terms: set[str], name: str) -> bool:
+    """True when ``terms`` hold the name or a longer form of it ("mali" in "malian")."""
+    return name in terms or (len(name) >= 4 and any(t.startswith(name) for t in terms))
+
+
+def matched(anchors: Anchors, text: str, title: str = "") -> bool:
+    """True when ``text`` (with its article's title for names) states every anchor."""
+    if not anchors.numbers <= numbers(text) or not anchors.months <= calendar_words(text):
+        return False
+    terms = set(content_terms(text)) | set(content_terms(title))
+    return all(_mentions(terms, name) for name in anchors.names)
+
+
+class Windows:
+    """Each evidence sentence with its neighbours in the same passage, in text order."""
+
+    def __init__(self, evidence: Evidence) -> None:
+        self.evidence = evidence
+        by_passage: dict[int, list[ScoredSentence]] = {}
+        for s in evidence.sentences:
+            by_passage.setdefault(s.passage, []).append(s)
+        self._order = {p: sorted(group, key=lambda s: s.sentence.start) for p, group in by_passage.items()}
+        self._at = {
+            (s.passage, s.sentence.start): i for p, group in self._order.items() for i, s in enumerate(group)
+        }
+
+    def neighbours(self, s: ScoredSentence, reach: int = NEIGHBOURS) -> list[ScoredSentence]:
+        """The sentences within ``reach`` of ``s`` in its passage (``s`` itself left out)."""
+        group = self._order[s.passage]
+        at = self._at[(s.passage, s.sentence.start)]
+        return [group[i] for i in range(max(0, at - reach), min(len(group), at + reach + 1)) if i != at]
+
+    def text(self, s: ScoredSentence) -> str:
+        """The sentence and its neighbours, in text order."""
+        around = sorted([s, *self.neighbours(s)], key=lambda x: x.sentence.start)
+        return " ".join(x.sentence.text for x in around)
+
+    def matches(self, s: ScoredSentence, anchors: Anchors) -> bool:
+        """True when the window around ``s`` states every anchor of the question."""
+        # an article's title names its subject, which its sentences then leave implicit
+        return matched(anchors, self.text(s), self.evidence.passages[s.passage].title)
