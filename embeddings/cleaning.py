@@ -141,6 +141,15 @@ def _rule_reason(block: Block) -> str | None:
     return None
 
 
+def _in_form(text: str, previous: str, after: str | None) -> bool:
+    """A block right under a sign-up block that belongs to the same form."""
+    # its tag line ("The day's top stories ..."), between form blocks or after a "...:" prompt
+    if len(text) <= SHORT_BLOCK and (after == "newsletter" or previous.endswith(":")):
+        return True
+    # its small print: longer, but still addressed to whoever signs up
+    return len(text) <= 2 * SHORT_BLOCK and bool(_NEWSLETTER.search(text)) and _addresses_reader(text)
+
+
 def _rule_reasons(blocks: Sequence[Block]) -> list[str | None]:
     """Rules per block, then the rules that need a block's neighbours."""
     reasons = [_rule_reason(block) for block in blocks]
@@ -160,9 +169,7 @@ def _rule_reasons(blocks: Sequence[Block]) -> list[str | None]:
             continue
         before = reasons[i - 1] if i > 0 else None
         after = reasons[i + 1] if i + 1 < len(blocks) else None
-        short = len(block.text) <= SHORT_BLOCK
-        # A sign-up form's own tag line ("The day's top stories ...") sits inside the form.
-        if short and before == "newsletter" and (after == "newsletter" or blocks[i - 1].text.endswith(":")):
+        if before == "newsletter" and _in_form(block.text, blocks[i - 1].text, after):
             reasons[i] = "newsletter"
         # A photo caption under (or above) a credit/dateline: unterminated, present tense, dated.
         elif (

@@ -36,6 +36,8 @@ MAX_SENTENCES = 6
 LIST_WINDOW = 6  # sentences either side of the best one searched for enumerated list items
 COVERED = 0.55  # ... or when it has this share of the question's (IDF-weighted) words
 CONFIDENT = 0.68  # a sentence this close to the question may answer it in other words
+NEAR_BEST = 3  # the best sentences whose neighbours may carry the answer they lead up to
+NEXT_TO = 1  # ... within this many sentences
 
 _ENTITY_KINDS = {
     AGENT: {"PERSON", "ORG", "NORP", "GPE"},
@@ -98,7 +100,17 @@ def _named(s: ScoredSentence, question: Question) -> bool:
 
 
 def _satisfied(s: ScoredSentence, question: Question) -> set[str]:
-    return {n for n in _needs(question) if values(s.sentence, n, question)}
+    found = {n for n in _needs(question) if values(s.sentence, n, question)}
+    if NUMBER in found and not _counts_named(s, question):
+        found.discard(NUMBER)
+    return found
+
+
+def _counts_named(s: ScoredSentence, question: Question) -> bool:
+    """A figure counts what is asked only if its sentence names whose it is ("French soldiers")."""
+    anchors = anchors_of(question.text)
+    named = set(question.counted) & (anchors.names | set().union(*anchors.choices))
+    return named <= set(content_terms(s.sentence.text))
 
 
 class ExtractiveGenerator:
@@ -131,6 +143,12 @@ class ExtractiveGenerator:
         ]
         needs = _needs(question)
         if needs and not any(_satisfied(s, question) for s in relevant):
+            # the closest sentences restate the question; the answer often follows them
+            relevant += [
+                n for s in relevant[:NEAR_BEST] for n in windows.neighbours(s, reach=NEXT_TO)
+                if n not in relevant and _satisfied(n, question) and windows.matches(n, anchors)
+            ]
+        if needs and not any(_satisfied(s, question) for s in relevant):
             # none of the closest sentences gives what is asked: a slightly weaker one may
             relevant += [
                 s for s in ranked
@@ -140,10 +158,8 @@ class ExtractiveGenerator:
         if needs:
             # a sentence that gives more of what is asked beats a closer one that gives less
             relevant.sort(key=lambda s: (-len(_satisfied(s, question)), -_named(s, question), -s.score))
-            if not _satisfied(relevant[0], question):
-                return abstain(question.text, "extractive")
         relevant = self._on_topic(relevant, evidence)
-        if not relevant:
+        if not relevant or (needs and not _satisfied(relevant[0], question)):
             return abstain(question.text, "extractive")
         chosen = [relevant[0]]
         covered = _satisfied(chosen[0], question)
@@ -304,27 +320,51 @@ def _closeness(sentence: Sentence, question: Question) -> Callable[[str], int]:
 
 
 def short_answer(question: Question, sentences: list[Sentence]) -> str | None:
-    """The bare facts asked for (actor, date, figure, place), nearest the question's words first."""
+    """The asked-for span alone (a name, a figure with its unit, a date), or None when there is none:
+    the value of each asked kind nearest the question's words in the first sentence that has one."""
+    kinds = [k for k in (PERSON, AGENT, NAME, NUMBER, DISTANCE, DURATION, PLACE, DATE) if k in question.needs]
+    if not kinds:
+        return None
+    limit = (question.list_size or 4) if LIST in question.needs else 1
     parts: list[str] = []
-    for need in (PERSON, AGENT, NAME, NUMBER, DISTANCE, DURATION, PLACE, DATE):
-        if need not in question.needs:
-            continue
+    for need in kinds:
         found: list[str] = []
-        per_sentence = 6 if LIST in question.needs else 1 if need in (AGENT, PERSON, NAME) else 2
         for s in sentences:
-            if need == DATE:
-                mentions = sorted(s.dates, key=lambda d: _closeness(s, question)(d.text))
-                offered = [_spell_date(d.resolved) or d.text for d in mentions if d.resolved]
-            else:
-                offered = sorted(sorted(values(s, need, question)), key=_closeness(s, question))
-                if need == NUMBER and any(any(ch.isdigit() for ch in v) for v in offered):
-                    offered = [v for v in offered if any(ch.isdigit() for ch in v)]
-            for item in offered[:per_sentence]:
-                if item not in found:
-                    found.append(item)
-        if found:
-            parts.append(", ".join(found[:4]))
-    return "; ".join(parts) or None
+            found += [v for v in _asked_spans(s, need, question) if v not in found]
+            if len(found) >= limit:
+                break
+        if not found:
+            return None  # a part of what is asked has no span of its kind: a sentence answers it
+        parts.append(", ".join(found[:limit]))
+    return "; ".join(parts)
+
+
+def _asked_spans(s: Sentence, need: str, question: Question) -> list[str]:
+    """Values of kind ``need`` in one sentence, nearest the question's words first."""
+    near = _closeness(s, question)
+    if need == DATE:
+        mentions = sorted(s.dates, key=lambda d: near(d.text))
+        return [_spell_date(d.resolved) or d.text for d in mentions if d.resolved]
+    offered = sorted(sorted(values(s, need, question)), key=near)
+    if need == NUMBER:
+        offered = [_with_unit(s.text, v) for v in offered if any(ch.isdigit() for ch in v)]
+    return offered
+
+
+_UNIT_AFTER = re.compile(r"\s?(%|[A-Za-z][\w-]*)")
+
+
+def _with_unit(text: str, value: str) -> str:
+    """A figure with its currency sign and the word it counts: "£10 subscription", "2,000 troops"."""
+    at = text.find(value)
+    if at < 0:
+        return value
+    if at > 0 and text[at - 1] in "£$€¥":
+        value, at = text[at - 1] + value, at - 1
+    unit = _UNIT_AFTER.match(text, at + len(value))
+    if unit and (unit.group(1) == "%" or content_terms(unit.group(1))):
+        value = text[at:unit.end()]
+    return value
 
 
 def combine(question: str, answers: list[Answer]) -> Answer:

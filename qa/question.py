@@ -59,6 +59,9 @@ _COUNT_IN_LIST = re.compile(
     r"\b(two|three|four|five|six|seven|eight|nine|ten|\d+) "
     r"(?!(?:hours|days|weeks|months|years|minutes|times|miles|kilomet(?:re|er)s)\b)[a-z]+s\b"
 )
+_DESCRIBE = re.compile(
+    r"^\W*(?i:who (?:is|was|are|were)) (?:(?i:the) )?[A-Z][\w.-]*(?:\s+[A-Z][\w.-]*)*\W*$"
+)
 # "X, and what Y?" / "X and how many Y?": a second question joined to the first
 _SECOND_QUESTION = re.compile(
     r",? (?:and|but) (?=(?:who|whom|what|when|where|which|how|why)\b)", re.IGNORECASE
@@ -86,6 +89,8 @@ def parse_question(text: str) -> Question:
     needs = {kind for kind, pattern in _PATTERNS if _asked(pattern, lowered)}
     if PERSON in needs:
         needs.discard(AGENT)
+        if _DESCRIBE.search(text):
+            needs.discard(PERSON)  # "Who is Le Drian?" asks what he is, not for a name
     if DISTANCE in needs:
         needs -= {NUMBER, PLACE}
     if DURATION in needs:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from embeddings.terms import content_terms
 from qa.records import Evidence, ScoredSentence
@@ -11,6 +12,10 @@ from qa.support import calendar_words, numbers
 
 _DIGITS = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 _NAME = re.compile(r"[A-Z][\w'’.-]*")
+_COORDINATED_NAME = re.compile(r"[A-Z][\w'’.-]*")
+_COORDINATED = re.compile(
+    r"[A-Z][\w'’.-]*(?:,\s+[A-Z][\w'’.-]*)*,?\s+(?:and|or)\s+[A-Z][\w'’.-]*"
+)
 NEIGHBOURS = 2  # sentences either side of a sentence that belong to its evidence window
 
 
@@ -21,15 +26,23 @@ class Anchors:
     numbers: frozenset[str]
     months: frozenset[str]
     names: frozenset[str]  # stemmed terms of capitalised words after the first
+    choices: tuple[frozenset[str], ...] = ()  # "Banamba and Niono": any one of them per window
 
 
+@lru_cache(maxsize=4096)
 def anchors_of(question: str) -> Anchors:
     """The numbers (written as digits), month and weekday names, and proper names of a question."""
     found = {m.group(0).replace(",", "") for m in _DIGITS.finditer(question)}
     tokens = question.split()[1:]
     names = {t for tok in tokens if _NAME.match(tok) for t in content_terms(tok)}
+    # names joined by "and"/"or" are asked about one by one, and may come from different articles
+    choices = [frozenset(t for name in _COORDINATED_NAME.findall(m.group(0)) for t in content_terms(name))
+               for m in _COORDINATED.finditer(question)]
+    choices = [c for c in choices if len(c) > 1]
+    grouped = set().union(*choices)
     return Anchors(
-        numbers=frozenset(found), months=frozenset(calendar_words(question)), names=frozenset(names)
+        numbers=frozenset(found), months=frozenset(calendar_words(question)),
+        names=frozenset(names - grouped), choices=tuple(choices),
     )
 
 
@@ -43,7 +56,9 @@ def matched(anchors: Anchors, text: str, title: str = "") -> bool:
     if not anchors.numbers <= numbers(text) or not anchors.months <= calendar_words(text):
         return False
     terms = set(content_terms(text)) | set(content_terms(title))
-    return all(_mentions(terms, name) for name in anchors.names)
+    return all(_mentions(terms, name) for name in anchors.names) and all(
+        any(_mentions(terms, name) for name in group) for group in anchors.choices
+    )
 
 
 class Windows:
