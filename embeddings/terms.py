@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
@@ -20,7 +21,7 @@ _NUMBER_WORDS = {
 _STOP = (frozenset(STOPWORDS_EN) | frozenset(STOP_WORDS) | {"s", "said", "says", "mr", "mrs"}) - _NUMBER_WORDS
 
 
-# English irregular verb forms and common demonyms, folded to one term before stemming so that
+# English irregular verb forms and demonyms (lexicon/demonyms.tsv), folded to one term before stemming so that
 # "fell"/"fallen"/"fall" and "French"/"France" match (a general English table, not corpus facts).
 _IRREGULAR = {
     form: base
@@ -44,19 +45,23 @@ _IRREGULAR = {
     }.items()
     for form in forms.split()
 }
-_DEMONYMS = {
-    "french": "france", "malian": "mali", "malians": "mali", "algerian": "algeria",
-    "nigerian": "nigeria", "nigerien": "niger", "senegalese": "senegal", "german": "germany",
-    "russian": "russia", "canadian": "canada", "american": "america", "americans": "america",
-    "british": "britain", "chinese": "china", "european": "europe", "african": "africa",
-    "africans": "africa", "ivorian": "ivory", "chadian": "chad", "togolese": "togo",
-    "beninese": "benin", "ghanaian": "ghana", "burkinabe": "burkina", "guinean": "guinea",
-    "spanish": "spain", "italian": "italy", "japanese": "japan", "indian": "india",
-    "pakistani": "pakistan", "afghan": "afghanistan", "israeli": "israel", "lebanese": "lebanon",
-    "swedish": "sweden", "finnish": "finland", "lithuanian": "lithuania", "korean": "korea",
-    "australian": "australia", "malaysian": "malaysia", "egyptian": "egypt", "libyan": "libya",
-    "moroccan": "morocco", "tunisian": "tunisia", "mauritanian": "mauritania",
-}
+_LEXICON = Path(__file__).resolve().parent / "lexicon"
+
+
+def _read_table(name: str) -> dict[str, str]:
+    """A two-column table (tab-separated, "#" comments) from the lexicon folder."""
+    rows = (line.split("\t") for line in (_LEXICON / name).read_text(encoding="utf-8").splitlines())
+    return {row[0]: row[1] for row in rows if len(row) == 2 and not row[0].startswith("#")}
+
+
+_DEMONYMS = _read_table("demonyms.tsv")
+
+
+@lru_cache(maxsize=1)
+def place_nouns() -> tuple[str, ...]:
+    """Common nouns for places (lexicon/place_nouns.txt), for places an entity tagger misses."""
+    lines = (_LEXICON / "place_nouns.txt").read_text(encoding="utf-8").splitlines()
+    return tuple(w.strip() for w in lines if w.strip() and not w.startswith("#"))
 
 
 @lru_cache(maxsize=1)

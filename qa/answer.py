@@ -9,7 +9,7 @@ from datetime import date
 import msgspec
 
 from embeddings.records import Sentence
-from embeddings.terms import content_terms, words
+from embeddings.terms import content_terms, place_nouns, words
 from qa.question import (
     AGENT,
     DATE,
@@ -53,8 +53,8 @@ _DURATION = re.compile(
 # places spaCy does not tag: "in a nearby forest", "at the airbase", "inside the towns of ..."
 _PLACE_PHRASE = re.compile(
     r"\b(?:in|at|near|inside|into|around|outside|towards?) (?:a|an|the) (?:[a-z]+ ){0,2}"
-    r"(?:forests?|towns?|city|cities|village|area|region|camp|base|airbase|airport|desert|"
-    r"border|capital|province|outskirts|mountains?|river|canal|plant|facility|compound|port)\b"
+    rf"(?:(?:{'|'.join(sorted(place_nouns(), key=len, reverse=True))})(?:e?s)?"
+    rf"|{'|'.join(n[:-1] + 'ies' for n in place_nouns() if n.endswith('y'))})\b"
 )
 _ORDINAL = re.compile(
     r"\b(first|second|third|thirdly|fourth|fifth|final|finally|last|another|also)\b", re.IGNORECASE

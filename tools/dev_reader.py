@@ -38,7 +38,10 @@ def service_for(name: str, docs_dir: Path, rebuild: bool) -> QAService:
     encoder = default_encoder()
     if rebuild or not (settings.index.data_dir / "CURRENT").exists():
         save_snapshot(build_index(load_documents(docs_dir), encoder), settings.index.data_dir)
-    return QAService.open(settings, encoder)
+    service = QAService.open(settings, encoder)
+    if os.environ.get("QA_MIN_SCORE"):
+        service.extractive.min_score = float(os.environ["QA_MIN_SCORE"])
+    return service
 
 
 def run(name: str, rebuild: bool, split: str, verbose: bool) -> dict[str, float]:
