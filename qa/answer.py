@@ -168,6 +168,7 @@ class ExtractiveGenerator:
             if extra is not None and extra not in chosen:
                 chosen.append(extra)
                 covered |= _satisfied(extra, question)
+        chosen += self._each_named(question, ranked, chosen, top)
         chosen += self._alternatives(question, ranked, chosen, top)
         if LIST in question.needs:
             chosen += self._list_items(question, evidence, chosen)
@@ -185,6 +186,26 @@ class ExtractiveGenerator:
         if around:
             return around
         return [s for s in relevant if s.coverage >= COVERED or s.similarity >= CONFIDENT]
+
+    def _each_named(
+        self, question: Question, ranked: list[ScoredSentence], chosen: list[ScoredSentence],
+        top: float,
+    ) -> list[ScoredSentence]:
+        """For "Banamba and Niono": a sentence about each coordinated name that the chosen miss."""
+        extra: list[ScoredSentence] = []
+        floor = max(self.min_score, SPECIFIC * top)
+        for group in anchors_of(question.text).choices:
+            for name in sorted(group):
+                if any(name in content_terms(c.sentence.text) for c in chosen + extra):
+                    continue
+                found = next((
+                    s for s in ranked if s.score >= floor and s not in chosen + extra
+                    and name in content_terms(s.sentence.text)
+                    and (not _needs(question) or _satisfied(s, question))
+                ), None)
+                if found is not None:
+                    extra.append(found)
+        return extra
 
     def _same_count(self, question: Question, s: ScoredSentence, top: float) -> bool:
         """A weaker sentence that counts the same thing ("French troops") may report another figure."""
