@@ -25,7 +25,7 @@ class Anchors:
 
     numbers: frozenset[str]
     months: frozenset[str]
-    names: frozenset[str]  # stemmed terms of capitalised words after the first
+    names: frozenset[str]  # the last term of each name ("Makarov" of "Viktor Makarov")
     choices: tuple[frozenset[str], ...] = ()  # "Banamba and Niono": any one of them per window
 
 
@@ -33,8 +33,7 @@ class Anchors:
 def anchors_of(question: str) -> Anchors:
     """The numbers (written as digits), month and weekday names, and proper names of a question."""
     found = {m.group(0).replace(",", "") for m in _DIGITS.finditer(question)}
-    tokens = question.split()[1:]
-    names = {t for tok in tokens if _NAME.match(tok) for t in content_terms(tok)}
+    names = {terms[-1] for phrase in _name_phrases(question) if (terms := content_terms(phrase))}
     # names joined by "and"/"or" are asked about one by one, and may come from different articles
     choices = [frozenset(t for name in _COORDINATED_NAME.findall(m.group(0)) for t in content_terms(name))
                for m in _COORDINATED.finditer(question)]
@@ -44,6 +43,20 @@ def anchors_of(question: str) -> Anchors:
         numbers=frozenset(found), months=frozenset(calendar_words(question)),
         names=frozenset(names - grouped), choices=tuple(choices),
     )
+
+
+def _name_phrases(question: str) -> list[str]:
+    """Runs of capitalised words after the first word ("Daily Telegraph", "Viktor Makarov")."""
+    phrases: list[list[str]] = []
+    previous = False
+    for token in question.split()[1:]:
+        named = bool(_NAME.match(token))
+        if named and previous and not re.search(r"[,;:?!]$", phrases[-1][-1]):
+            phrases[-1].append(token)
+        elif named:
+            phrases.append([token])
+        previous = named
+    return [" ".join(p) for p in phrases]
 
 
 def _mentions(terms: set[str], name: str) -> bool:
