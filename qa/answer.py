@@ -143,18 +143,19 @@ class ExtractiveGenerator:
         ]
         needs = _needs(question)
         if needs and not any(_satisfied(s, question) for s in relevant):
-            # the closest sentences restate the question; the answer often follows them
-            relevant += [
-                n for s in relevant[:NEAR_BEST] for n in windows.neighbours(s, reach=NEXT_TO)
-                if n not in relevant and _satisfied(n, question) and windows.matches(n, anchors)
-            ]
-        if needs and not any(_satisfied(s, question) for s in relevant):
-            # none of the closest sentences gives what is asked: a slightly weaker one may
-            relevant += [
+            # the closest sentences restate the question: the answer is in a slightly weaker
+            # sentence, or in one next to them (the best of these by its own score wins)
+            weaker = [
                 s for s in ranked
                 if s not in relevant and s.score >= max(self.min_score, SPECIFIC * top)
-                and _satisfied(s, question) & _MEASURES
+                and _satisfied(s, question)
             ]
+            nearby = [
+                n for s in relevant[:NEAR_BEST] for n in windows.neighbours(s, reach=NEXT_TO)
+                if n not in relevant and n not in weaker and _satisfied(n, question)
+                and windows.matches(n, anchors)
+            ]
+            relevant += weaker + nearby
         if needs:
             # a sentence that gives more of what is asked beats a closer one that gives less
             relevant.sort(key=lambda s: (-len(_satisfied(s, question)), -_named(s, question), -s.score))
