@@ -87,16 +87,17 @@ def _needs(question: Question) -> set[str]:
     return set(question.needs) - {LIST}
 
 
-# kinds of answer rare enough in text that a sentence offering one is a real candidate
-_MEASURES = {DATE, DURATION, NUMBER, DISTANCE}
-
-
 def _named(s: ScoredSentence, question: Question) -> bool:
     """For "what is X called": a name that shares a word with X ("the operation" -> "Operation Condor")."""
     if NAME not in question.needs:
         return False
     asked = set(question.terms)
     return any(set(content_terms(v)) & asked for v in values(s.sentence, NAME, question))
+
+
+def _is_headline(s: ScoredSentence, evidence: Evidence) -> bool:
+    """True for the article's title line, where the text repeats it."""
+    return s.sentence.text.strip() == evidence.passages[s.passage].title.strip()
 
 
 def _satisfied(s: ScoredSentence, question: Question) -> set[str]:
@@ -132,6 +133,8 @@ class ExtractiveGenerator:
         anchors = anchors_of(question.text)
         # the question's numbers, dates and names must all be stated around the evidence
         ranked = [s for s in evidence.sentences if windows.matches(s, anchors)]
+        # a headline restates the story; the answer is in the story's own sentences
+        ranked = [s for s in ranked if not _is_headline(s, evidence)] or ranked
         if not ranked or ranked[0].score < self.min_score:
             return abstain(question.text, "extractive")
         top = ranked[0].score

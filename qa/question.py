@@ -36,7 +36,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (DATE, re.compile(r"\b(when|what (date|day|month|year|time)|which (date|day|month|year)|"
                       r"since when|how long ago|on what day)\b")),
     (DURATION, re.compile(r"\b(how long|for how many (days|weeks|months|years|hours))\b(?! ago)")),
-    (NUMBER, re.compile(r"\b(how (many|much)|what (number|percentage|share|amount|cost|"
+    (NUMBER, re.compile(r"\b(how (many|much|old)|what age|what (number|percentage|share|amount|cost|"
                         r"proportion)|how (large|big)|population|total number)\b")),
     (DISTANCE, re.compile(r"\b(how far|distance|how (close|near)|kilomet(re|er)s? from|"
                           r"miles from)\b")),
