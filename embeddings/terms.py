@@ -57,6 +57,11 @@ def _read_table(name: str) -> dict[str, str]:
 _DEMONYMS = _read_table("demonyms.tsv")
 
 
+def is_demonym(word: str) -> bool:
+    """True for a nationality or a people's adjective ("French", "Malian")."""
+    return word.lower().strip(".,;:!?'’\"") in _DEMONYMS
+
+
 @lru_cache(maxsize=1)
 def place_nouns() -> tuple[str, ...]:
     """Common nouns for places (lexicon/place_nouns.txt), for places an entity tagger misses."""

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from embeddings.terms import content_terms
+from embeddings.terms import content_terms, is_demonym
 from qa.records import Evidence, ScoredSentence
 from qa.support import calendar_words, numbers
 
@@ -25,7 +25,7 @@ class Anchors:
 
     numbers: frozenset[str]
     months: frozenset[str]
-    names: frozenset[str]  # the last term of each name ("Makarov" of "Viktor Makarov")
+    names: frozenset[str]  # the head of each name ("Makarov" of "Viktor Makarov"), its nationality
     choices: tuple[frozenset[str], ...] = ()  # "Banamba and Niono": any one of them per window
 
 
@@ -33,7 +33,12 @@ class Anchors:
 def anchors_of(question: str) -> Anchors:
     """The numbers (written as digits), month and weekday names, and proper names of a question."""
     found = {m.group(0).replace(",", "") for m in _DIGITS.finditer(question)}
-    names = {terms[-1] for phrase in _name_phrases(question) if (terms := content_terms(phrase))}
+    names: set[str] = set()
+    for phrase in _name_phrases(question):
+        terms = content_terms(phrase)
+        # the head ("Galloway" of "George Galloway"), and a nationality that qualifies it
+        # ("French" of "French Senate"): another country's senate is another senate
+        names |= set(terms[-1:]) | {t for w in phrase.split()[:-1] if is_demonym(w) for t in content_terms(w)}
     # names joined by "and"/"or" are asked about one by one, and may come from different articles
     choices = [frozenset(t for name in _COORDINATED_NAME.findall(m.group(0)) for t in content_terms(name))
                for m in _COORDINATED.finditer(question)]

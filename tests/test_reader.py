@@ -1,0 +1,87 @@
+"""The reader's general mechanisms: question anchors, the asked-for span, furniture by shape and place."""
+
+from __future__ import annotations
+
+from embeddings.cleaning import find_furniture, find_furniture_all
+from embeddings.records import Document, Entity, Sentence
+from embeddings.terms import content_terms
+from qa.answer import short_answer
+from qa.question import AGENT, NUMBER, PERSON, parse_question
+from qa.reader import anchors_of, matched
+
+
+def _sentence(
+    text: str, entities: tuple[tuple[str, str], ...] = (), numbers: tuple[str, ...] = ()
+) -> Sentence:
+    ents = tuple(
+        Entity(text=t, label=label, start=text.index(t), end=text.index(t) + len(t)) for t, label in entities
+    )
+    return Sentence(doc_id="d", start=0, end=len(text), text=text, entities=ents, dates=(), numbers=numbers)
+
+
+def test_a_swapped_year_figure_or_name_is_not_matched() -> None:
+    text = "The proclamation of 1863 was signed by Lincoln before a 12-hour debate in the Senate."
+    assert matched(anchors_of("Who signed the proclamation of 1863?"), text)
+    assert not matched(anchors_of("Who signed the proclamation of 1836?"), text)
+    assert not matched(anchors_of("How long was the debate in the French Senate?"), text)
+    assert not matched(anchors_of("Who signed the proclamation in March?"), text)
+
+
+def test_a_name_is_matched_by_its_last_word_and_by_its_demonym() -> None:
+    assert matched(anchors_of("How much did George Galloway win?"), "Mr Galloway won £150,000.")
+    assert matched(anchors_of("How many troops has France sent?"), "French troops number 2,000.")
+
+
+def test_coordinated_names_need_only_one_per_sentence() -> None:
+    anchors = anchors_of("How far are Banamba and Niono from Bamako?")
+    assert matched(anchors, "Banamba is 90 miles from Bamako.")
+    assert not matched(anchors, "Banamba is 90 miles from the capital.")
+
+
+def test_demonyms_come_from_a_general_table_not_one_corpus() -> None:
+    assert content_terms("Peruvian and Norwegian officials") == content_terms("Peru and Norway officials")
+
+
+def test_who_is_a_named_person_asks_for_no_name() -> None:
+    assert not parse_question("Who is Le Drian?").needs & {PERSON, AGENT}
+    assert PERSON in parse_question("Who is France's foreign minister?").needs
+    assert NUMBER in parse_question("How old is Dustin Hoffman?").needs
+
+
+def test_short_answer_is_one_asked_for_span_or_none() -> None:
+    distances = _sentence("The towns are 20 miles and 215 miles away, troops said.", numbers=("20", "215"))
+    assert short_answer(parse_question("How many troops are there?"), [distances]) is not None
+    fee = _sentence("Sky charges a £10 subscription fee to the service.", numbers=("10",))
+    assert short_answer(parse_question("How much is the subscription fee?"), [fee]) == "£10 subscription"
+    who = _sentence("Le Drian, the defence minister of France, spoke.", entities=(("Le Drian", "PERSON"),
+                                                                              ("France", "GPE")))
+    assert short_answer(parse_question("Who is Le Drian?"), [who]) is None
+    nobody = _sentence("The offensive went on for days.")
+    assert short_answer(parse_question("Who led the offensive?"), [nobody]) is None
+
+
+def _doc(doc_id: str, lines: list[str]) -> Document:
+    return Document(doc_id=doc_id, title=lines[0], text="\n\n".join(lines))
+
+
+def test_article_text_that_mentions_signing_up_is_kept() -> None:
+    doc = _doc("a", [
+        "BT offers free calls",
+        "BT is offering customers free internet telephone calls if they sign up to broadband in December.",
+        "The creator of Buffy is to take on a new superhero after signing up to write and direct the film.",
+        '"You can sign up to our service online," he said.',
+    ])
+    assert find_furniture(doc, None) == []
+
+
+def test_sign_up_blocks_that_speak_to_the_reader_are_dropped() -> None:
+    doc = _doc("b", ["Title", "A story sentence.", "Sign up to our free newsletters", "Follow us »"])
+    assert [d.reason for d in find_furniture(doc, None)] == ["newsletter", "link"]
+
+
+def test_a_block_repeated_across_many_documents_is_dropped_only_when_it_is_not_reporting() -> None:
+    docs = [_doc(f"d{i}", [f"Story {i}", f"Something happened in place {i}.", "More from the desk",
+                           "Jane Doe is a regular columnist for the paper."]) for i in range(6)]
+    dropped = find_furniture_all(docs, None)
+    assert all([d.text for d in spans] == ["More from the desk"] for spans in dropped)
+    assert find_furniture_all(docs[:4], None) == [[] for _ in range(4)]
