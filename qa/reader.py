@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -71,6 +72,8 @@ def _mentions(terms: set[str], name: str) -> bool:
 
 def matched(anchors: Anchors, text: str, title: str = "") -> bool:
     """True when ``text`` (with its article's title for names) states every anchor."""
+    # invisible format characters ("Quill\u200bmere") must not split a name in two
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     if not anchors.numbers <= numbers(text) or not anchors.months <= calendar_words(text):
         return False
     terms = set(content_terms(text)) | set(content_terms(title))

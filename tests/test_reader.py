@@ -32,6 +32,11 @@ def test_a_name_is_matched_by_its_last_word_and_by_its_demonym() -> None:
     assert matched(anchors_of("How many troops has France sent?"), "French troops number 2,000.")
 
 
+def test_invisible_characters_do_not_split_a_name() -> None:
+    text = "The Quill\u200bmere harbour recorded 412 vessels."
+    assert matched(anchors_of("What did Quillmere record?"), text)
+
+
 def test_coordinated_names_need_only_one_per_sentence() -> None:
     anchors = anchors_of("How far are Banamba and Niono from Bamako?")
     assert matched(anchors, "Banamba is 90 miles from Bamako.")
