@@ -56,6 +56,7 @@ _PLACE_PHRASE = re.compile(
     rf"(?:(?:{'|'.join(sorted(place_nouns(), key=len, reverse=True))})(?:e?s)?"
     rf"|{'|'.join(n[:-1] + 'ies' for n in place_nouns() if n.endswith('y'))})\b"
 )
+_ENDED = re.compile(r"[.!?][\"'”’)\]]*$")
 _ORDINAL = re.compile(
     r"\b(first|second|third|thirdly|fourth|fifth|final|finally|last|another|also)\b", re.IGNORECASE
 )
@@ -96,8 +97,10 @@ def _named(s: ScoredSentence, question: Question) -> bool:
 
 
 def _is_headline(s: ScoredSentence, evidence: Evidence) -> bool:
-    """True for the article's title line, where the text repeats it."""
-    return s.sentence.text.strip() == evidence.passages[s.passage].title.strip()
+    """True for the article's headline where the text repeats it: its title, not ended like a sentence
+    (a document without a title is titled by its opening sentence, which does answer)."""
+    text = s.sentence.text.strip()
+    return text == evidence.passages[s.passage].title.strip() and not _ENDED.search(text)
 
 
 def _satisfied(s: ScoredSentence, question: Question) -> set[str]:
