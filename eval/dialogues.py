@@ -18,7 +18,7 @@ from typing import Literal
 
 import msgspec
 
-from eval.gold import EVAL_DIR, GoldError
+from eval.gold import EVAL_DIR, read_records
 from eval.metrics import missing_items
 from qa.followup import Turn
 from qa.records import Answer, Mode
@@ -68,21 +68,7 @@ class TurnResult(msgspec.Struct, frozen=True, kw_only=True):
 
 def load_dialogues(path: Path = DIALOGUES_PATH) -> list[Dialogue]:
     """Read and validate the dialogues file (GoldError names the line and the problem)."""
-    dialogues: list[Dialogue] = []
-    seen: set[str] = set()
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            d = msgspec.json.decode(line, type=Dialogue)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise GoldError(f"{path}:{number}: {exc}") from exc
-        problem = _problem(d, seen)
-        if problem:
-            raise GoldError(f"{path}:{number} ({d.id}): {problem}")
-        seen.add(d.id)
-        dialogues.append(d)
-    return dialogues
+    return read_records(path, Dialogue, _problem)
 
 
 def _problem(d: Dialogue, seen: set[str]) -> str | None:

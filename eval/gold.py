@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import msgspec
 
 EVAL_DIR = Path(__file__).resolve().parent
 GOLD_PATH = EVAL_DIR / "gold.jsonl"
 MUST_ABSTAIN = "must-abstain"
+R = TypeVar("R", bound=msgspec.Struct)
 CATEGORIES = (
     "single-fact", "who", "when", "where", "how-many", "list", "multi-article", "conflicting",
     "paraphrase", MUST_ABSTAIN,
@@ -60,25 +62,36 @@ class GoldError(ValueError):
     """The gold file is malformed or does not match the articles."""
 
 
-def load_gold(path: Path = GOLD_PATH) -> list[GoldQuestion]:
-    """Read and validate the gold file (one JSON object per line; blank lines are skipped)."""
-    questions: list[GoldQuestion] = []
+def read_records(
+    path: Path, record_type: type[R], problem: Callable[[R, set[str]], str | None],
+    prepare: Callable[[R], R] = lambda record: record,
+) -> list[R]:
+    """Records of a JSON Lines gold file, each decoded, prepared and checked (blank lines skipped);
+    GoldError names the line and the problem."""
+    records: list[R] = []
     seen: set[str] = set()
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         try:
-            q = msgspec.json.decode(line, type=GoldQuestion)
+            record = prepare(msgspec.json.decode(line, type=record_type))
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise GoldError(f"{path}:{number}: {exc}") from exc
-        if q.split is None:
-            q = msgspec.structs.replace(q, split=split_of(q.id))
-        problem = _problem(q, seen)
-        if problem:
-            raise GoldError(f"{path}:{number} ({q.id}): {problem}")
-        seen.add(q.id)
-        questions.append(q)
-    return questions
+        found = problem(record, seen)
+        if found:
+            raise GoldError(f"{path}:{number} ({record.id}): {found}")  # type: ignore[attr-defined]
+        seen.add(record.id)  # type: ignore[attr-defined]
+        records.append(record)
+    return records
+
+
+def _with_split(q: GoldQuestion) -> GoldQuestion:
+    return q if q.split is not None else msgspec.structs.replace(q, split=split_of(q.id))
+
+
+def load_gold(path: Path = GOLD_PATH) -> list[GoldQuestion]:
+    """Read and validate the gold file (one JSON object per line; blank lines are skipped)."""
+    return read_records(path, GoldQuestion, _problem, _with_split)
 
 
 def _problem(q: GoldQuestion, seen: set[str]) -> str | None:
