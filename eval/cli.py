@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from eval.corpora import CORPORA, DEFAULT_CACHE, Corpus, select_corpora, settings_for
+from eval.corpora import CORPORA, DEFAULT_CACHE, MILVUS, Corpus, select_corpora, settings_for
 from eval.gate import (
     BASELINE_PATH,
     THRESHOLDS_PATH,
@@ -50,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show-test-failures", action="store_true", dest="show_test",
                    help="also list the failed questions of the test split (never while tuning)")
     p.add_argument("--quiet", action="store_true", help="no per-question progress on stderr")
+    p.add_argument("--store", choices=["embedded", MILVUS], default="embedded",
+                   help="index each corpus in the embedded store (default) or in its own milvus-lite "
+                   "file, to check that both give the same answers")
     return p
 
 
@@ -84,6 +88,8 @@ def _backend(args: argparse.Namespace, corpus: Corpus) -> Backend:
     from qa.service import QAService
 
     cache = args.data_dir or Path(os.environ.get("QA_EVAL_DATA") or DEFAULT_CACHE)
+    if args.store == MILVUS:
+        settings = replace(settings, index=replace(settings.index, store=MILVUS))
     return ServiceBackend(QAService.open(settings_for(corpus, settings, cache, _log)))
 
 
@@ -135,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in problems:
             print(f"  {line}")
     if args.report:
-        config = {"mode": args.mode or "default", "url": args.url or "in-process",
+        config = {"mode": args.mode or "default", "url": args.url or "in-process", "store": args.store,
                   "top_k": top_k, "questions": len(results),
                   "corpora": ",".join(dict.fromkeys(r.corpus for r in results))}
         json_path = write_reports(args.report, flat_summary(results),

@@ -44,6 +44,7 @@ class SparseIndex:
         self.tf = np.zeros(0, dtype=np.float32)
         self.recent: dict[int, list[tuple[int, int]]] = {}  # term -> [(slot, tf)] since compaction
         self.terms_of: dict[int, dict[int, int]] = {}  # slot -> {term: tf}, recent slots only
+        self._arrays: tuple[np.ndarray, np.ndarray] | None = None  # lengths and live, for queries
 
     @property
     def live_count(self) -> int:
@@ -70,6 +71,7 @@ class SparseIndex:
             self.df[term] += 1
             self.recent.setdefault(term, []).append((slot, tf))
         self.terms_of[slot] = counts
+        self._arrays = None
 
     def remove(self, key: int) -> None:
         """Forget the chunk ``key`` (its slot stays, dead, until the next compaction)."""
@@ -77,6 +79,7 @@ class SparseIndex:
         if slot is None:
             return
         self.live[slot] = False
+        self._arrays = None
         self.total_length -= self.lengths[slot]
         for term in self._terms(slot):
             self.df[term] -= 1
@@ -95,8 +98,7 @@ class SparseIndex:
         if not n or not terms or k <= 0:
             return []
         avg = self.total_length / n
-        lengths = np.asarray(self.lengths, dtype=np.float32)
-        norm = K1 * ((1 - B) + B * lengths / avg)
+        lengths, live = self._query_arrays()
         scores = np.zeros(len(self.keys), dtype=np.float32)
         for term in terms:
             df = self.df[term]
@@ -106,17 +108,26 @@ class SparseIndex:
             if term + 1 < len(self.indptr):
                 lo, hi = self.indptr[term], self.indptr[term + 1]
                 rows, tf = self.indices[lo:hi], self.tf[lo:hi]
-                scores[rows] += idf * tf / (norm[rows] + tf)
+                scores[rows] += idf * tf / (K1 * ((1 - B) + B * lengths[rows] / avg) + tf)
             if term in self.recent:
                 pairs = np.asarray(self.recent[term], dtype=np.int64)
                 rows2, tf2 = pairs[:, 0], pairs[:, 1].astype(np.float32)
-                scores[rows2] += idf * tf2 / (norm[rows2] + tf2)
-        scores[~np.asarray(self.live, dtype=bool)] = 0.0
+                scores[rows2] += idf * tf2 / (K1 * ((1 - B) + B * lengths[rows2] / avg) + tf2)
+        scores[~live] = 0.0
         hits = np.flatnonzero(scores > 0)
         if len(hits) > k:
             hits = hits[np.argpartition(-scores[hits], k - 1)[:k]]
         order = sorted(hits.tolist(), key=lambda s: (-scores[s], s))
         return [self.keys[s] for s in order]
+
+    def _query_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk lengths and liveness as arrays, kept until the next write (a million-item list takes
+        tens of milliseconds to convert)."""
+        arrays = self._arrays
+        if arrays is None:
+            arrays = self._arrays = (np.asarray(self.lengths, dtype=np.float32),
+                                     np.asarray(self.live, dtype=bool))
+        return arrays
 
     def compacted(self) -> SparseIndex:
         """A copy holding only live chunks, every posting in the CSC part."""

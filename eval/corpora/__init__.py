@@ -61,6 +61,7 @@ def index_key(corpus: Corpus, settings: Settings) -> str:
     return h.hexdigest()[:16]
 
 
+MILVUS = "milvus"  # `qa eval --store milvus`: each corpus in its own milvus-lite file
 BUILT = "built"  # written once a whole corpus is in the store: a build killed half-way goes on
 
 
@@ -69,12 +70,13 @@ def index_dir(corpus: Corpus, settings: Settings, cache: Path = DEFAULT_CACHE,
     """The data directory holding this corpus's index, built first unless the cache has it."""
     from qa.service import QAService
 
-    data_dir = cache / f"{corpus.name}-{index_key(corpus, settings)}"
+    kind = f"-{MILVUS}" if settings.index.store == MILVUS else ""
+    data_dir = cache / f"{corpus.name}{kind}-{index_key(corpus, settings)}"
     if not (data_dir / BUILT).is_file():
         if log:
             log(f"indexing {corpus.name} ({corpus.articles}) into {data_dir} ...")
-        for stale in cache.glob(f"{corpus.name}-*"):  # older builds of the same corpus
-            if stale != data_dir and stale.is_dir():
+        for stale in cache.glob(f"{corpus.name}{kind}-*"):  # older builds of the same corpus and store
+            if stale != data_dir and stale.is_dir() and (kind or f"-{MILVUS}-" not in stale.name):
                 shutil.rmtree(stale, ignore_errors=True)
         QAService.build(_with_data_dir(settings, data_dir), source=corpus.articles,
                         progress=_every_tenth(log) if log else None).close()
@@ -96,12 +98,12 @@ def _every_tenth(log: Callable[[str], None]) -> Callable[[str, int, int], None]:
 
 
 def _with_data_dir(settings: Settings, data_dir: Path) -> Settings:
-    return replace(settings, index=replace(settings.index, data_dir=data_dir))
+    store = f"milvus://{data_dir}/milvus.db" if settings.index.store == MILVUS else settings.index.store
+    return replace(settings, index=replace(settings.index, data_dir=data_dir, store=store))
 
 
 def settings_for(corpus: Corpus, settings: Settings, cache: Path = DEFAULT_CACHE,
                  log: Callable[[str], None] | None = None) -> Settings:
     """``settings`` pointed at this corpus's (cached) index and articles."""
-    data_dir = index_dir(corpus, settings, cache, log)
-    return replace(settings, index=replace(settings.index, data_dir=data_dir,
-                                           seeds_dir=corpus.articles))
+    settings = _with_data_dir(settings, index_dir(corpus, settings, cache, log))
+    return replace(settings, index=replace(settings.index, seeds_dir=corpus.articles))
