@@ -212,3 +212,31 @@ def test_a_view_of_the_embedded_store_keeps_one_version(tmp_path: Path) -> None:
     assert new is not None and "harvests" in new.text
     view.close()
     store.close()
+
+
+def test_a_bulk_load_serves_what_one_write_at_a_time_serves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from embeddings.store import _embedded
+
+    monkeypatch.setattr(_embedded, "EXACT_SEARCH_LIMIT", 100)
+    docs = [make_doc(f"d{i}", [f"Sentence {i} about item {i % 7} and ferry {i % 5}."] * 2, i + 10)
+            for i in range(120)]
+    one_by_one = open_store(f"embedded://{tmp_path / 'a'}", data_dir=tmp_path, model=MODEL, dim=DIM)
+    for doc in docs:
+        one_by_one.upsert([doc])
+    bulk = open_store(f"embedded://{tmp_path / 'b'}", data_dir=tmp_path, model=MODEL, dim=DIM)
+    assert bulk.bulk_upsert([docs[:50], docs[50:]]) == 120  # type: ignore[attr-defined]
+    assert "IVF" in type(bulk._dense).__name__  # type: ignore[attr-defined]
+    for query in ("item 3 ferry", "sentence 17", "ferry 4"):
+        assert bulk.search_sparse(query, 10) == one_by_one.search_sparse(query, 10), query
+    for doc in docs[:20]:
+        [chunk] = bulk.chunks(bulk.search_dense(doc.chunk_vectors[0], 1))
+        assert chunk.chunk.doc_id == doc.doc_id
+    assert bulk.term_idf() == one_by_one.term_idf()
+    reopened = open_store(f"embedded://{tmp_path / 'b'}", data_dir=tmp_path, model=MODEL, dim=DIM)
+    assert reopened.search_sparse("item 3 ferry", 10) == bulk.search_sparse("item 3 ferry", 10)
+    reopened.delete("d3")
+    assert all(c.chunk.doc_id != "d3" for c in reopened.chunks(reopened.search_sparse("sentence 3", 5)))
+    for store in (one_by_one, bulk, reopened):
+        store.close()

@@ -15,7 +15,7 @@ import os
 import shutil
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -134,6 +134,7 @@ class EmbeddedStore:
             )
         self._mem = _ReadWriteLock()
         self._frozen = False  # a view (one question's snapshot) never writes or catches up
+        self._bulk = False  # within bulk_upsert: the indexes are derived once at the end
         self._seq = 0
         self._checkpointed = 0
         self._since_checkpoint = 0
@@ -202,8 +203,9 @@ class EmbeddedStore:
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
-        self.refresh()
-        self._maybe_checkpoint()
+        if not self._bulk:
+            self.refresh()
+            self._maybe_checkpoint()
 
     def _remove(self, cur: sqlite3.Cursor, seq: int, doc_id: str) -> bool:
         row = cur.execute("SELECT copied FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
@@ -320,17 +322,7 @@ class EmbeddedStore:
         db = sqlite3.connect(self.path / "store.db")  # its own read transaction: readers go on
         try:
             db.execute("BEGIN")
-            n = db.execute("SELECT count(*) FROM chunks WHERE seq <= ?", (seq,)).fetchone()[0]
-            step = max(1, n // 40_000)  # a sample of rows to train on, then every row streamed in
-            sample = db.execute(
-                "SELECT vector, sentence_vectors FROM chunks WHERE seq <= ? AND key % ? = 0", (seq, step)
-            ).fetchall()
-            dense = _sized_index(
-                _stack([_vectors(r[0], self.dim) for r in sample], self.dim), n, self.dim)
-            sentence_sample = _stack([_vectors(r[1], self.dim) for r in sample], self.dim)
-            sentences = _sized_index(sentence_sample, int(n * len(sentence_sample) / max(len(sample), 1)),
-                                     self.dim)
-            del sample, sentence_sample
+            dense, sentences = self._sized_indexes(db, seq)
             cursor = db.execute(
                 "SELECT key, NULL, vector, sentence_vectors FROM chunks WHERE seq <= ?", (seq,))
             while block := cursor.fetchmany(5_000):
@@ -350,6 +342,61 @@ class EmbeddedStore:
                 _apply_dense(dense, sentences, gone, newer, self.dim)
             self._dense, self._sentences = dense, sentences
             self._trained_for = {"dense": dense.ntotal, "sentences": sentences.ntotal}
+
+    def _sized_indexes(self, db: sqlite3.Connection, seq: int) -> tuple[faiss.Index, faiss.Index]:
+        """Empty chunk and sentence indexes for the rows up to ``seq``, trained on a sample of them."""
+        n = db.execute("SELECT count(*) FROM chunks WHERE seq <= ?", (seq,)).fetchone()[0]
+        step = max(1, n // 40_000)  # a sample of rows to train on, then every row streamed in
+        sample = db.execute(
+            "SELECT vector, sentence_vectors FROM chunks WHERE seq <= ? AND key % ? = 0", (seq, step)
+        ).fetchall()
+        dense = _sized_index(_stack([_vectors(r[0], self.dim) for r in sample], self.dim), n, self.dim)
+        sentence_sample = _stack([_vectors(r[1], self.dim) for r in sample], self.dim)
+        sentences = _sized_index(sentence_sample, int(n * len(sentence_sample) / max(len(sample), 1)),
+                                 self.dim)
+        return dense, sentences
+
+    def bulk_upsert(self, batches: Iterable[Sequence[IndexedDocument]]) -> int:
+        """Write many batches of documents, then derive the indexes once, from the database, and
+        checkpoint them (a bulk load: no index update per batch); the number of documents written."""
+        written = 0
+        self._bulk = True
+        try:
+            for docs in batches:
+                self.upsert(docs)
+                written += len(docs)
+        finally:
+            self._bulk = False
+        self.rebuild()
+        return written
+
+    def rebuild(self) -> None:
+        """Derive FAISS and BM25 from the database in one pass, serve them and checkpoint them."""
+        with self._local_write:
+            seq = int(self._meta("seq") or 0)
+            db = sqlite3.connect(self.path / "store.db")
+            try:
+                db.execute("BEGIN")
+                dense, sentences = self._sized_indexes(db, seq)
+                cursor = db.execute(
+                    "SELECT key, chunk, vector, sentence_vectors FROM chunks WHERE seq <= ? ORDER BY key",
+                    (seq,))
+
+                def texts() -> Iterator[tuple[int, str]]:
+                    while block := cursor.fetchmany(5_000):
+                        _apply_dense(dense, sentences, [], block, self.dim)
+                        for key, blob, *_ in block:
+                            yield key, msgspec.msgpack.decode(blob, type=Chunk).text
+
+                sparse = SparseIndex.build(texts())
+                db.execute("COMMIT")
+            finally:
+                db.close()
+            with self._mem.write():
+                self._dense, self._sentences, self._sparse = dense, sentences, sparse
+                self._seq, self._idf = seq, None
+                self._trained_for = {"dense": dense.ntotal, "sentences": sentences.ntotal}
+        self.checkpoint()
 
     def dense_recall(self, queries: np.ndarray, k: int = 10) -> float:
         """Recall@k of the chunk index against exact search over every stored chunk vector."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -164,6 +164,34 @@ class SparseIndex:
             out.indptr = np.concatenate([[0], np.cumsum(np.bincount(c, minlength=len(self.vocab)))])
         else:
             out.indptr = np.zeros(len(self.vocab) + 1, dtype=np.int64)
+        return out
+
+    @classmethod
+    def build(cls, items: Iterable[tuple[int, str]]) -> SparseIndex:
+        """The compacted index of many chunks at once (a bulk load: no per-chunk postings lists)."""
+        out = cls()
+        vocab = out.vocab
+        slots: list[np.ndarray] = []
+        terms: list[np.ndarray] = []
+        tfs: list[np.ndarray] = []
+        for key, text in items:
+            ids = [vocab.setdefault(t, len(vocab)) for t in tokenize(text)]
+            unique, counts = np.unique(np.asarray(ids, dtype=np.int64), return_counts=True)
+            slots.append(np.full(len(unique), len(out.keys), dtype=np.int32))
+            terms.append(unique)
+            tfs.append(counts.astype(np.float32))
+            out.keys.append(key)
+            out.lengths.append(len(ids))
+        slot, term, tf = (np.concatenate(a) if a else np.zeros(0, dtype=d)
+                          for a, d in ((slots, np.int32), (terms, np.int64), (tfs, np.float32)))
+        order = np.lexsort((slot, term))
+        out.indices, out.tf = slot[order], tf[order]
+        per_term = np.bincount(term, minlength=len(vocab))
+        out.indptr = np.concatenate([[0], np.cumsum(per_term)]).astype(np.int64)
+        out.df = per_term.tolist()
+        out.live = [True] * len(out.keys)
+        out.slot_of = {k: i for i, k in enumerate(out.keys)}
+        out.total_length = int(sum(out.lengths))
         return out
 
     def save(self, path: Path) -> None:
