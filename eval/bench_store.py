@@ -18,11 +18,14 @@ import random
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import numpy as np
 
+from embeddings.records import Chunk, Document, ProcessedDocument, Sentence
+from embeddings.store import IndexedDocument
 from eval.bench_local import ingest, percentile_ms
 from eval.bench_scale import exact_neighbours, rss_mb, synthetic_vectors
 
@@ -61,14 +64,7 @@ def bbc_ingest(
     started = time.perf_counter()
     encoder.encode(result.chunk_texts)  # type: ignore[attr-defined]
     bare_s = time.perf_counter() - started
-    from embeddings.store import open_store
-
-    store = open_store("", data_dir=work / "bbc", model=encoder.name, dim=encoder.dimension)  # type: ignore[attr-defined]
-    sentences = [s.text for summary in store.summaries() for c in store.chunks_of(summary.document.doc_id)
-                 for s in c.chunk.sentences]
-    vectors = np.concatenate([c.sentence_vectors for summary in store.summaries()
-                              for c in store.chunks_of(summary.document.doc_id)])
-    store.close()
+    sentences, vectors = bbc_material(work / "bbc", encoder)
     figures = {
         "documents": result.documents, "chunks": result.chunks, "sentences": result.sentences,
         "stages_s": {k: round(v, 1) for k, v in result.stages.items()},
@@ -79,16 +75,36 @@ def bbc_ingest(
     return figures, result.chunk_texts, sentences, vectors
 
 
+def bbc_material(data_dir: Path, encoder: object) -> tuple[list[str], np.ndarray]:
+    """The sentences of an ingested BBC store and their vectors: what synthetic stores are made of."""
+    from embeddings.store import open_store
+
+    store = open_store("", data_dir=data_dir, model=encoder.name, dim=encoder.dimension)  # type: ignore[attr-defined]
+    chunks = [c for summary in store.summaries() for c in store.chunks_of(summary.document.doc_id)]
+    store.close()
+    sentences = [s.text for c in chunks for s in c.chunk.sentences]
+    return sentences, np.concatenate([c.sentence_vectors for c in chunks])
+
+
 def synthetic_store(path: Path, n_chunks: int, sentences: list[str], base: np.ndarray, model: str) -> int:
-    """Write a store of ``n_chunks`` chunks (documents of DOC_CHUNKS chunks of real sentences)."""
-    from embeddings.records import Chunk, Document, ProcessedDocument, Sentence
-    from embeddings.store import IndexedDocument, open_store
+    """Write a store of ``n_chunks`` chunks (documents of DOC_CHUNKS chunks of real sentences) through
+    the store's bulk path: rows in batches, then the indexes derived once."""
+    from embeddings.store import open_store
 
     store = open_store("", data_dir=path, model=model, dim=base.shape[1])
-    rng = random.Random(5)
     n_docs = n_chunks // DOC_CHUNKS
+    store.bulk_upsert(synthetic_batches(n_docs, sentences, base))  # type: ignore[attr-defined]
+    _log("  indexes derived and checkpointed")
+    store.close()
+    return n_docs * DOC_CHUNKS
+
+
+def synthetic_batches(n_docs: int, sentences: list[str], base: np.ndarray) -> Iterator[list[IndexedDocument]]:
+    """Batches of 500 synthetic documents: runs of real sentences, vectors mixed from real ones."""
+    rng = random.Random(5)
     batch: list[IndexedDocument] = []
     per_doc = DOC_CHUNKS * CHUNK_SENTENCES
+    started = time.perf_counter()
     for d in range(n_docs):
         doc_id = f"synthetic-{d:07d}"
         first = rng.randrange(len(sentences))
@@ -112,12 +128,10 @@ def synthetic_store(path: Path, n_chunks: int, sentences: list[str], base: np.nd
             chunk_vectors=vectors[:DOC_CHUNKS], sentence_vectors=vectors[DOC_CHUNKS:],
         ))
         if len(batch) == 500 or d == n_docs - 1:
-            store.upsert(batch)
+            yield batch
             batch = []
-            _log(f"  {d + 1:,} / {n_docs:,} documents written")
-    store.checkpoint()  # type: ignore[attr-defined]
-    store.close()
-    return n_docs * DOC_CHUNKS
+            if (d + 1) % 10_000 == 0 or d == n_docs - 1:
+                _log(f"  {d + 1:,} / {n_docs:,} documents written ({time.perf_counter() - started:.0f} s)")
 
 
 def served(path: Path, questions: list[str], encoder: object) -> dict[str, object]:
@@ -194,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ingest-docs", type=int, help="ingest this many BBC articles (default: all 2,225)")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--work", type=Path, help="keep the stores here (default: a temporary folder)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse the stores an earlier run left in --work (skips the ingest figures)")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from embeddings.encoder import default_encoder
@@ -204,9 +220,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="qa-bench-scale-") as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        _log(f"ingesting {BBC}")
-        report["bbc"], _, sentences, vectors = bbc_ingest(work, encoder, args.ingest_docs)
-        _log(json.dumps(report["bbc"]))
+        if args.reuse and (work / "bbc" / "store").is_dir():
+            sentences, vectors = bbc_material(work / "bbc", encoder)
+        else:
+            _log(f"ingesting {BBC}")
+            report["bbc"], _, sentences, vectors = bbc_ingest(work, encoder, args.ingest_docs)
+            _log(json.dumps(report["bbc"]))
         from embeddings.store import open_store
 
         bbc_store = open_store("", data_dir=work / "bbc", model=encoder.name, dim=encoder.dimension)
@@ -216,11 +235,12 @@ def main(argv: list[str] | None = None) -> int:
             if n <= 0:
                 continue
             path = work / name
-            _log(f"writing a {n:,}-chunk store")
-            started = time.perf_counter()
-            chunks = synthetic_store(path, n, sentences, vectors, encoder.name)
-            report[f"{name}_build_s"] = round(time.perf_counter() - started, 1)
-            report[f"{name}_chunks"] = chunks
+            if not (args.reuse and (path / "store" / "checkpoint").is_dir()):
+                shutil.rmtree(path, ignore_errors=True)
+                _log(f"writing a {n:,}-chunk store")
+                started = time.perf_counter()
+                report[f"{name}_chunks"] = synthetic_store(path, n, sentences, vectors, encoder.name)
+                report[f"{name}_build_s"] = round(time.perf_counter() - started, 1)
             if name == "store":
                 report["served"] = served(path, questions, encoder)
                 _log(json.dumps(report["served"]))

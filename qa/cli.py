@@ -185,14 +185,19 @@ def cmd_model(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Run the HTTP service."""
     import faiss
-    import torch
 
+    from qa.lean_imports import import_spacy_without_torch
+
+    import_spacy_without_torch()  # the ONNX encoder (the default) never needs torch: ready sooner
     from qa.app import serve
 
     # One query is fastest on one thread; concurrency comes from requests on worker threads.
     # (Measured: with OpenMP teams per worker thread, warm /v1/ask went from ~12 ms to 300+ ms.)
     faiss.omp_set_num_threads(1)
-    torch.set_num_threads(1)
+    if settings.index.encoder_backend == "torch":
+        import torch
+
+        torch.set_num_threads(1)
     server = replace(settings.server, host=args.host or settings.server.host,
                      port=args.port or settings.server.port)
     generator = settings.generator
