@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -161,6 +162,14 @@ async def prometheus_metrics() -> Response[bytes]:
     return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
+def warm_writer() -> None:
+    """Load the ingest pipeline (spaCy) in the background once the service is up, so the first
+    upload does not wait for it (1.6 s of `add until answerable` on a 100k-chunk store)."""
+    from embeddings.chunking import load_nlp
+
+    threading.Thread(target=load_nlp, name="warm-writer", daemon=True).start()
+
+
 def create_app(settings: Settings | None = None, service: QAService | None = None) -> Litestar:
     """Build the app; the service is opened in the lifespan unless one is given."""
     settings = settings or (service.settings if service else Settings.from_env())
@@ -172,6 +181,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
             try:
                 app.state.service = await anyio.to_thread.run_sync(QAService.open, settings)
                 app.state.owns_service = True
+                warm_writer()
             except errors.IndexProblem as exc:  # stay up, not ready; retried on each request
                 log.warning("index not loaded: %s", exc)
         try:
