@@ -185,7 +185,7 @@ class SparseIndex:
         slot, term, tf = (np.concatenate(a) if a else np.zeros(0, dtype=d)
                           for a, d in ((slots, np.int32), (terms, np.int64), (tfs, np.float32)))
         order = np.lexsort((slot, term))
-        out.indices, out.tf = slot[order], tf[order]
+        out.indices, out.tf = slot[order].astype(np.int32), tf[order].astype(np.float32)
         per_term = np.bincount(term, minlength=len(vocab))
         out.indptr = np.concatenate([[0], np.cumsum(per_term)]).astype(np.int64)
         out.df = per_term.tolist()
