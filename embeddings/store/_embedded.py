@@ -44,10 +44,11 @@ from qa.text import content_terms
 EXACT_SEARCH_LIMIT = 20_000  # vectors searched exactly; past it IVF-SQ8 (as embeddings.index "auto")
 TRAINING_POINTS_PER_LIST = 40  # k-means cost grows with lists x points: 40 keeps 2,048 lists to minutes
 KMEANS_ITERATIONS = 12
-# Share of the lists one search visits. Chunks: recall@10 0.976 on a 100k-chunk store at 1/4 where
-# 1/8 gave 0.924. Sentences (3x as many vectors, a second dense leg fused with two others): 1/32,
-# or a 1M-chunk store would scan 750k sentence vectors for each question.
-DENSE_PROBES, SENTENCE_PROBES = 4, 32
+# Share of the lists one search visits (set again on every load, so a change needs no rebuild).
+# Chunks: recall@10 vs exact 0.924 at 1/8 and 0.976 at 1/4 on a 100k-chunk store, 0.944 at 1/4 and
+# 0.958 at 3/8 on a 1M-chunk store (1,025 lists). Sentences (3x as many vectors, a second dense leg
+# fused with two others): 1/32, or a 1M-chunk store would scan 750k sentence vectors per question.
+DENSE_PROBES, SENTENCE_PROBES = 3 / 8, 1 / 32
 MAX_LISTS = 2_048  # k-means on more lists takes minutes on two cores
 GROWTH = 4  # an index is rebuilt for its size when it holds this many times what it was built for
 CHECKPOINT_EVERY = 2_000  # chunks written since the last checkpoint that trigger a new one
@@ -427,6 +428,8 @@ class EmbeddedStore:
             sparse = SparseIndex.load(folder / "sparse.npz")
         except (OSError, ValueError, RuntimeError, KeyError):
             return  # none yet, or unreadable: everything is replayed from the database
+        _probe(dense, DENSE_PROBES)
+        _probe(sentences, SENTENCE_PROBES)
         self._dense, self._sentences, self._sparse = dense, sentences, sparse
         self._seq = self._checkpointed = int(info["seq"])
         self._trained_for = {"dense": dense.ntotal, "sentences": sentences.ntotal}
@@ -615,9 +618,9 @@ def _apply_dense(
         sentences.add_with_ids(np.vstack(parts), ids)
 
 
-def _sized_index(sample: np.ndarray, n: int, dim: int, probes: int) -> faiss.Index:
+def _sized_index(sample: np.ndarray, n: int, dim: int, share: float) -> faiss.Index:
     """An empty index for ``n`` vectors: exact up to EXACT_SEARCH_LIMIT, past it IVF over 8-bit
-    scalar-quantised vectors trained on ``sample``, searching 1/``probes`` of its lists."""
+    scalar-quantised vectors trained on ``sample``, searching ``share`` of its lists."""
     if n <= EXACT_SEARCH_LIMIT or len(sample) < 39:
         return _flat(dim)
     nlist = max(1, min(len(sample) // 39, n // 39, int(4 * np.sqrt(n)), MAX_LISTS))
@@ -626,8 +629,15 @@ def _sized_index(sample: np.ndarray, n: int, dim: int, probes: int) -> faiss.Ind
     )
     ivf.cp.niter = KMEANS_ITERATIONS
     ivf.train(np.ascontiguousarray(sample[: TRAINING_POINTS_PER_LIST * nlist]))
-    ivf.nprobe = min(nlist, max(32, nlist // probes))
+    _probe(ivf, share)
     return ivf
+
+
+def _probe(index: faiss.Index, share: float) -> None:
+    """Make an IVF index visit ``share`` of its lists (at least 32); other indexes are left alone."""
+    ivf = faiss.try_extract_index_ivf(index)
+    if ivf is not None:
+        ivf.nprobe = min(ivf.nlist, max(32, int(ivf.nlist * share)))
 
 
 def _search(index: faiss.Index, vector: np.ndarray, k: int) -> list[int]:
