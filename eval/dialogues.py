@@ -18,6 +18,7 @@ from typing import Literal
 
 import msgspec
 
+from eval.corpora import DEFAULT_CACHE
 from eval.gold import EVAL_DIR, read_records
 from eval.metrics import missing_items
 from qa.followup import Turn
@@ -148,10 +149,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="llm: follow-ups made standalone by the LLM whatever the answer mode")
     p.add_argument("--only", help="comma-separated dialogue ids")
     p.add_argument("--json", type=Path, help="write every turn's result here")
+    p.add_argument("--data-dir", type=Path, default=DEFAULT_CACHE,
+                   help="where the index of the dialogues' articles is built and cached")
     args = p.parse_args(argv)
-    from qa.service import QAService
+    from eval.dialogues_gate import open_service
 
-    service = QAService.open()
+    service = open_service(args.data_dir, lambda m: print(m, file=sys.stderr))
     mode: Mode | None = args.mode
 
     loop = asyncio.new_event_loop()  # one loop for the whole run: the LLM client lives on it
