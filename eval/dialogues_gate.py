@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # importing the service loads torch; --url runs must not need
     from qa.service import QAService
 
 NAME = "dialogues"
-MINIMUMS = ("ratio",)  # at least this
+MINIMUMS = ("ratio", "referent_recall")  # at least this
 MAXIMUMS = ("switches_inherited",)  # at most this
 
 
@@ -108,15 +108,15 @@ def report(results: Sequence[TurnResult], show_test: bool = False) -> str:
     then the dev turns that lost something by being follow-ups (test ones only when asked)."""
     lines = [f"{NAME}: later turns answered as follow-ups vs as their standalone forms",
              f"{'split':<6}{'dialogues':>10}{'later':>7}{'follow-up':>11}{'alone':>7}{'ratio':>7}"
-             f"{'switches':>10}{'inherited':>11}"]
+             f"{'referents':>11}{'switches':>10}{'inherited':>11}"]
     for split in ("dev", "test"):
         part = [r for r in results if r.split == split]
         if part:
             f = summary(part)
-            ratio = "-" if f["ratio"] is None else f"{f['ratio']:.2f}"
+            ratio, recall = ("-" if f[k] is None else f"{f[k]:.2f}" for k in ("ratio", "referent_recall"))
             lines.append(f"{split:<6}{f['dialogues']:>10}{f['later_turns']:>7}"
                          f"{f['followup_correct']:>11}{f['standalone_correct']:>7}{ratio:>7}"
-                         f"{f['switches']:>10}{f['switches_inherited']:>11}")
+                         f"{recall:>11}{f['switches']:>10}{f['switches_inherited']:>11}")
     lost = [r for r in results if r.turn > 1 and (r.split == "dev" or show_test)
             and (r.inherited or (r.standalone_ok and not r.followup_ok))]
     if lost:

@@ -17,17 +17,19 @@ from qa.followup import Turn
 
 
 def _turn(dialogue: str, n: int, split: str = "test", *, followup_ok: bool = True,
-          standalone_ok: bool = True, kind: str = "follow-up", inherited: bool = False) -> TurnResult:
+          standalone_ok: bool = True, kind: str = "follow-up", inherited: bool = False,
+          recall: float | None = 1.0) -> TurnResult:
     return TurnResult(dialogue=dialogue, turn=n, kind=kind, split=split,  # type: ignore[arg-type]
                       question=f"q{dialogue}{n}", standalone_gold="g", standalone_used="u",
-                      followup_ok=followup_ok, standalone_ok=standalone_ok, inherited=inherited)
+                      followup_ok=followup_ok, standalone_ok=standalone_ok, inherited=inherited,
+                      referent_recall=None if kind != "follow-up" else recall)
 
 
 def _run_of(later: Sequence[TurnResult]) -> list[TurnResult]:
     return [_turn(r.dialogue, 1, r.split, kind="first") for r in later] + list(later)
 
 
-LIMITS = {"ratio": 0.9, "switches_inherited": 0}
+LIMITS = {"ratio": 0.9, "referent_recall": 0.5, "switches_inherited": 0}
 
 
 def test_the_dialogues_run_by_default_and_when_named_but_not_when_narrowed() -> None:
@@ -43,7 +45,8 @@ def test_the_dialogues_run_by_default_and_when_named_but_not_when_narrowed() -> 
 
 def test_the_committed_limits_gate_the_test_split_and_leave_the_corpus_minimums_valid() -> None:
     limits = dialogues_gate.load_limits(THRESHOLDS_PATH)
-    assert limits["ratio"] >= 0.9 and limits["switches_inherited"] == 0
+    assert limits["ratio"] >= 0.9 and limits["referent_recall"] > 0
+    assert limits["switches_inherited"] == 0
     assert "dialogues" not in load_thresholds(THRESHOLDS_PATH)
 
 
@@ -54,11 +57,14 @@ def test_malformed_limits_are_a_config_error(tmp_path: Path) -> None:
         dialogues_gate.load_limits(path)
 
 
-def test_the_gate_fails_on_a_low_ratio_or_an_inherited_switch_and_passes_otherwise() -> None:
+def test_the_gate_fails_on_a_low_ratio_lost_referents_or_an_inherited_switch() -> None:
     good = _run_of([_turn(f"d{i}", 2) for i in range(10)])
     assert dialogues_gate.check(good, LIMITS) == []
     low = _run_of([_turn(f"d{i}", 2, followup_ok=i < 8) for i in range(10)])
     assert dialogues_gate.check(low, LIMITS) == ["dialogues test: ratio: 0.800 < minimum 0.900"]
+    unresolved = _run_of([_turn(f"d{i}", 2, recall=0.0 if i < 6 else 1.0) for i in range(10)])
+    assert dialogues_gate.check(unresolved, LIMITS) == [
+        "dialogues test: referent_recall: 0.400 < minimum 0.500"]
     switched = _run_of([_turn("d0", 2, kind="switch", inherited=True), _turn("d1", 2)])
     assert dialogues_gate.check(switched, LIMITS) == ["dialogues test: switches_inherited: 1 > maximum 0"]
     dev_only = _run_of([_turn("d0", 2, "dev")])
@@ -115,7 +121,8 @@ def test_qa_eval_check_fails_when_follow_ups_are_not_rewritten(
                      "--data-dir", str(cache)])
     out = capsys.readouterr().out
     assert code == 1, out
-    assert "gate FAILED" in out and "dialogues test: ratio:" in out
+    # answers alone barely tell (a small index answers many a bare follow-up); the referents do
+    assert "gate FAILED" in out and "dialogues test: referent_recall: 0.000 <" in out
 
 
 @pytest.mark.slow
@@ -128,3 +135,13 @@ def test_the_gate_fails_when_a_topic_switch_inherits_the_old_subject(
     results = dialogues_gate.run(cache, split="test")
     problems = dialogues_gate.check(results, dialogues_gate.load_limits(THRESHOLDS_PATH))
     assert any(p.startswith("dialogues test: switches_inherited:") for p in problems), problems
+
+
+def test_referent_recall_is_zero_for_a_follow_up_left_as_asked_and_one_for_its_gold_form() -> None:
+    from eval.dialogues import referent_recall
+
+    turn = next(t for d in load_dialogues() for t in d.turns if t.kind == "follow-up")
+    assert referent_recall(turn, turn.question) == 0.0
+    assert referent_recall(turn, turn.standalone) == 1.0
+    first = load_dialogues()[0].turns[0]
+    assert referent_recall(first, first.question) is None
