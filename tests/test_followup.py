@@ -220,3 +220,31 @@ def test_a_rewrite_is_resolved_in_place_unless_it_carries_earlier_names_as_a_tai
     carried = standalone_chain(event, [Turn(question=KONNA, short_answer="Islamists")])
     assert not resolved_in_place(event, carried)
     assert not resolved_in_place(KONNA, KONNA)
+
+
+def test_in_llm_mode_the_model_rewrites_only_what_the_rule_left_unresolved(fake_service: QAService) -> None:
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(json.loads(request.content)["messages"][-1]["content"])
+        body = {"choices": [{"message": {"role": "assistant",
+                                         "content": "When did the Islamists seize Konna?"}}]}
+        return httpx.Response(200, json=body)
+
+    gen = replace(fake_service.settings.generator, mode="llm", llm_base_url="http://llm.invalid/v1")
+    fake_service.settings = replace(fake_service.settings, generator=gen)
+    fake_service._http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    who = [Turn(question="Who is the French defence minister?", short_answer="Jean-Yves Le Drian")]
+    konna = [Turn(question=KONNA, short_answer="Islamists")]
+
+    async def run() -> tuple[str, str]:
+        try:
+            return (await fake_service.standalone("Which organisation does he lead?", who),
+                    await fake_service.standalone("And when did that happen?", konna))
+        finally:
+            await fake_service.aclose()
+
+    in_place, by_model = asyncio.run(run())
+    assert in_place == "Which organisation does Jean-Yves Le Drian lead?"
+    assert by_model == "When did the Islamists seize Konna?"
+    assert len(asked) == 1 and "when did that happen" in asked[0]
