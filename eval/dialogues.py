@@ -1,9 +1,10 @@
 """Gold dialogues: follow-up turns scored against their hand-written standalone forms.
 
-``python -m eval.dialogues [--split dev|test|all] [--mode extractive|llm] [--json PATH]`` runs every
-conversation through the service twice: as a conversation (each turn with the earlier turns and the
-service's own earlier answers as history) and as its standalone forms asked alone. A follow-up that
-is answered correctly about as often as its standalone form has lost nothing by being a follow-up.
+``python -m eval.dialogues [--split dev|test|all] [--mode extractive|llm] [--data-dir DIR]
+[--json PATH]`` (and ``qa eval``, through ``eval.dialogues_gate``) runs every conversation through
+the service twice: as a conversation (each turn with the earlier turns and the service's own
+earlier answers as history) and as its standalone forms asked alone. A follow-up that is answered
+correctly about as often as its standalone form has lost nothing by being a follow-up.
 """
 
 from __future__ import annotations
