@@ -8,7 +8,9 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from eval import dialogues_gate
 from eval.corpora import CORPORA, DEFAULT_CACHE, MILVUS, Corpus, select_corpora, settings_for
+from eval.dialogues import TurnResult
 from eval.gate import (
     BASELINE_PATH,
     THRESHOLDS_PATH,
@@ -29,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The command-line options of the eval runner."""
     p = argparse.ArgumentParser(prog="qa eval", description=__doc__)
     p.add_argument("--corpus", help=f"comma-separated corpora to run (default: all of "
-                   f"{', '.join(CORPORA)}; with --url: seeds)")
+                   f"{', '.join(CORPORA)} and {dialogues_gate.NAME}; with --url: seeds)")
     p.add_argument("--split", choices=["dev", "test"], help="run one split only (default: both)")
     p.add_argument("--mode", choices=MODES, help="generator (default: QA_MODE)")
     p.add_argument("--url", help="evaluate a running server (e.g. http://127.0.0.1:8000)")
@@ -79,6 +81,10 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _cache(args: argparse.Namespace) -> Path:
+    return args.data_dir or Path(os.environ.get("QA_EVAL_DATA") or DEFAULT_CACHE)
+
+
 def _backend(args: argparse.Namespace, corpus: Corpus) -> Backend:
     from qa.settings import Settings
 
@@ -87,15 +93,26 @@ def _backend(args: argparse.Namespace, corpus: Corpus) -> Backend:
         return HttpBackend(args.url, args.seeds or corpus.articles, settings.retrieval.top_k)
     from qa.service import QAService
 
-    cache = args.data_dir or Path(os.environ.get("QA_EVAL_DATA") or DEFAULT_CACHE)
     if args.store == MILVUS:
         settings = replace(settings, index=replace(settings.index, store=MILVUS))
-    return ServiceBackend(QAService.open(settings_for(corpus, settings, cache, _log)))
+    return ServiceBackend(QAService.open(settings_for(corpus, settings, _cache(args), _log)))
 
 
-def _run(args: argparse.Namespace) -> tuple[list[QuestionResult], int]:
+def _turn_progress(r: TurnResult) -> None:
+    status = ("ok " if r.followup_ok else "BAD") if r.split == "dev" else "-  "
+    print(f"[turn] {status} {dialogues_gate.NAME}/{r.split} {r.dialogue} t{r.turn}", file=sys.stderr,
+          flush=True)
+
+
+def _dialogues(args: argparse.Namespace) -> list[TurnResult]:
+    split = "test" if args.check and args.split == "dev" else args.split
+    return dialogues_gate.run(_cache(args), split=split, mode=args.mode, top_k=args.top_k,
+                              progress=None if args.quiet else _turn_progress, log=_log)
+
+
+def _run(args: argparse.Namespace, names: str | None) -> tuple[list[QuestionResult], int]:
     """Every selected corpus's questions through its backend; (results, default top-k)."""
-    corpora = select_corpora(args.corpus or ("seeds" if args.url else None))
+    corpora = select_corpora(names or ("seeds" if args.url else None))
     if args.url and len(corpora) > 1:
         raise ValueError("--url evaluates the one corpus the server has indexed: pass --corpus")
     split = "test" if args.check and args.split == "dev" else args.split
@@ -127,26 +144,38 @@ def main(argv: list[str] | None = None) -> int:
     try:
         thresholds = load_thresholds(args.thresholds) if args.check else {}
         baseline = load_baseline(args.baseline) if args.check else {}
-        results, default_k = _run(args)
+        others, with_dialogues = dialogues_gate.wanted(args.corpus, args.only, args.url)
+        limits = dialogues_gate.load_limits(args.thresholds) if args.check and with_dialogues else {}
+        results, default_k = _run(args, others) if others != "" else ([], 0)
+        turns = _dialogues(args) if with_dialogues else None
     except (GoldError, GateConfigError, QAError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(corpus_report(results, args.show_test))
     top_k = args.top_k or default_k
-    print(f"\n(R@k and MRR over the top {top_k} passages per question)")
+    if results:
+        print(corpus_report(results, args.show_test))
+        print(f"\n(R@k and MRR over the top {top_k} passages per question)")
+    if turns is not None:
+        print(("\n" if results else "") + dialogues_gate.report(turns, args.show_test))
     problems = check_corpora(results, thresholds, baseline) if args.check else None
+    if problems is not None and turns is not None:
+        problems += dialogues_gate.check(turns, limits)
     if problems is not None:
         print()
         print("gate FAILED:" if problems else "gate passed")
         for line in problems:
             print(f"  {line}")
-    if args.report:
+    if args.report and results:
         config = {"mode": args.mode or "default", "url": args.url or "in-process", "store": args.store,
                   "top_k": top_k, "questions": len(results),
                   "corpora": ",".join(dict.fromkeys(r.corpus for r in results))}
         json_path = write_reports(args.report, flat_summary(results),
                                   shown(results, args.show_test), config, problems)
         print(f"\nreport: {args.report} and {json_path}", file=sys.stderr)
+    if args.report and turns is not None:
+        turns_path = args.report.with_suffix(".dialogues.json")
+        turns_path.write_bytes(dialogues_gate.to_json(turns, problems))
+        print(f"dialogues: {turns_path}", file=sys.stderr)
     if args.update_baseline:
         write_baseline([r for r in results if r.split != "test"], args.baseline)
         print(f"baseline updated: {args.baseline}", file=sys.stderr)

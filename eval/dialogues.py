@@ -1,9 +1,10 @@
 """Gold dialogues: follow-up turns scored against their hand-written standalone forms.
 
-``python -m eval.dialogues [--split dev|test|all] [--mode extractive|llm] [--json PATH]`` runs every
-conversation through the service twice: as a conversation (each turn with the earlier turns and the
-service's own earlier answers as history) and as its standalone forms asked alone. A follow-up that
-is answered correctly about as often as its standalone form has lost nothing by being a follow-up.
+``python -m eval.dialogues [--split dev|test|all] [--mode extractive|llm] [--data-dir DIR]
+[--json PATH]`` (and ``qa eval``, through ``eval.dialogues_gate``) runs every conversation through
+the service twice: as a conversation (each turn with the earlier turns and the service's own
+earlier answers as history) and as its standalone forms asked alone. A follow-up that is answered
+correctly about as often as its standalone form has lost nothing by being a follow-up.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from typing import Literal
 
 import msgspec
 
+from eval.corpora import DEFAULT_CACHE
 from eval.gold import EVAL_DIR, read_records
 from eval.metrics import missing_items
 from qa.followup import Turn
 from qa.records import Answer, Mode
+from qa.text import content_terms
 
 DIALOGUES_PATH = EVAL_DIR / "dialogues.jsonl"
 Kind = Literal["first", "follow-up", "switch"]
@@ -64,6 +67,7 @@ class TurnResult(msgspec.Struct, frozen=True, kw_only=True):
     followup_ok: bool
     standalone_ok: bool
     inherited: bool  # a topic switch whose question was rewritten
+    referent_recall: float | None = None  # of the words the gold standalone form adds, the share used
 
 
 def load_dialogues(path: Path = DIALOGUES_PATH) -> list[Dialogue]:
@@ -94,6 +98,15 @@ def correct(answer: Answer, turn: GoldTurn) -> bool:
     return not answer.abstained and not missing_items(said, turn.answers)
 
 
+def referent_recall(turn: GoldTurn, used: str) -> float | None:
+    """The share of the content words the gold standalone form adds to a follow-up that the
+    question answered has too (None for a turn that needs none): 0 for a follow-up left as it is."""
+    added = set(content_terms(turn.standalone)) - set(content_terms(turn.question))
+    if turn.kind != "follow-up" or not added:
+        return None
+    return len(added & set(content_terms(used))) / len(added)
+
+
 Ask = Callable[[str, Sequence[Turn]], Answer]
 
 
@@ -110,6 +123,7 @@ def run_dialogue(dialogue: Dialogue, ask: Ask) -> list[TurnResult]:
             question=turn.question, standalone_gold=turn.standalone, standalone_used=used,
             followup_ok=correct(in_context, turn), standalone_ok=correct(alone, turn),
             inherited=turn.kind == "switch" and used != turn.question,
+            referent_recall=referent_recall(turn, used),
         ))
         history.append(Turn(question=turn.question, answer=in_context.answer,
                             short_answer=in_context.short_answer))
@@ -119,6 +133,7 @@ def run_dialogue(dialogue: Dialogue, ask: Ask) -> list[TurnResult]:
 def summary(results: Sequence[TurnResult]) -> dict[str, object]:
     """Accuracy of later turns in context and alone, their ratio, and topic switches that inherited."""
     later = [r for r in results if r.turn > 1]
+    recalls = [r.referent_recall for r in later if r.referent_recall is not None]
     followup = sum(r.followup_ok for r in later)
     alone = sum(r.standalone_ok for r in later)
     return {
@@ -127,6 +142,7 @@ def summary(results: Sequence[TurnResult]) -> dict[str, object]:
         "followup_correct": followup,
         "standalone_correct": alone,
         "ratio": round(followup / alone, 3) if alone else None,
+        "referent_recall": round(sum(recalls) / len(recalls), 3) if recalls else None,
         "first_turns_correct": sum(r.followup_ok for r in results if r.turn == 1),
         "switches": sum(r.kind == "switch" for r in results),
         "switches_inherited": sum(r.inherited for r in results),
@@ -148,10 +164,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="llm: follow-ups made standalone by the LLM whatever the answer mode")
     p.add_argument("--only", help="comma-separated dialogue ids")
     p.add_argument("--json", type=Path, help="write every turn's result here")
+    p.add_argument("--data-dir", type=Path, default=DEFAULT_CACHE,
+                   help="where the index of the dialogues' articles is built and cached")
     args = p.parse_args(argv)
-    from qa.service import QAService
+    from eval.dialogues_gate import open_service
 
-    service = QAService.open()
+    service = open_service(args.data_dir, lambda m: print(m, file=sys.stderr))
     mode: Mode | None = args.mode
 
     loop = asyncio.new_event_loop()  # one loop for the whole run: the LLM client lives on it

@@ -36,6 +36,7 @@ def load_thresholds(path: Path = THRESHOLDS_PATH) -> dict[str, Minimums]:
     if not isinstance(raw, dict):
         raise GateConfigError(f"{path} must hold a JSON object")
     per_corpus = {ANY_CORPUS: raw} if {"overall", "categories"} & set(raw) else raw
+    per_corpus.pop("dialogues", None)  # limits of their own: eval.dialogues_gate
     return {corpus: _groups(path, corpus, spec) for corpus, spec in per_corpus.items()}
 
 

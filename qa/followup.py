@@ -44,6 +44,8 @@ _POSSESSIVE_START = re.compile(r"^['’]s?\b")
 _VALUES = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT"})
 _MARKERS = re.compile(r"\s*\[\d+\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_CARRIED = ", regarding "  # how the rule appends the referents it could not put in place
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s+[A-Z]")
 
 
 def _documented(**schema: object) -> msgspec.Meta:
@@ -127,7 +129,7 @@ def rewrite(
     if unresolved or not own_words:
         carried = _carried(prev, answer, replaced)
         if carried:
-            replaced = f"{replaced.rstrip(' ?.')}, regarding {carried}?"
+            replaced = f"{replaced.rstrip(' ?.')}{_CARRIED}{carried}?"
     return _tidy(replaced)
 
 
@@ -307,6 +309,23 @@ def keeps_user_words(question: str, rewritten: str) -> bool:
     kept = set(content_terms(rewritten))
     numbers = set(_NUMBER.findall(question)) <= set(_NUMBER.findall(rewritten))
     return own <= kept and numbers and len(rewritten) <= 3 * len(question) + 300
+
+
+def resolved_in_place(question: str, standalone: str) -> bool:
+    """True when the rule's standalone form names every referent where the user pointed to it
+    (a pronoun replaced, "And Benin?" re-asked), not as a carried tail of earlier names."""
+    return standalone != question and _CARRIED not in standalone
+
+
+def is_one_question(text: str) -> bool:
+    """True for a single question: a model that answers or explains instead of rewriting fails."""
+    return text.endswith("?") and not _SENTENCE_END.search(text)
+
+
+def still_refers(question: str, rewritten: str) -> bool:
+    """True when a word that pointed outside the question is still in the rewrite ("they ...")."""
+    left = {w.lower() for w in re.findall(r"[\w'’]+", rewritten)}
+    return any(t.lower_ in left for t in _references(load_parser()(question)))
 
 
 def adds_context(question: str, rewritten: str) -> bool:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import httpx
 
-from qa.followup import Turn, adds_context, keeps_user_words
+from qa.followup import Turn, adds_context, is_one_question, keeps_user_words, still_refers
 from qa.prompts import standalone_messages
 from qa.settings import GeneratorSettings
 
@@ -47,7 +47,11 @@ async def llm_standalone(
     if not rewritten or not keeps_user_words(question, rewritten):
         log.info("LLM rewrite %r of %r dropped the user's words; using the rule", rewritten, question)
         return None
-    if not adds_context(question, rewritten):  # only called for follow-ups the rule saw
-        log.info("LLM left the follow-up %r unresolved; using the rule", question)
+    if not is_one_question(rewritten):
+        log.info("LLM rewrite %r of %r is not one question; using the rule", rewritten, question)
+        return None
+    # only called for follow-ups the rule saw: one that still points outside is not resolved
+    if not adds_context(question, rewritten) or still_refers(question, rewritten):
+        log.info("LLM left the follow-up %r unresolved (%r); using the rule", question, rewritten)
         return None
     return rewritten

@@ -20,7 +20,7 @@ from qa import llm_runtime, metrics, writer
 from qa.answer import ExtractiveGenerator
 from qa.dedupe import distinct
 from qa.errors import DocumentNotFound, DocumentTooLarge, IndexNotFound, InvalidQuestion
-from qa.followup import Turn, checked_history, standalone_chain
+from qa.followup import Turn, checked_history, resolved_in_place, standalone_chain
 from qa.generator import Generator, NoReranker, Reranker
 from qa.question import parse_question, split_question
 from qa.records import (
@@ -229,7 +229,9 @@ class QAService:
         if rule == question:  # it stands alone: left as it is, whatever the model would say
             return question
         gen = self.settings.generator
-        if (mode or gen.mode) == "llm" and gen.llm_base_url:
+        # the model only where the rule could not name each referent in place: on the dev
+        # dialogues its rewrites were never better there, and sometimes answered instead
+        if (mode or gen.mode) == "llm" and gen.llm_base_url and not resolved_in_place(question, rule):
             from qa.followup_llm import llm_standalone
 
             rule = await llm_standalone(self.http_client(), gen, question, history) or rule

@@ -14,7 +14,14 @@ from litestar.testing import TestClient
 
 from eval.dialogues import load_dialogues, run_dialogue
 from qa.app import create_app
-from qa.followup import MAX_TURNS, Turn, keeps_user_words, rewrite, standalone_chain
+from qa.followup import (
+    MAX_TURNS,
+    Turn,
+    keeps_user_words,
+    resolved_in_place,
+    rewrite,
+    standalone_chain,
+)
 from qa.followup_llm import llm_standalone
 from qa.service import QAService
 from qa.settings import GeneratorSettings
@@ -85,6 +92,12 @@ def _llm_replying(text: str | None, status: int = 200) -> httpx.AsyncClient:
      200, "How many soldiers did Nigeria send to Mali?"),
     ("How many soldiers did they send there?", "How many soldiers did they send there?", 200, None),
     ("And when did that happen?", "", 200, None),
+    ("How many operations did it carry out?", "The French army carried out 12 operations.", 200,
+     None),  # answered instead of rewriting
+    ("Where did that attack happen?", "Ansaru claimed the attack. Where did the attack happen?",
+     200, None),  # explains first
+    ("What kind of law have they imposed there?", "What kind of law have they imposed in Mali?",
+     200, None),  # "they" still points outside
     ("And when did that happen?", "When did the Islamists seize Konna?", 503, None),
 ])
 def test_the_llm_rewrite_is_kept_only_when_it_keeps_the_user_words(
@@ -197,3 +210,41 @@ def test_a_follow_up_near_the_length_limit_is_still_answered(client: TestClient)
     response = client.post("/v1/ask", json={"question": question, "history": history})
     assert response.status_code == 200, response.text
     assert response.json()["standalone_question"] == question
+
+
+def test_a_rewrite_is_resolved_in_place_unless_it_carries_earlier_names_as_a_tail() -> None:
+    who = [Turn(question="Who is the French defence minister?", short_answer="Jean-Yves Le Drian")]
+    in_place = standalone_chain("Which organisation does he lead?", who)
+    assert resolved_in_place("Which organisation does he lead?", in_place)
+    event = "And when did that happen?"
+    carried = standalone_chain(event, [Turn(question=KONNA, short_answer="Islamists")])
+    assert not resolved_in_place(event, carried)
+    assert not resolved_in_place(KONNA, KONNA)
+
+
+def test_in_llm_mode_the_model_rewrites_only_what_the_rule_left_unresolved(fake_service: QAService) -> None:
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(json.loads(request.content)["messages"][-1]["content"])
+        body = {"choices": [{"message": {"role": "assistant",
+                                         "content": "When did the Islamists seize Konna?"}}]}
+        return httpx.Response(200, json=body)
+
+    gen = replace(fake_service.settings.generator, mode="llm", llm_base_url="http://llm.invalid/v1")
+    fake_service.settings = replace(fake_service.settings, generator=gen)
+    fake_service._http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    who = [Turn(question="Who is the French defence minister?", short_answer="Jean-Yves Le Drian")]
+    konna = [Turn(question=KONNA, short_answer="Islamists")]
+
+    async def run() -> tuple[str, str]:
+        try:
+            return (await fake_service.standalone("Which organisation does he lead?", who),
+                    await fake_service.standalone("And when did that happen?", konna))
+        finally:
+            await fake_service.aclose()
+
+    in_place, by_model = asyncio.run(run())
+    assert in_place == "Which organisation does Jean-Yves Le Drian lead?"
+    assert by_model == "When did the Islamists seize Konna?"
+    assert len(asked) == 1 and "when did that happen" in asked[0]
