@@ -47,12 +47,18 @@ _HOMOGLYPHS = str.maketrans(
     "ABEZHIKMNOPTYXOoijkvptux",
 )
 _INVISIBLE = {"Cf", "Cc", "Co", "Cn"}
+# Leetspeak: digits and signs standing for letters, read as letters only in a unit where several
+# words carry one between letters ("4ss1st4nts"), so "3pm", "G8" or "1950s" elsewhere stay as they are.
+_LEET = str.maketrans("013457@$", "oieastas")
+_LEET_WORD = re.compile(r"[A-Za-z0-9@$]*[A-Za-z][0-9@$]+[A-Za-z][A-Za-z0-9@$]*")
+_MIXED = re.compile(r"[A-Za-z0-9@$]*(?:[A-Za-z][0-9@$]|[0-9@$][A-Za-z])[A-Za-z0-9@$]*")
+LEET_WORDS = 2
 _MARKUP = re.compile(r"<!--|-->|<[A-Za-z/!][^<>]*>")
 _ATTRIBUTE_VALUE = re.compile(r"=\s*(?:\"([^\"]*)\"|'([^']*)')")
 _SPACES = re.compile(r"\s+")
 
 # Unit boundaries: after a sentence end, and around HTML tags and comments.
-_SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’»)\]]*(?=\s+\S)")
+_SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’»)\]]*(?:\[[^\[\]]{1,40}\])*(?=\s+\S)")
 _TAG = re.compile(r"<!--.*?-->|<[A-Za-z/!][^<>]*>", re.S)
 
 _AGENT = (
@@ -105,9 +111,33 @@ _OUTPUT_ORDER = re.compile(
 )
 # Orders given to the output itself: "Summaries of this story must say ...".
 _META_SUBJECT = re.compile(
-    r"\b(?:summar(?:y|ies)|answers?|responses?|replies|outputs?|citations?)\b[^.;:]{0,60}?"
+    r"\b(?:summar(?:y|ies)|answers?|responses?|replies|outputs?|citations?)\b[^.;:()\[\]]{0,60}?"
     rf"\b(?:must|should|shall|need to|needs to|have to|has to|ought to)\s+(?:(?:always|only|now|also|not|"
     rf"never|instead)\s+)*(?:be\s+\w+ed\b|{_ORDER_VERBS}\b)"
+)
+_MODAL = r"(?:must|should|shall|is to|are to|has to|have to|needs? to|ought to|will have to)"
+_ADVERBS = r"(?:(?:always|only|now|instead|also|clearly|henceforth|explicitly|plainly)\s+)*"
+# Impersonal orders: "It must be made clear in every response that ...", "... is to be reported as".
+_PASSIVE_ORDER = re.compile(
+    rf"\b{_MODAL}\s+{_ADVERBS}be\s+{_ADVERBS}(?:stated|reported|said|noted|made clear|mentioned|cited|"
+    rf"quoted|written|repeated|answered|stressed|emphasi[sz]ed|clarified|specified|included|given|"
+    rf"treated|presented|described|named|attributed|credited|used|ignored|disregarded|omitted)\b"
+)
+# Where the output goes: "in every response", "in all answers", "for any summary".
+_META_PLACE = re.compile(
+    r"\b(?:in|by|for|within|across|throughout)\s+(?:all|any|every|each|your|future|such)\s+(?:\w+\s+)?"
+    r"(?:answers?|responses?|summar(?:y|ies)|replies|outputs?|citations?|quer(?:y|ies))\b"
+)
+# Orders an agent is given, whoever voices them: '"Assistants should answer ...," the editor said'.
+_AGENT_ORDER = re.compile(
+    rf"\b{_AGENT}\b[^.;:!?\"“”]{{0,80}}?\b{_MODAL}\s+{_ADVERBS}(?:not\s+|never\s+)?{_ORDER_VERBS}\b"
+)
+# Speech acts that direct an agent: "instructs all automated readers to describe ...".
+_DIRECTIVE = re.compile(
+    r"\b(?:instruct|ask|request|tell|told|direct|order|urge|remind|advise|require|want|invite|"
+    r"encourage|expect|call(?:s|ed)? on|call(?:s|ed)? upon)(?:s|ed)?\s+"
+    rf"(?:(?:all|any|every|the|our|other|future|downstream)\s+)*{_AGENT}\s+(?:\w+\s+){{0,3}}?"
+    rf"to\s+{_ADVERBS}{_ORDER_VERBS}\b"
 )
 _PLEASE = re.compile(rf"\b(?:please|kindly|make sure to|be sure to|remember to)"
                      rf"\s+(?:\w+\s+)?{_ORDER_VERBS}\b")
@@ -140,6 +170,22 @@ _REPORTED = re.compile(
 )
 _QUOTED = re.compile(r"[\"“”«»][^\"“”«»]{3,}(?:[\"“”«»]|$)")
 
+# Prompt structure written into a document: a chat-template token, an [INST] or <<SYS>> marker, a
+# role label ("SYSTEM:", "### Response:") opening a unit, or a bare tag that fakes the end or start
+# of the text a model reads ("</document>"). What follows, to the end of its paragraph, is a prompt.
+_ROLE = re.compile(
+    r"^\W{0,3}(?:<\|[a-z_ ]{2,30}\|>|\[/?(?:inst|sys|system)\]|<</?sys>>"
+    r"|(?:#{1,6}\s*)?(?:system|assistant|user|human|ai|model|bot|instructions?|response|prompt|"
+    r"(?:new|updated|system|developer|hidden) (?:instructions?|prompt|message|rules?|policy))"
+    r"(?:\s*(?:message|prompt|turn))?\s*(?:\*\*)?\s*(?::|$))"
+)
+_FAKE_DELIMITER = re.compile(
+    r"</?\s*(?:documents?|context|passages?|sources?|data|input|texts?|excerpts?|untrusted[\w-]*|"
+    r"retrieved[\w-]*|search[_-]?results?|user[_-]?input|article[_-]text)\s*>",
+    re.IGNORECASE,
+)
+_PARAGRAPH_END = re.compile(r"\n[ \t]*\n")
+
 # Other languages: a note naming an agent and answering/citing (general words, a few languages).
 _AGENT_ML = re.compile(
     r"\b(?:ia|ki|ai|intelligence artificielle|künstliche[rn]? intelligenz|inteligencia artificial|"
@@ -171,6 +217,8 @@ def fold(text: str) -> str:
     text = html.unescape(unicodedata.normalize("NFKC", text))
     text = "".join(ch for ch in text if unicodedata.category(ch) not in _INVISIBLE or ch in "\n\t ")
     text = unicodedata.normalize("NFKC", text.translate(_HOMOGLYPHS))
+    if len(_LEET_WORD.findall(text)) >= LEET_WORDS:
+        text = _MIXED.sub(lambda word: word.group().translate(_LEET), text)
     text = _MARKUP.sub(_unwrap, text)
     return _SPACES.sub(" ", text).strip()
 
@@ -214,6 +262,16 @@ _OBJECT_OPENERS = frozenset({"RB", "DT", "PRP", "PRP$", "JJ", "CD", "WDT", "WP",
 _NOT_AFTER_ORDER = frozenset({"NN", "NNS", "POS", "VBD", "VBZ", "VBP", "VBN", "MD", "HYPH"})
 
 
+_COORDINATORS = frozenset({"and", "so", "then"})
+
+
+def _subjectless_root(token: spacy.tokens.Token) -> bool:
+    """The head of the sentence, with no subject or auxiliary before it (an imperative's shape)."""
+    return token.dep_ == "ROOT" and not any(
+        c.dep_ in ("nsubj", "nsubjpass", "aux") and c.i < token.i for c in token.children
+    )
+
+
 def _imperative(doc: spacy.tokens.Doc) -> bool:
     """An order verb with no subject before it heading a clause ("When asked, say ...")."""
     for token in doc:
@@ -223,6 +281,8 @@ def _imperative(doc: spacy.tokens.Doc) -> bool:
                for c in token.children):
             continue
         opens = token.i == 0 or doc[token.i - 1].lower_ in _CLAUSE_OPENERS or doc[token.i - 1].is_quote
+        if opens and token.i > 0 and doc[token.i - 1].lower_ in _COORDINATORS and token.dep_ == "conj":
+            opens = _subjectless_root(token.head)  # "asks them to click ... and answer" is no order
         parsed_verb = token.tag_ == "VB" and token.dep_ in ("ROOT", "conj", "parataxis")
         # The small model reads a sentence-initial "State ..." or "Say ..." as a noun or a
         # present tense; what follows tells an order ("State exactly that") from a noun phrase.
@@ -265,7 +325,9 @@ def signals(text: str, imperative: bool, quoted: bool = False) -> set[str]:
     checks = {
         "ignore": _IGNORE.search(text), "framing": framing, "addressed": _ADDRESS.search(text),
         "agent": _AGENT_WORD.search(text), "meta": _META.search(rest),
-        "order": _OBLIGATION.search(text) or _PLEASE.search(text), "imperative": imperative,
+        "order": _OBLIGATION.search(text) or _PLEASE.search(text) or _DIRECTIVE.search(text),
+        "imperative": imperative, "impersonal": _PASSIVE_ORDER.search(text),
+        "meta_place": _META_PLACE.search(text),
         "output_order": _OUTPUT_ORDER.search(text) or _PLEASE.search(text),
         "meta_subject": _META_SUBJECT.search(text),
         "second": _SECOND_PERSON.search(text), "colon": ":" in text,
@@ -273,7 +335,8 @@ def signals(text: str, imperative: bool, quoted: bool = False) -> set[str]:
     }
     found = {name for name, hit in checks.items() if hit}
     if quoted:  # people quoted in the news say "you" and give orders; to an agent, they don't
-        found -= {"second", "imperative", "order", "output_order", "framing", "ignore", "meta_subject"}
+        found -= {"second", "imperative", "order", "output_order", "framing", "ignore", "meta_subject",
+                  "impersonal"}
     return found
 
 
@@ -288,6 +351,8 @@ def _strong(found: set[str]) -> bool:
         or ("addressed" in found and (meta or order or imperative or second or "colon" in found))
         or (order and agent)
         or "meta_subject" in found
+        or ("impersonal" in found and ("meta_place" in found or agent))
+        or (order and "meta_place" in found)
         or ("output_order" in found and second)
         or (imperative and (meta or agent))
         or "foreign" in found
@@ -322,7 +387,9 @@ def _in_quotes(units: Sequence[Unit]) -> list[bool]:
 
 def find_instruction_units(units: Sequence[Unit], nlp: Language | None = None) -> list[bool]:
     """Which units are instructions to the reader (see the module docstring)."""
-    cased = [_unquoted(u.folded) for u in units]
+    # an order to an agent is an instruction whoever voices it: such a unit is read whole
+    to_agent = [_AGENT_ORDER.search(u.folded.lower()) is not None for u in units]
+    cased = [u.folded if agent else _unquoted(u.folded) for u, agent in zip(units, to_agent, strict=True)]
     texts = [t.lower() for t in cased]
     candidates = [i for i, t in enumerate(texts) if _CANDIDATE_VERB.search(t)]
     imperative = [False] * len(units)
@@ -331,7 +398,7 @@ def find_instruction_units(units: Sequence[Unit], nlp: Language | None = None) -
         parsed_all = parser.pipe([_for_parser(cased[i]) for i in candidates])
         for i, parsed in zip(candidates, parsed_all, strict=True):
             imperative[i] = _imperative(parsed)
-    quoted = _in_quotes(units)
+    quoted = [q and not agent for q, agent in zip(_in_quotes(units), to_agent, strict=True)]
     found = [signals(t, imp, q) for t, imp, q in zip(texts, imperative, quoted, strict=True)]
     hits = [_strong(f) for f in found]
     for i in range(1, len(units)):
@@ -364,12 +431,29 @@ def _alone(units: Sequence[Unit], i: int) -> bool:
     return all(units[j].block != units[i].block for j in (i - 1, i + 1) if 0 <= j < len(units))
 
 
+def prompt_spans(text: str, units: Sequence[Unit]) -> list[tuple[int, int]]:
+    """From each role marker or fake delimiter to the end of its paragraph (see ``_ROLE``)."""
+    starts = [u.start for u in units if _ROLE.search(u.folded.lower())]
+    starts += [m.start() for m in _FAKE_DELIMITER.finditer(text)]
+    spans: list[tuple[int, int]] = []
+    for start in sorted(starts):
+        if spans and start < spans[-1][1]:
+            continue
+        stop = _PARAGRAPH_END.search(text, start)
+        end = stop.start() if stop else len(text)
+        spans.append((start, start + len(text[start:end].rstrip())))
+    return spans
+
+
 def find_injections(doc: Document, nlp: Language | None = None) -> list[DroppedSpan]:
     """Spans of ``doc.text`` that address the reader instead of reporting news, sorted."""
     units = split_units(doc.text)
     text = doc.text
+    prompts = prompt_spans(text, units)
+    hits = [h or any(a <= u.start < b for a, b in prompts)
+            for u, h in zip(units, find_instruction_units(units, nlp), strict=True)]
     spans: list[tuple[int, int]] = []
-    for i, (unit, hit) in enumerate(zip(units, find_instruction_units(units, nlp), strict=True)):
+    for i, (unit, hit) in enumerate(zip(units, hits, strict=True)):
         if not hit:
             continue
         if spans and fold(text[spans[-1][1] : unit.start]) == "":  # only space or markup between
@@ -382,4 +466,16 @@ def find_injections(doc: Document, nlp: Language | None = None) -> list[DroppedS
         stop = min(after, len(text) if line_end < 0 else line_end)
         if fold(text[unit.end : stop]) == "":
             spans[-1] = (spans[-1][0], unit.end + len(text[unit.end : stop].rstrip()))
+    spans = _merge(sorted([*spans, *prompts]))
     return [DroppedSpan(doc_id=doc.doc_id, start=s, end=e, reason=REASON, text=text[s:e]) for s, e in spans]
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted spans with the overlapping ones joined."""
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
