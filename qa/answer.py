@@ -249,7 +249,20 @@ class ExtractiveGenerator:
 
 
 # kinds of fact an answer rests on, shown side by side with their sources when documents differ
-KEY_KINDS = frozenset({NUMBER, DATE, DISTANCE, DURATION, AGENT, PERSON})
+KEY_KINDS = frozenset({NUMBER, DATE, DISTANCE, DURATION, AGENT, PERSON, PLACE})
+_LOCATIVE = re.compile(r"\b(?:in|at|near|inside|outside|from|to)\s+(?:the\s+)?$", re.IGNORECASE)
+
+
+def key_place(sentence: Sentence, question: Question) -> set[str]:
+    """The one named place a sentence gives as the answer: a place entity after "in", "at" ...
+    nearest the question's words ("support for Mali, at a summit ... in Abidjan": Abidjan)."""
+    asked = set(question.terms)
+    places = [e for e in sentence.entities if e.label in _ENTITY_KINDS[PLACE]
+              and not set(content_terms(e.text)) <= asked]
+    local = sentence.start  # entity offsets are the document's; the text is the sentence's
+    located = [e for e in places if _LOCATIVE.search(sentence.text[: max(0, e.start - local)])]
+    nearest = sorted(located or places, key=lambda e: _closeness(sentence, question)(e.text))
+    return {" ".join(words(nearest[0].text))} if nearest else set()
 
 
 def key_values(sentence: Sentence, question: Question, kind: str) -> set[str]:
@@ -260,6 +273,8 @@ def key_values(sentence: Sentence, question: Question, kind: str) -> set[str]:
         return resolved or {v.lower() for v in values(sentence, DATE, question) if re.search(r"\d", v)}
     if kind == NUMBER:
         return {re.sub(r"[,\s]", "", v.lower()) for v in values(sentence, NUMBER, question)}
+    if kind == PLACE:
+        return key_place(sentence, question)
     return {" ".join(words(v)) for v in values(sentence, kind, question)}
 
 
