@@ -8,7 +8,7 @@ from datetime import date
 
 import msgspec
 
-from embeddings.records import Sentence
+from embeddings.records import Entity, Sentence
 from qa.generator import answer_events
 from qa.question import (
     AGENT,
@@ -251,16 +251,23 @@ class ExtractiveGenerator:
 # kinds of fact an answer rests on, shown side by side with their sources when documents differ
 KEY_KINDS = frozenset({NUMBER, DATE, DISTANCE, DURATION, AGENT, PERSON, PLACE})
 _LOCATIVE = re.compile(r"\b(?:in|at|near|inside|outside|from|to)\s+(?:the\s+)?$", re.IGNORECASE)
+_IN = re.compile(r"\b(?:in|near|inside|outside)\s+$", re.IGNORECASE)
 
 
 def key_place(sentence: Sentence, question: Question) -> set[str]:
     """The one named place a sentence gives as the answer: a place entity after "in", "at" ...
     nearest the question's words ("support for Mali, at a summit ... in Abidjan": Abidjan)."""
     asked = set(question.terms)
-    places = [e for e in sentence.entities if e.label in _ENTITY_KINDS[PLACE]
-              and not set(content_terms(e.text)) <= asked]
     local = sentence.start  # entity offsets are the document's; the text is the sentence's
-    located = [e for e in places if _LOCATIVE.search(sentence.text[: max(0, e.start - local)])]
+
+    def located(e: Entity) -> bool:
+        return _LOCATIVE.search(sentence.text[: max(0, e.start - local)]) is not None
+
+    # the small tagger reads some cities as people ("held in Dakar"): a name after "in" is a place
+    places = [e for e in sentence.entities if not set(content_terms(e.text)) <= asked and (
+        e.label in _ENTITY_KINDS[PLACE] or (e.label in ("PERSON", "ORG") and located(e)
+                                           and _IN.search(sentence.text[: e.start - local])))]
+    located = [e for e in places if located(e)]
     nearest = sorted(located or places, key=lambda e: _closeness(sentence, question)(e.text))
     return {" ".join(words(nearest[0].text))} if nearest else set()
 
@@ -301,6 +308,11 @@ def lone_value_rivals(
         rarest = next((t for t in focus if t in said), None)
         said = {*question.counted, *([rarest] if rarest else [])}
 
+    def same_thing(s: ScoredSentence) -> bool:
+        missing = said - set(content_terms(s.sentence.text))
+        # a place is said with other verbs ("held in", "met in", "a summit ... in")
+        return not missing or (PLACE in kinds and len(missing) == 1 and len(said) > 2)
+
     def corroborates(s: ScoredSentence, kind: str) -> bool:
         # a figure recurs by chance ("2,000 troops" of France, "2,000 soldiers" of Benin)
         same = kind != NUMBER or said <= set(content_terms(s.sentence.text))
@@ -314,7 +326,7 @@ def lone_value_rivals(
     for s in pool:
         if s.sentence.doc_id in shown or len(rivals) >= MAX_ALTERNATIVES:
             continue
-        if not said <= set(content_terms(s.sentence.text)):
+        if not same_thing(s):
             continue
         offered = {k: key_values(s.sentence, question, k) for k in kinds}
         if any(offered[k] and not offered[k] & claimed[k] for k in kinds):
