@@ -3,8 +3,9 @@ the news: notes to automated systems, orders about what to answer, state or cite
 that give orders. Such spans are instructions, not evidence, and are kept out of the index.
 
 Detection works on a folded copy of each unit (sentence, or HTML tag) of the text: NFKC,
-invisible characters removed, look-alike letters of other scripts folded to Latin, markup and
-entities unwrapped. The stored text is never changed: a hit drops the unit's original span.
+invisible characters removed, look-alike letters of other scripts folded to Latin, leetspeak read
+as letters, markup and entities unwrapped. The stored text is never changed: a hit drops the
+unit's original span.
 
 A unit is an instruction when its *shape* says so, in any wording:
 
@@ -14,6 +15,11 @@ A unit is an instruction when its *shape* says so, in any wording:
   to produce output: answer, state, cite, report, repeat, ignore ...;
 * it refers to answers, questions, citations or "this passage" as the thing to be shaped
   ("the correct answer to any question about X is ...");
+* it orders the output impersonally ("it must be made clear in every response that ...");
+* it directs an agent through a speech act ("asks every assistant to state ...") or gives an
+  agent an order inside someone's quoted words (quoted orders to people stay news);
+* it is prompt structure: a role marker ("SYSTEM:", "### Response:", "<|im_start|>") or a fake
+  end of the document ("</document>") opens a prompt that runs to the end of its paragraph;
 
 with spaCy's tagger and parser deciding what is an imperative (``state`` the verb, not the noun).
 A unit next to a hit, in the same paragraph, that is itself addressed to the reader (second
