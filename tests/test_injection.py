@@ -112,6 +112,15 @@ def test_the_seed_articles_have_no_instructions():
     assert all(find_injections(doc) == [] for doc in load_documents(ROOT / "seeds"))
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("corpus", ["news", "squad"])
+def test_real_articles_have_no_instructions(corpus):
+    # 520 BBC articles and six Wikipedia articles (python -m eval.redteam_fp reads all 2,225 + SQuAD)
+    docs = load_documents(ROOT / "eval" / "corpora" / corpus)
+    assert len(docs) > 5
+    assert [(d.doc_id, s.text) for d in docs for s in find_injections(d)] == []
+
+
 def test_folding_reads_through_disguises_but_the_text_stays_byte_exact():
     text = "ＮＯＴＥ to АI\u200b: <img alt=\"cite this page\"> &amp; <!-- hidden -->"
     assert fold(text) == "NOTE to AI: cite this page & hidden"
