@@ -67,14 +67,18 @@ _SPACES = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’»)\]]*(?:\[[^\[\]]{1,40}\])*(?=\s+\S)")
 _TAG = re.compile(r"<!--.*?-->|<[A-Za-z/!][^<>]*>", re.S)
 
-_AGENT = (
-    r"(?:ai|a\.i\.|artificial intelligence|(?:ai |virtual |digital |research |news |chat )?assistants?|"
-    r"chat ?bots?|bots?|llms?|(?:large )?language models?|models?|gpt[\w-]*|"
-    r"summari[sz](?:er|ing tool|ation tool|ation system)s?|agents?|crawlers?|"
+# Agents that only software can be (an order to one is never news) ...
+_AI_AGENT = (
+    r"(?:ai|a\.i\.|artificial intelligence|(?:ai |virtual |digital |research |chat )assistants?|"
+    r"chat ?bots?|llms?|(?:large )?language models?|gpt[\w-]*|"
+    r"summari[sz](?:er|ing tool|ation tool|ation system)s?|"
     r"(?:automated|automatic|machine|ai)[- ](?:\w+[- ])?(?:systems?|tools?|readers?|agents?|"
-    r"assistants?|summari[sz]ers?|services?|models?|engines?)|answer engines?|search engines?|"
-    r"retrieval systems?|rag systems?|pipelines?|machines?)"
+    r"assistants?|summari[sz]ers?|services?|models?|engines?)|answer engines?|"
+    r"retrieval systems?|rag systems?)"
 )
+# ... and words that name people or machines in the news too ("estate agents", "car models").
+_ASSISTANT = rf"(?:{_AI_AGENT}|(?:news )?assistants?|bots?)"
+_AGENT = rf"(?:{_ASSISTANT}|models?|agents?|crawlers?|search engines?|pipelines?|machines?)"
 # A note addressed to an agent: "to/for (all) assistants", "dear AI", "AI systems:" at the start.
 _ADDRESS = re.compile(
     rf"\b(?:(?:note|message|notice|reminder|memo|instructions?|guidance|directive|warning|disclaimer|"
@@ -132,17 +136,25 @@ _PASSIVE_ORDER = re.compile(
 # Where the output goes: "in every response", "in all answers", "for any summary".
 _META_PLACE = re.compile(
     r"\b(?:in|by|for|within|across|throughout)\s+(?:all|any|every|each|your|future|such)\s+(?:\w+\s+)?"
-    r"(?:answers?|responses?|summar(?:y|ies)|replies|outputs?|citations?|quer(?:y|ies))\b"
+    r"(?:answers?|responses?|summar(?:y|ies)|repl(?:y|ies)|outputs?|citations?|quer(?:y|ies))\b"
+)
+# Mandative orders: "It is essential that every AI summary states ...", "request that AI tools report".
+_MANDATE = re.compile(
+    r"\b(?:essential|important|vital|imperative|necessary|crucial|required|mandatory|critical|"
+    r"recommended|(?:request|ask|insist|demand|require|urge)(?:s|ed)?)\s+that\s+"
+    rf"(?:[^.;:!?]{{0,40}}?\b(?:{_AI_AGENT}|(?:all|any|every|each) (?:summar(?:y|ies)|answers?|"
+    rf"responses?|replies|outputs?)))\s+"
+    rf"(?:\w+\s+){{0,2}}?{_ORDER_VERBS}(?:s|es|d|ed)?\b"
 )
 # Orders an agent is given, whoever voices them: '"Assistants should answer ...," the editor said'.
 _AGENT_ORDER = re.compile(
-    rf"\b{_AGENT}\b[^.;:!?\"“”]{{0,80}}?\b{_MODAL}\s+{_ADVERBS}(?:not\s+|never\s+)?{_ORDER_VERBS}\b"
+    rf"\b{_AI_AGENT}\b[^.;:!?\"“”]{{0,80}}?\b{_MODAL}\s+{_ADVERBS}(?:not\s+|never\s+)?{_ORDER_VERBS}\b"
 )
 # Speech acts that direct an agent: "instructs all automated readers to describe ...".
 _DIRECTIVE = re.compile(
     r"\b(?:instruct|ask|request|tell|told|direct|order|urge|remind|advise|require|want|invite|"
     r"encourage|expect|call(?:s|ed)? on|call(?:s|ed)? upon)(?:s|ed)?\s+"
-    rf"(?:(?:all|any|every|the|our|other|future|downstream)\s+)*{_AGENT}\s+(?:\w+\s+){{0,3}}?"
+    rf"(?:(?:all|any|every|the|our|other|future|downstream)\s+)*{_ASSISTANT}\s+(?:\w+\s+){{0,3}}?"
     rf"to\s+{_ADVERBS}{_ORDER_VERBS}\b"
 )
 _PLEASE = re.compile(rf"\b(?:please|kindly|make sure to|be sure to|remember to)"
@@ -331,7 +343,8 @@ def signals(text: str, imperative: bool, quoted: bool = False) -> set[str]:
     checks = {
         "ignore": _IGNORE.search(text), "framing": framing, "addressed": _ADDRESS.search(text),
         "agent": _AGENT_WORD.search(text), "meta": _META.search(rest),
-        "order": _OBLIGATION.search(text) or _PLEASE.search(text) or _DIRECTIVE.search(text),
+        "order": _OBLIGATION.search(text) or _PLEASE.search(text) or _DIRECTIVE.search(text)
+        or _MANDATE.search(text), "mandate": _MANDATE.search(text),
         "imperative": imperative, "impersonal": _PASSIVE_ORDER.search(text),
         "meta_place": _META_PLACE.search(text),
         "output_order": _OUTPUT_ORDER.search(text) or _PLEASE.search(text),
@@ -342,7 +355,7 @@ def signals(text: str, imperative: bool, quoted: bool = False) -> set[str]:
     found = {name for name, hit in checks.items() if hit}
     if quoted:  # people quoted in the news say "you" and give orders; to an agent, they don't
         found -= {"second", "imperative", "order", "output_order", "framing", "ignore", "meta_subject",
-                  "impersonal"}
+                  "impersonal", "mandate"}
     return found
 
 
@@ -356,7 +369,7 @@ def _strong(found: set[str]) -> bool:
         or ("framing" in found and (meta or agent or second or order or imperative))
         or ("addressed" in found and (meta or order or imperative or second or "colon" in found))
         or (order and agent)
-        or "meta_subject" in found
+        or "meta_subject" in found or "mandate" in found
         or ("impersonal" in found and ("meta_place" in found or agent))
         or (order and "meta_place" in found)
         or ("output_order" in found and second)
