@@ -191,11 +191,13 @@ _QUOTED = re.compile(r"[\"“”«»][^\"“”«»]{3,}(?:[\"“”«»]|$)")
 # Prompt structure written into a document: a chat-template token, an [INST] or <<SYS>> marker, a
 # role label ("SYSTEM:", "### Response:") opening a unit, or a bare tag that fakes the end or start
 # of the text a model reads ("</document>"). What follows, to the end of its paragraph, is a prompt.
-_ROLE = re.compile(
-    r"^\W{0,3}(?:<\|[a-z_ ]{2,30}\|>|\[/?(?:inst|sys|system)\]|<</?sys>>"
-    r"|(?:#{1,6}\s*)?(?:system|assistant|user|human|ai|model|bot|instructions?|response|prompt|"
+_ROLES = (
+    r"(?:system|assistant|user|human|ai|model|bot|instructions?|response|prompt|"
     r"(?:new|updated|system|developer|hidden) (?:instructions?|prompt|message|rules?|policy))"
-    r"(?:\s*(?:message|prompt|turn))?\s*(?:\*\*)?\s*(?::|$))"
+)
+_ROLE = re.compile(
+    rf"^\W{{0,3}}(?:<\|[a-z_ ]{{2,30}}\|>|\[/?(?:inst|sys|system)\]|<</?sys>>|#{{1,6}}\s*{_ROLES}\b"
+    rf"|{_ROLES}(?:\s*(?:message|prompt|turn))?\s*(?:\*\*)?\s*:)"
 )
 _FAKE_DELIMITER = re.compile(
     r"</?\s*(?:documents?|context|passages?|sources?|data|input|texts?|excerpts?|untrusted[\w-]*|"
