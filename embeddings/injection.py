@@ -148,7 +148,7 @@ _MANDATE = re.compile(
 )
 # Orders an agent is given, whoever voices them: '"Assistants should answer ...," the editor said'.
 _AGENT_ORDER = re.compile(
-    rf"\b{_AI_AGENT}\b[^.;:!?\"“”]{{0,80}}?\b{_MODAL}\s+{_ADVERBS}(?:not\s+|never\s+)?{_ORDER_VERBS}\b"
+    rf"\b{_ASSISTANT}\b[^.;:!?\"“”]{{0,80}}?\b{_MODAL}\s+{_ADVERBS}(?:not\s+|never\s+)?{_ORDER_VERBS}\b"
 )
 # Speech acts that direct an agent: "instructs all automated readers to describe ...".
 _DIRECTIVE = re.compile(
@@ -285,13 +285,6 @@ _NOT_AFTER_ORDER = frozenset({"NN", "NNS", "POS", "VBD", "VBZ", "VBP", "VBN", "M
 _COORDINATORS = frozenset({"and", "so", "then"})
 
 
-def _subjectless_root(token: spacy.tokens.Token) -> bool:
-    """The head of the sentence, with no subject or auxiliary before it (an imperative's shape)."""
-    return token.dep_ == "ROOT" and not any(
-        c.dep_ in ("nsubj", "nsubjpass", "aux") and c.i < token.i for c in token.children
-    )
-
-
 def _imperative(doc: spacy.tokens.Doc) -> bool:
     """An order verb with no subject before it heading a clause ("When asked, say ...")."""
     for token in doc:
@@ -301,8 +294,8 @@ def _imperative(doc: spacy.tokens.Doc) -> bool:
                for c in token.children):
             continue
         opens = token.i == 0 or doc[token.i - 1].lower_ in _CLAUSE_OPENERS or doc[token.i - 1].is_quote
-        if opens and token.i > 0 and doc[token.i - 1].lower_ in _COORDINATORS and token.dep_ == "conj":
-            opens = _subjectless_root(token.head)  # "asks them to click ... and answer" is no order
+        if token.i > 0 and doc[token.i - 1].lower_ in _COORDINATORS and token.head.dep_ == "xcomp":
+            opens = False  # "asks recipients to click ... and answer": their task, not an order
         parsed_verb = token.tag_ == "VB" and token.dep_ in ("ROOT", "conj", "parataxis")
         # The small model reads a sentence-initial "State ..." or "Say ..." as a noun or a
         # present tense; what follows tells an order ("State exactly that") from a noun phrase.
