@@ -72,10 +72,11 @@ def values(sentence: Sentence, need: str, question: Question) -> set[str]:
         found = set(sentence.numbers)
     elif need == DISTANCE:
         found = {m.group(0) for m in _DISTANCE.finditer(sentence.text)}
+    elif need == PLACE:
+        found = {e.text for e in place_entities(sentence)}
+        found |= {m.group(0) for m in _PLACE_PHRASE.finditer(sentence.text)}
     elif need in _ENTITY_KINDS:
         found = {e.text for e in sentence.entities if e.label in _ENTITY_KINDS[need]}
-        if need == PLACE:
-            found |= {m.group(0) for m in _PLACE_PHRASE.finditer(sentence.text)}
     else:
         return set()
     return {v for v in found if not set(content_terms(v)) <= asked or not content_terms(v)}
@@ -254,20 +255,24 @@ _LOCATIVE = re.compile(r"\b(?:in|at|near|inside|outside|from|to)\s+(?:the\s+)?$"
 _IN = re.compile(r"\b(?:in|near|inside|outside)\s+$", re.IGNORECASE)
 
 
+def place_entities(sentence: Sentence) -> list[Entity]:
+    """Named places; the small tagger reads some cities as people ("held in Dakar"), so a name
+    right after "in" counts too."""
+    return [e for e in sentence.entities if e.label in _ENTITY_KINDS[PLACE]
+            or (e.label in ("PERSON", "ORG") and _IN.search(_before(sentence, e)))]
+
+
+def _before(sentence: Sentence, entity: Entity) -> str:
+    """The sentence's text up to the entity (entity offsets are the document's)."""
+    return sentence.text[: max(0, entity.start - sentence.start)]
+
+
 def key_place(sentence: Sentence, question: Question) -> set[str]:
     """The one named place a sentence gives as the answer: a place entity after "in", "at" ...
     nearest the question's words ("support for Mali, at a summit ... in Abidjan": Abidjan)."""
     asked = set(question.terms)
-    local = sentence.start  # entity offsets are the document's; the text is the sentence's
-
-    def located(e: Entity) -> bool:
-        return _LOCATIVE.search(sentence.text[: max(0, e.start - local)]) is not None
-
-    # the small tagger reads some cities as people ("held in Dakar"): a name after "in" is a place
-    places = [e for e in sentence.entities if not set(content_terms(e.text)) <= asked and (
-        e.label in _ENTITY_KINDS[PLACE] or (e.label in ("PERSON", "ORG") and located(e)
-                                           and _IN.search(sentence.text[: e.start - local])))]
-    located = [e for e in places if located(e)]
+    places = [e for e in place_entities(sentence) if not set(content_terms(e.text)) <= asked]
+    located = [e for e in places if _LOCATIVE.search(_before(sentence, e))]
     nearest = sorted(located or places, key=lambda e: _closeness(sentence, question)(e.text))
     return {" ".join(words(nearest[0].text))} if nearest else set()
 
