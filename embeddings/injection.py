@@ -220,6 +220,9 @@ _META_ML = re.compile(
     r"indique|afirme|escriba|scrivi|indica)\b"
 )
 
+# ... or a note whose heading names one: "Nota para los asistentes de IA: ..."
+_ML_ADDRESS = re.compile(rf"{_AGENT_ML.pattern}[^.!?:]{{0,30}}:\s*\S")
+
 
 @dataclass(frozen=True)
 class Unit:
@@ -345,7 +348,8 @@ def signals(text: str, imperative: bool, quoted: bool = False) -> set[str]:
         "output_order": _OUTPUT_ORDER.search(text) or _PLEASE.search(text),
         "meta_subject": _META_SUBJECT.search(text),
         "second": _SECOND_PERSON.search(text), "colon": ":" in text,
-        "foreign": _AGENT_ML.search(text) and _META_ML.search(text) and not _REPORTED.search(text),
+        "foreign": ((_AGENT_ML.search(text) and _META_ML.search(text)) or _ML_ADDRESS.search(text))
+        and not _REPORTED.search(text),
     }
     found = {name for name, hit in checks.items() if hit}
     if quoted:  # people quoted in the news say "you" and give orders; to an agent, they don't
