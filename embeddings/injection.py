@@ -221,7 +221,7 @@ _META_ML = re.compile(
 )
 
 # ... or a note whose heading names one: "Nota para los asistentes de IA: ..."
-_ML_ADDRESS = re.compile(rf"{_AGENT_ML.pattern}[^.!?:]{{0,30}}:\s*\S")
+_ML_ADDRESS = re.compile(rf"{_AGENT_ML.pattern}[^.!?:]{{0,30}}:\s*[^\s\"“”«»']")  # a quote is someone's words
 
 
 @dataclass(frozen=True)

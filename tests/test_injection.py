@@ -86,6 +86,7 @@ NEWS = [
     "The message asks recipients to click on the attachment and answer some questions.",
     "The G8 met at 3pm; the B2B firms of the 1950s sold MP3 players for £40 at 4x4 shows.",
     "Unions insisted that agents report every sale, and MPs demanded that answers include costs.",
+    'In the words of Ban Ki-moon: "Growth is necessary, but it is not sufficient."',
     "Analysts said the user base grew. System failures hit 3G users, the report said.",
 ]
 
