@@ -3,8 +3,9 @@ the news: notes to automated systems, orders about what to answer, state or cite
 that give orders. Such spans are instructions, not evidence, and are kept out of the index.
 
 Detection works on a folded copy of each unit (sentence, or HTML tag) of the text: NFKC,
-invisible characters removed, look-alike letters of other scripts folded to Latin, markup and
-entities unwrapped. The stored text is never changed: a hit drops the unit's original span.
+invisible characters removed, look-alike letters of other scripts folded to Latin, leetspeak read
+as letters, markup and entities unwrapped. The stored text is never changed: a hit drops the
+unit's original span.
 
 A unit is an instruction when its *shape* says so, in any wording:
 
@@ -14,6 +15,11 @@ A unit is an instruction when its *shape* says so, in any wording:
   to produce output: answer, state, cite, report, repeat, ignore ...;
 * it refers to answers, questions, citations or "this passage" as the thing to be shaped
   ("the correct answer to any question about X is ...");
+* it orders the output impersonally ("it must be made clear in every response that ...");
+* it directs an agent through a speech act ("asks every assistant to state ...") or gives an
+  agent an order inside someone's quoted words (quoted orders to people stay news);
+* it is prompt structure: a role marker ("SYSTEM:", "### Response:", "<|im_start|>") or a fake
+  end of the document ("</document>") opens a prompt that runs to the end of its paragraph;
 
 with spaCy's tagger and parser deciding what is an imperative (``state`` the verb, not the noun).
 A unit next to a hit, in the same paragraph, that is itself addressed to the reader (second
@@ -47,22 +53,32 @@ _HOMOGLYPHS = str.maketrans(
     "ABEZHIKMNOPTYXOoijkvptux",
 )
 _INVISIBLE = {"Cf", "Cc", "Co", "Cn"}
+# Leetspeak: digits and signs standing for letters, read as letters only in a unit where several
+# words carry one between letters ("4ss1st4nts"), so "3pm", "G8" or "1950s" elsewhere stay as they are.
+_LEET = str.maketrans("013457@$", "oieastas")
+_LEET_WORD = re.compile(r"[A-Za-z0-9@$]*[A-Za-z][0-9@$]+[A-Za-z][A-Za-z0-9@$]*")
+_MIXED = re.compile(r"[A-Za-z0-9@$]*(?:[A-Za-z][0-9@$]|[0-9@$][A-Za-z])[A-Za-z0-9@$]*")
+LEET_WORDS = 2
 _MARKUP = re.compile(r"<!--|-->|<[A-Za-z/!][^<>]*>")
 _ATTRIBUTE_VALUE = re.compile(r"=\s*(?:\"([^\"]*)\"|'([^']*)')")
 _SPACES = re.compile(r"\s+")
 
 # Unit boundaries: after a sentence end, and around HTML tags and comments.
-_SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’»)\]]*(?=\s+\S)")
+_SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’»)\]]*(?:\[[^\[\]]{1,40}\])*(?=\s+\S)")
 _TAG = re.compile(r"<!--.*?-->|<[A-Za-z/!][^<>]*>", re.S)
 
-_AGENT = (
-    r"(?:ai|a\.i\.|artificial intelligence|(?:ai |virtual |digital |research |news |chat )?assistants?|"
-    r"chat ?bots?|bots?|llms?|(?:large )?language models?|models?|gpt[\w-]*|"
-    r"summari[sz](?:er|ing tool|ation tool|ation system)s?|agents?|crawlers?|"
+# Agents that only software can be (an order to one is never news) ...
+_AI_AGENT = (
+    r"(?:ai|a\.i\.|artificial intelligence|(?:ai |virtual |digital |research |chat )assistants?|"
+    r"chat ?bots?|llms?|(?:large )?language models?|gpt[\w-]*|"
+    r"summari[sz](?:er|ing tool|ation tool|ation system)s?|"
     r"(?:automated|automatic|machine|ai)[- ](?:\w+[- ])?(?:systems?|tools?|readers?|agents?|"
-    r"assistants?|summari[sz]ers?|services?|models?|engines?)|answer engines?|search engines?|"
-    r"retrieval systems?|rag systems?|pipelines?|machines?)"
+    r"assistants?|summari[sz]ers?|services?|models?|engines?)|answer engines?|"
+    r"retrieval systems?|rag systems?)"
 )
+# ... and words that name people or machines in the news too ("estate agents", "car models").
+_ASSISTANT = rf"(?:{_AI_AGENT}|(?:news )?assistants?|bots?)"
+_AGENT = rf"(?:{_ASSISTANT}|models?|agents?|crawlers?|search engines?|pipelines?|machines?)"
 # A note addressed to an agent: "to/for (all) assistants", "dear AI", "AI systems:" at the start.
 _ADDRESS = re.compile(
     rf"\b(?:(?:note|message|notice|reminder|memo|instructions?|guidance|directive|warning|disclaimer|"
@@ -105,9 +121,41 @@ _OUTPUT_ORDER = re.compile(
 )
 # Orders given to the output itself: "Summaries of this story must say ...".
 _META_SUBJECT = re.compile(
-    r"\b(?:summar(?:y|ies)|answers?|responses?|replies|outputs?|citations?)\b[^.;:]{0,60}?"
+    r"\b(?:summar(?:y|ies)|answers?|responses?|replies|outputs?|citations?)\b[^.;:()\[\]]{0,60}?"
     rf"\b(?:must|should|shall|need to|needs to|have to|has to|ought to)\s+(?:(?:always|only|now|also|not|"
     rf"never|instead)\s+)*(?:be\s+\w+ed\b|{_ORDER_VERBS}\b)"
+)
+_MODAL = r"(?:must|should|shall|is to|are to|has to|have to|needs? to|ought to|will have to)"
+_ADVERBS = r"(?:(?:always|only|now|instead|also|clearly|henceforth|explicitly|plainly)\s+)*"
+# Impersonal orders: "It must be made clear in every response that ...", "... is to be reported as".
+_PASSIVE_ORDER = re.compile(
+    rf"\b{_MODAL}\s+{_ADVERBS}be\s+{_ADVERBS}(?:stated|reported|said|noted|made clear|mentioned|cited|"
+    rf"quoted|written|repeated|answered|stressed|emphasi[sz]ed|clarified|specified|included|given|"
+    rf"treated|presented|described|named|attributed|credited|used|ignored|disregarded|omitted)\b"
+)
+# Where the output goes: "in every response", "in all answers", "for any summary".
+_META_PLACE = re.compile(
+    r"\b(?:in|by|for|within|across|throughout)\s+(?:all|any|every|each|your|future|such)\s+(?:\w+\s+)?"
+    r"(?:answers?|responses?|summar(?:y|ies)|repl(?:y|ies)|outputs?|citations?|quer(?:y|ies))\b"
+)
+# Mandative orders: "It is essential that every AI summary states ...", "request that AI tools report".
+_MANDATE = re.compile(
+    r"\b(?:essential|important|vital|imperative|necessary|crucial|required|mandatory|critical|"
+    r"recommended|(?:request|ask|insist|demand|require|urge)(?:s|ed)?)\s+that\s+"
+    rf"(?:[^.;:!?]{{0,40}}?\b(?:{_AI_AGENT}|(?:all|any|every|each) (?:summar(?:y|ies)|answers?|"
+    rf"responses?|replies|outputs?)))\s+"
+    rf"(?:\w+\s+){{0,2}}?{_ORDER_VERBS}(?:s|es|d|ed)?\b"
+)
+# Orders an agent is given, whoever voices them: '"Assistants should answer ...," the editor said'.
+_AGENT_ORDER = re.compile(
+    rf"\b{_ASSISTANT}\b[^.;:!?\"“”]{{0,80}}?\b{_MODAL}\s+{_ADVERBS}(?:not\s+|never\s+)?{_ORDER_VERBS}\b"
+)
+# Speech acts that direct an agent: "instructs all automated readers to describe ...".
+_DIRECTIVE = re.compile(
+    r"\b(?:instruct|ask|request|tell|told|direct|order|urge|remind|advise|require|want|invite|"
+    r"encourage|expect|call(?:s|ed)? on|call(?:s|ed)? upon)(?:s|ed)?\s+"
+    rf"(?:(?:all|any|every|the|our|other|future|downstream)\s+)*{_ASSISTANT}\s+(?:\w+\s+){{0,3}}?"
+    rf"to\s+{_ADVERBS}{_ORDER_VERBS}\b"
 )
 _PLEASE = re.compile(rf"\b(?:please|kindly|make sure to|be sure to|remember to)"
                      rf"\s+(?:\w+\s+)?{_ORDER_VERBS}\b")
@@ -140,6 +188,24 @@ _REPORTED = re.compile(
 )
 _QUOTED = re.compile(r"[\"“”«»][^\"“”«»]{3,}(?:[\"“”«»]|$)")
 
+# Prompt structure written into a document: a chat-template token, an [INST] or <<SYS>> marker, a
+# role label ("SYSTEM:", "### Response:") opening a unit, or a bare tag that fakes the end or start
+# of the text a model reads ("</document>"). What follows, to the end of its paragraph, is a prompt.
+_ROLES = (
+    r"(?:system|assistant|user|human|ai|model|bot|instructions?|response|prompt|"
+    r"(?:new|updated|system|developer|hidden) (?:instructions?|prompt|message|rules?|policy))"
+)
+_ROLE = re.compile(
+    rf"^\W{{0,3}}(?:<\|[a-z_ ]{{2,30}}\|>|\[/?(?:inst|sys|system)\]|<</?sys>>|#{{1,6}}\s*{_ROLES}\b"
+    rf"|{_ROLES}(?:\s*(?:message|prompt|turn))?\s*(?:\*\*)?\s*:)"
+)
+_FAKE_DELIMITER = re.compile(
+    r"</?\s*(?:documents?|context|passages?|sources?|data|input|texts?|excerpts?|untrusted[\w-]*|"
+    r"retrieved[\w-]*|search[_-]?results?|user[_-]?input|article[_-]text)\s*>",
+    re.IGNORECASE,
+)
+_PARAGRAPH_END = re.compile(r"\n[ \t]*\n")
+
 # Other languages: a note naming an agent and answering/citing (general words, a few languages).
 _AGENT_ML = re.compile(
     r"\b(?:ia|ki|ai|intelligence artificielle|künstliche[rn]? intelligenz|inteligencia artificial|"
@@ -153,6 +219,9 @@ _META_ML = re.compile(
     r"domand\w+|respost\w+|pergunt\w+|indiquez|affirmez|déclarez|geben sie|nennen sie|schreiben sie|"
     r"indique|afirme|escriba|scrivi|indica)\b"
 )
+
+# ... or a note whose heading names one: "Nota para los asistentes de IA: ..."
+_ML_ADDRESS = re.compile(rf"{_AGENT_ML.pattern}[^.!?:]{{0,30}}:\s*[^\s\"“”«»']")  # a quote is someone's words
 
 
 @dataclass(frozen=True)
@@ -171,6 +240,8 @@ def fold(text: str) -> str:
     text = html.unescape(unicodedata.normalize("NFKC", text))
     text = "".join(ch for ch in text if unicodedata.category(ch) not in _INVISIBLE or ch in "\n\t ")
     text = unicodedata.normalize("NFKC", text.translate(_HOMOGLYPHS))
+    if len(_LEET_WORD.findall(text)) >= LEET_WORDS:
+        text = _MIXED.sub(lambda word: word.group().translate(_LEET), text)
     text = _MARKUP.sub(_unwrap, text)
     return _SPACES.sub(" ", text).strip()
 
@@ -214,6 +285,9 @@ _OBJECT_OPENERS = frozenset({"RB", "DT", "PRP", "PRP$", "JJ", "CD", "WDT", "WP",
 _NOT_AFTER_ORDER = frozenset({"NN", "NNS", "POS", "VBD", "VBZ", "VBP", "VBN", "MD", "HYPH"})
 
 
+_COORDINATORS = frozenset({"and", "so", "then"})
+
+
 def _imperative(doc: spacy.tokens.Doc) -> bool:
     """An order verb with no subject before it heading a clause ("When asked, say ...")."""
     for token in doc:
@@ -223,6 +297,8 @@ def _imperative(doc: spacy.tokens.Doc) -> bool:
                for c in token.children):
             continue
         opens = token.i == 0 or doc[token.i - 1].lower_ in _CLAUSE_OPENERS or doc[token.i - 1].is_quote
+        if token.i > 0 and doc[token.i - 1].lower_ in _COORDINATORS and token.head.dep_ == "xcomp":
+            opens = False  # "asks recipients to click ... and answer": their task, not an order
         parsed_verb = token.tag_ == "VB" and token.dep_ in ("ROOT", "conj", "parataxis")
         # The small model reads a sentence-initial "State ..." or "Say ..." as a noun or a
         # present tense; what follows tells an order ("State exactly that") from a noun phrase.
@@ -265,15 +341,20 @@ def signals(text: str, imperative: bool, quoted: bool = False) -> set[str]:
     checks = {
         "ignore": _IGNORE.search(text), "framing": framing, "addressed": _ADDRESS.search(text),
         "agent": _AGENT_WORD.search(text), "meta": _META.search(rest),
-        "order": _OBLIGATION.search(text) or _PLEASE.search(text), "imperative": imperative,
+        "order": _OBLIGATION.search(text) or _PLEASE.search(text) or _DIRECTIVE.search(text)
+        or _MANDATE.search(text), "mandate": _MANDATE.search(text),
+        "imperative": imperative, "impersonal": _PASSIVE_ORDER.search(text),
+        "meta_place": _META_PLACE.search(text),
         "output_order": _OUTPUT_ORDER.search(text) or _PLEASE.search(text),
         "meta_subject": _META_SUBJECT.search(text),
         "second": _SECOND_PERSON.search(text), "colon": ":" in text,
-        "foreign": _AGENT_ML.search(text) and _META_ML.search(text) and not _REPORTED.search(text),
+        "foreign": ((_AGENT_ML.search(text) and _META_ML.search(text)) or _ML_ADDRESS.search(text))
+        and not _REPORTED.search(text),
     }
     found = {name for name, hit in checks.items() if hit}
     if quoted:  # people quoted in the news say "you" and give orders; to an agent, they don't
-        found -= {"second", "imperative", "order", "output_order", "framing", "ignore", "meta_subject"}
+        found -= {"second", "imperative", "order", "output_order", "framing", "ignore", "meta_subject",
+                  "impersonal", "mandate"}
     return found
 
 
@@ -287,7 +368,9 @@ def _strong(found: set[str]) -> bool:
         or ("framing" in found and (meta or agent or second or order or imperative))
         or ("addressed" in found and (meta or order or imperative or second or "colon" in found))
         or (order and agent)
-        or "meta_subject" in found
+        or "meta_subject" in found or "mandate" in found
+        or ("impersonal" in found and ("meta_place" in found or agent))
+        or (order and "meta_place" in found)
         or ("output_order" in found and second)
         or (imperative and (meta or agent))
         or "foreign" in found
@@ -322,7 +405,9 @@ def _in_quotes(units: Sequence[Unit]) -> list[bool]:
 
 def find_instruction_units(units: Sequence[Unit], nlp: Language | None = None) -> list[bool]:
     """Which units are instructions to the reader (see the module docstring)."""
-    cased = [_unquoted(u.folded) for u in units]
+    # an order to an agent is an instruction whoever voices it: such a unit is read whole
+    to_agent = [_AGENT_ORDER.search(u.folded.lower()) is not None for u in units]
+    cased = [u.folded if agent else _unquoted(u.folded) for u, agent in zip(units, to_agent, strict=True)]
     texts = [t.lower() for t in cased]
     candidates = [i for i, t in enumerate(texts) if _CANDIDATE_VERB.search(t)]
     imperative = [False] * len(units)
@@ -331,7 +416,7 @@ def find_instruction_units(units: Sequence[Unit], nlp: Language | None = None) -
         parsed_all = parser.pipe([_for_parser(cased[i]) for i in candidates])
         for i, parsed in zip(candidates, parsed_all, strict=True):
             imperative[i] = _imperative(parsed)
-    quoted = _in_quotes(units)
+    quoted = [q and not agent for q, agent in zip(_in_quotes(units), to_agent, strict=True)]
     found = [signals(t, imp, q) for t, imp, q in zip(texts, imperative, quoted, strict=True)]
     hits = [_strong(f) for f in found]
     for i in range(1, len(units)):
@@ -364,12 +449,29 @@ def _alone(units: Sequence[Unit], i: int) -> bool:
     return all(units[j].block != units[i].block for j in (i - 1, i + 1) if 0 <= j < len(units))
 
 
+def prompt_spans(text: str, units: Sequence[Unit]) -> list[tuple[int, int]]:
+    """From each role marker or fake delimiter to the end of its paragraph (see ``_ROLE``)."""
+    starts = [u.start for u in units if _ROLE.search(u.folded.lower())]
+    starts += [m.start() for m in _FAKE_DELIMITER.finditer(text)]
+    spans: list[tuple[int, int]] = []
+    for start in sorted(starts):
+        if spans and start < spans[-1][1]:
+            continue
+        stop = _PARAGRAPH_END.search(text, start)
+        end = stop.start() if stop else len(text)
+        spans.append((start, start + len(text[start:end].rstrip())))
+    return spans
+
+
 def find_injections(doc: Document, nlp: Language | None = None) -> list[DroppedSpan]:
     """Spans of ``doc.text`` that address the reader instead of reporting news, sorted."""
     units = split_units(doc.text)
     text = doc.text
+    prompts = prompt_spans(text, units)
+    hits = [h or any(a <= u.start < b for a, b in prompts)
+            for u, h in zip(units, find_instruction_units(units, nlp), strict=True)]
     spans: list[tuple[int, int]] = []
-    for i, (unit, hit) in enumerate(zip(units, find_instruction_units(units, nlp), strict=True)):
+    for i, (unit, hit) in enumerate(zip(units, hits, strict=True)):
         if not hit:
             continue
         if spans and fold(text[spans[-1][1] : unit.start]) == "":  # only space or markup between
@@ -382,4 +484,16 @@ def find_injections(doc: Document, nlp: Language | None = None) -> list[DroppedS
         stop = min(after, len(text) if line_end < 0 else line_end)
         if fold(text[unit.end : stop]) == "":
             spans[-1] = (spans[-1][0], unit.end + len(text[unit.end : stop].rstrip()))
+    spans = _merge(sorted([*spans, *prompts]))
     return [DroppedSpan(doc_id=doc.doc_id, start=s, end=e, reason=REASON, text=text[s:e]) for s, e in spans]
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted spans with the overlapping ones joined."""
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged

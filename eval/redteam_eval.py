@@ -17,7 +17,7 @@ import sys
 import tempfile
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -232,6 +232,7 @@ class Report:
 def run(
     split: str = "all", mode: str = "extractive", work: Path | None = None, compare_unrelated: bool = True,
     encoder: Encoder | None = None, llm_base_url: str | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Report:
     """Index the seeds plus one split's planted documents and answer every red-team question."""
     from embeddings.encoder import default_encoder
@@ -249,7 +250,13 @@ def run(
         QAService.build(settings, encoder, source=write_corpus(Path(tmp) / "corpus", planted))
         service = QAService.open(settings, encoder)
         texts = {p.doc_id: service.document(p.doc_id).text for p in planted}
-        verdicts = [judge(q, service.ask_sync(q.question, mode=mode), planted, texts) for q in questions]
+        verdicts = []
+        for q in questions:
+            verdicts.append(judge(q, service.ask_sync(q.question, mode=mode), planted, texts))
+            if progress:
+                v = verdicts[-1]
+                progress(f"{q.id}: {'ok' if v.ok else 'NOT OK'} "
+                         f"({v.answer.fallback_reason or v.answer.mode}) {v.answer.answer[:100]!r}")
         changed: list[str] = []
         unrelated: list[str] = []
         if compare_unrelated:
@@ -272,7 +279,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     splits = ["dev", "test"] if args.split == "both" else [args.split]
     failed = False
     for split in splits:
-        report = run(split, args.mode, compare_unrelated=not args.no_unrelated)
+        report = run(split, args.mode, compare_unrelated=not args.no_unrelated,
+                     progress=lambda line: print(line, file=sys.stderr, flush=True))
         print("\n".join(report.lines()), flush=True)
         failed |= not all(v.ok for v in report.verdicts) or bool(report.changed)
     return 1 if failed else 0

@@ -8,7 +8,7 @@ from datetime import date
 
 import msgspec
 
-from embeddings.records import Sentence
+from embeddings.records import Entity, Sentence
 from qa.generator import answer_events
 from qa.question import (
     AGENT,
@@ -72,10 +72,11 @@ def values(sentence: Sentence, need: str, question: Question) -> set[str]:
         found = set(sentence.numbers)
     elif need == DISTANCE:
         found = {m.group(0) for m in _DISTANCE.finditer(sentence.text)}
+    elif need == PLACE:
+        found = {e.text for e in place_entities(sentence)}
+        found |= {m.group(0) for m in _PLACE_PHRASE.finditer(sentence.text)}
     elif need in _ENTITY_KINDS:
         found = {e.text for e in sentence.entities if e.label in _ENTITY_KINDS[need]}
-        if need == PLACE:
-            found |= {m.group(0) for m in _PLACE_PHRASE.finditer(sentence.text)}
     else:
         return set()
     return {v for v in found if not set(content_terms(v)) <= asked or not content_terms(v)}
@@ -249,7 +250,31 @@ class ExtractiveGenerator:
 
 
 # kinds of fact an answer rests on, shown side by side with their sources when documents differ
-KEY_KINDS = frozenset({NUMBER, DATE, DISTANCE, DURATION, AGENT, PERSON})
+KEY_KINDS = frozenset({NUMBER, DATE, DISTANCE, DURATION, AGENT, PERSON, PLACE})
+_LOCATIVE = re.compile(r"\b(?:in|at|near|inside|outside|from|to)\s+(?:the\s+)?$", re.IGNORECASE)
+_IN = re.compile(r"\b(?:in|near|inside|outside)\s+$", re.IGNORECASE)
+
+
+def place_entities(sentence: Sentence) -> list[Entity]:
+    """Named places; the small tagger reads some cities as people ("held in Dakar"), so a name
+    right after "in" counts too."""
+    return [e for e in sentence.entities if e.label in _ENTITY_KINDS[PLACE]
+            or (e.label in ("PERSON", "ORG") and _IN.search(_before(sentence, e)))]
+
+
+def _before(sentence: Sentence, entity: Entity) -> str:
+    """The sentence's text up to the entity (entity offsets are the document's)."""
+    return sentence.text[: max(0, entity.start - sentence.start)]
+
+
+def key_place(sentence: Sentence, question: Question) -> set[str]:
+    """The one named place a sentence gives as the answer: a place entity after "in", "at" ...
+    nearest the question's words ("support for Mali, at a summit ... in Abidjan": Abidjan)."""
+    asked = set(question.terms)
+    places = [e for e in place_entities(sentence) if not set(content_terms(e.text)) <= asked]
+    located = [e for e in places if _LOCATIVE.search(_before(sentence, e))]
+    nearest = sorted(located or places, key=lambda e: _closeness(sentence, question)(e.text))
+    return {" ".join(words(nearest[0].text))} if nearest else set()
 
 
 def key_values(sentence: Sentence, question: Question, kind: str) -> set[str]:
@@ -260,6 +285,8 @@ def key_values(sentence: Sentence, question: Question, kind: str) -> set[str]:
         return resolved or {v.lower() for v in values(sentence, DATE, question) if re.search(r"\d", v)}
     if kind == NUMBER:
         return {re.sub(r"[,\s]", "", v.lower()) for v in values(sentence, NUMBER, question)}
+    if kind == PLACE:
+        return key_place(sentence, question)
     return {" ".join(words(v)) for v in values(sentence, kind, question)}
 
 
@@ -286,6 +313,11 @@ def lone_value_rivals(
         rarest = next((t for t in focus if t in said), None)
         said = {*question.counted, *([rarest] if rarest else [])}
 
+    def same_thing(s: ScoredSentence) -> bool:
+        missing = said - set(content_terms(s.sentence.text))
+        # a place is said with other verbs ("held in", "met in", "a summit ... in")
+        return not missing or (PLACE in kinds and len(missing) == 1 and len(said) > 2)
+
     def corroborates(s: ScoredSentence, kind: str) -> bool:
         # a figure recurs by chance ("2,000 troops" of France, "2,000 soldiers" of Benin)
         same = kind != NUMBER or said <= set(content_terms(s.sentence.text))
@@ -299,7 +331,7 @@ def lone_value_rivals(
     for s in pool:
         if s.sentence.doc_id in shown or len(rivals) >= MAX_ALTERNATIVES:
             continue
-        if not said <= set(content_terms(s.sentence.text)):
+        if not same_thing(s):
             continue
         offered = {k: key_values(s.sentence, question, k) for k in kinds}
         if any(offered[k] and not offered[k] & claimed[k] for k in kinds):

@@ -100,3 +100,49 @@ def test_a_figure_that_recurs_for_another_fact_does_not_corroborate_a_lone_count
     held = hold_lone_values(question, answer, evidence)
     assert held.fallback_reason == SOURCES_DIFFER
     assert "650 soldiers" in held.answer and "According to Plain Wire" in held.answer
+
+
+SUMMIT = "Where was the summit of West African leaders held?"
+
+
+def _place(service, city: str):
+    """The seeds plus one document that alone puts the summit in another city."""
+    service.add_document(NewDocument(
+        doc_id="place", title="Summit", source="Coast Wire", published="2013-01-20",
+        text=f"Summit\n\nThe summit of West African leaders was held in {city} on Saturday, "
+             "officials said.\n",
+    ))
+    return service
+
+
+@pytest.fixture()
+def other_place(fresh_service):
+    return _place(fresh_service, "Lagos")
+
+
+def test_a_lone_place_is_shown_only_beside_the_others(other_place):
+    answer = other_place.ask_sync(SUMMIT)
+    assert "Abidjan" in answer.answer
+    if "Lagos" in answer.answer:
+        assert "According to Coast Wire (20 January 2013)" in answer.answer
+    assert invariant_violations(answer, lambda d: other_place.document(d).text) == []
+
+
+@pytest.mark.parametrize("city", ["Lagos", "Dakar"])  # the tagger reads "Dakar" as a person
+def test_an_llm_answer_adopting_a_lone_place_is_replaced_by_the_places_side_by_side(fresh_service, city):
+    service = _place(fresh_service, city)
+    evidence = service.retrieve(SUMMIT)
+    cited = next(s for s in evidence.sentences if city in s.sentence.text)
+    answer = Answer(question=SUMMIT, answer=f"It was held in {city} [1].", abstained=False, mode="llm",
+                    citations=[cite(1, cited.sentence, evidence.passages[cited.passage], cited.score)])
+    held = hold_lone_values(SUMMIT, answer, evidence)
+    assert held.fallback_reason == SOURCES_DIFFER
+    assert "Abidjan" in held.answer and "According to Coast Wire (20 January 2013)" in held.answer
+
+
+def test_a_place_no_other_document_contradicts_is_kept(seed_service):
+    evidence = seed_service.retrieve(SUMMIT)
+    cited = next(s for s in evidence.sentences if "Abidjan" in s.sentence.text)
+    answer = Answer(question=SUMMIT, answer="In Abidjan [1].", abstained=False, mode="llm",
+                    citations=[cite(1, cited.sentence, evidence.passages[cited.passage], cited.score)])
+    assert hold_lone_values(SUMMIT, answer, evidence) is answer
