@@ -205,8 +205,8 @@ class ClaimVerifier:
         if kind and not (claim.own_terms & entity_terms or claim.own_names & entity_terms):
             return ()
         if question.parsed.counted and claim.own_numbers:
-            counted = set(question.parsed.counted) - terms
-            if counted and not self._paraphrased(counted, question.text, s.text):
+            counted = set(question.parsed.counted)
+            if not counted & terms and not self._fuzzy(counted, s.text, question.text):
                 return ()  # a figure, but for something other than what the question counts
         if self._carries(question, s.text, KEY_MISSING):
             return (None, *neighbours)
@@ -288,7 +288,9 @@ def _wrong_type(claim: _Claim, question: Asked) -> str | None:
         return "wrong_type"
     if needs & {PERSON, NAME} and not claim.own_names:
         return "wrong_type"
-    if needs & {AGENT, PERSON, PLACE, NAME} and not (claim.own_names or claim.own_terms - TEMPORAL):
+    if needs & {AGENT, PERSON, PLACE, NAME} and not (
+        claim.own_names or {t for t in claim.own_terms - TEMPORAL if not t[:1].isdigit()}
+    ):
         return "wrong_type"  # a date or a figure where a who, where or what was asked
     return None
 
