@@ -150,7 +150,7 @@ class ClaimVerifier:
     def _support(self, claim: _Claim, question: Asked, passage: int) -> tuple[Support, ...] | str:
         """The best window of one passage that answers the question as the claim does."""
         candidates = self._candidates.get(passage, [])
-        title = self.evidence.passages[passage].title or ""
+        shown = self.evidence.passages[passage]
         best: tuple[float, tuple[Support, ...]] | None = None
         reason = "unsupported"
         for i, s in enumerate(candidates):
@@ -161,6 +161,8 @@ class ClaimVerifier:
             if not windows:
                 reason = "off_question"
                 continue
+            # a name the question states may stand earlier in the passage ("Gordon Brown" ... "Mr Brown")
+            title = f"{shown.title or ''} {shown.text[:max(0, s.start - shown.start)]}"
             for context in windows:
                 if not _constrained(question, s, context, title):
                     reason = "unconstrained"
