@@ -206,6 +206,10 @@ class ClaimVerifier:
         entity_terms = {t for e in s.entities if e.label in labels for t in content_terms(e.text)}
         if kind and not (claim.own_terms & entity_terms or claim.own_names & entity_terms):
             return ()
+        if DATE in needs and not claim.own_dates:
+            dated = {t for e in s.entities if e.label in ("DATE", "TIME") for t in content_terms(e.text)}
+            if not (claim.own_terms & dated):
+                return ()  # a figure that is not a date where the question asks when
         if question.parsed.counted and claim.own_numbers:
             counted = set(question.parsed.counted)
             if not counted & terms and not self._fuzzy(counted, s.text, question.text):
@@ -291,7 +295,7 @@ def _wrong_type(claim: _Claim, question: Asked) -> str | None:
     if needs & {PERSON, NAME} and not claim.own_names:
         return "wrong_type"
     if needs & {AGENT, PERSON, PLACE, NAME} and not (
-        claim.own_names or {t for t in claim.own_terms - TEMPORAL if not t[:1].isdigit()}
+        claim.own_names - TEMPORAL or {t for t in claim.own_terms - TEMPORAL if not t[:1].isdigit()}
     ):
         return "wrong_type"  # a date or a figure where a who, where or what was asked
     return None
