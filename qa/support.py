@@ -204,6 +204,8 @@ class ClaimVerifier:
         kind = _kind(needs)
         labels = _ENTITY_KINDS[kind] if kind else ()
         entity_terms = {t for e in s.entities if e.label in labels for t in content_terms(e.text)}
+        if kind == PLACE:  # "hiding in a nearby forest": a place need not be a named one
+            entity_terms |= {t for m in _LOCATIVE.finditer(s.text) for t in content_terms(m.group(1))}
         if kind and not (claim.own_terms & entity_terms or claim.own_names & entity_terms):
             return ()
         if DATE in needs and not claim.own_dates:
@@ -249,6 +251,7 @@ class ClaimVerifier:
         return found
 
 
+_LOCATIVE = re.compile(r"\b(?:in|at|near|into|inside|outside|towards?|around)\s+((?:[\w'-]+\s+){0,2}[\w'-]+)")
 _REASONS = ("off_question", "unconstrained", "unsupported", "wrong_type", "no_answer")
 _ENTITY_KINDS = {
     PERSON: ("PERSON",),
