@@ -110,6 +110,11 @@ def mentions(terms: set[str], name: str) -> bool:
     return name in terms or (len(name) >= 4 and any(t.startswith(name) for t in terms))
 
 
+def mentions_loosely(terms: set[str], name: str) -> bool:
+    """``mentions``, or a shorter form of the name ("zimbabw" for "Zimbabwean"): for names asked."""
+    return mentions(terms, name) or any(len(t) >= 5 and name.startswith(t) for t in terms)
+
+
 def negated(text: str) -> bool:
     """True when a text contains a negation."""
     return any(w in _NEGATIONS or w.endswith("n't") for w in words(text))

@@ -27,6 +27,7 @@ from qa.claim_text import (
     asked,
     calendar_words,
     mentions,
+    mentions_loosely,
     names,
     negated_terms,
     numbers,
@@ -295,7 +296,7 @@ def _wrong_type(claim: _Claim, question: Asked) -> str | None:
         return "wrong_type"
     if DATE in needs and not (claim.own_numbers or claim.own_dates or claim.own_terms & RELATIVE):
         return "wrong_type"
-    if needs & {PERSON, NAME} and not claim.own_names:
+    if PERSON in needs and not claim.own_names:  # what a thing is called may be a common noun
         return "wrong_type"
     if needs & {AGENT, PERSON, PLACE, NAME} and not (
         claim.own_names - TEMPORAL or {t for t in claim.own_terms - TEMPORAL if not t[:1].isdigit()}
@@ -316,7 +317,7 @@ def _constrained(question: Asked, s: Sentence, context: Sentence | None, title: 
             wanted_numbers.discard(day)
             wanted_dates.discard(month)
     return (
-        all(any(mentions(terms, n) for n in group) for group in question.name_groups)
+        all(any(mentions_loosely(terms, n) for n in group) for group in question.name_groups)
         and wanted_numbers <= numbers(text)
         and wanted_dates <= calendar_words(text)
     )
