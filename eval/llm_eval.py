@@ -94,6 +94,11 @@ def _rate(results: list[QuestionResult]) -> float | None:
     return round(sum(r.passed for r in results) / len(results), 3) if results else None
 
 
+def _shown(report: dict[str, Any]) -> dict[str, Any]:
+    print(json.dumps({k: v for k, v in report.items() if k != "answers"}), flush=True)
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the llm-mode eval (starting the bundled model unless --url is given)."""
     parser = argparse.ArgumentParser(prog="python -m eval.llm_eval")
@@ -106,14 +111,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     corpora = [c.name for c in select_corpora(args.corpus)]
     if args.url:
-        reports = [evaluate(args.url, args.limit, name, args.data_dir) for name in corpora]
+        reports = [_shown(evaluate(args.url, args.limit, name, args.data_dir)) for name in corpora]
     else:
         from qa.llm_local import LocalLLMServer
 
         with LocalLLMServer(port=free_port()) as server:
-            reports = [evaluate(server.base_url, args.limit, name, args.data_dir) for name in corpora]
-    for report in reports:
-        print(json.dumps({k: v for k, v in report.items() if k != "answers"}))
+            reports = [_shown(evaluate(server.base_url, args.limit, name, args.data_dir))
+                       for name in corpora]
     report = {"corpora": reports}
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

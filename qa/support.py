@@ -53,6 +53,7 @@ from qa.verify import cite
 NEGATION_TERMS = 3  # a claim with this many content terms states a polarity of its own
 KEY_MISSING = 0.5  # share of the question's key terms a window may lack (after near-synonyms)
 WORD_SIMILARITY = 0.6  # cosine of two words' embeddings that counts them as near-synonyms
+RANK_MARGIN = 0.2  # how much closer (cosine) to the question another sentence of the passage may be
 SENTENCE_SIMILARITY = 0.5  # cosine of question and sentence that makes up for reworded key terms
 INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|context)\b|"
@@ -159,6 +160,8 @@ class ClaimVerifier:
             if score is None:
                 continue
             windows = self._answers(claim, question, s, _neighbours(candidates, i))
+            if windows and self._outranked(question, candidates, i):
+                windows = ()
             if not windows:
                 reason = "off_question"
                 continue
@@ -224,6 +227,12 @@ class ClaimVerifier:
             return (None, *neighbours)
         # not the neighbours: they would let an entity of the next sentence answer this one's question
         return ()
+
+    def _outranked(self, question: Asked, candidates: list[Sentence], i: int) -> bool:
+        """True when another sentence of the passage is far closer to the question than this one."""
+        vectors = self._embed([question.text, *(c.text for c in candidates)])
+        similarity = np.stack(vectors[1:]) @ vectors[0]
+        return bool(similarity.max() - similarity[i] > RANK_MARGIN)
 
     def _carries(self, question: Asked, text: str, allowed: float) -> bool:
         """True when ``text`` lacks at most ``allowed`` of the question's key terms."""
