@@ -165,6 +165,8 @@ def _forms(src: _Source, sentences: list[Sentence], salt: int) -> Iterator[tuple
     target = next((n for n in numbers if n in a), numbers[0] if numbers else None)
     if target and not _YEAR.fullmatch(target):
         value = int(target.replace(",", "").split(".")[0]) + 3 + salt % 5
+        while f"{value:,}" in numbers or str(value) in numbers:  # a figure the sentence does not state
+            value += 1
         yield "swapped_number", _claim(s.replace(target, f"{value:,}", 1)), False
     year = _YEAR.search(s)
     month = next((m for m in _MONTHS if re.search(rf"\b{m}\b", s)), None)
@@ -184,7 +186,8 @@ def _forms(src: _Source, sentences: list[Sentence], salt: int) -> Iterator[tuple
             yield "neighbour_entity", _bare(entity), False
             break
     aux = _AUX.search(s)
-    if aux:
+    # not where a negation follows already: "is not no ..." would only undo it
+    if aux and not re.match(r"\s*(?:not|no|never|n't)\b", s[aux.end():]):
         yield "negated", _claim(s[:aux.end()] + " not" + s[aux.end():]), False
     yield "addition", _claim(f"{s.strip().rstrip('.')}, {_ADDITIONS[salt % len(_ADDITIONS)]}"), False
     unrelated = _other_answer(src, sentences, i)
