@@ -1,11 +1,13 @@
-"""The eval in llm mode with the bundled model, on a fixed subset of the test split that fits CI.
+"""The eval in llm mode with the bundled model, per corpus, on a fixed subset of each test split.
 
-    python -m eval.llm_eval [--url http://127.0.0.1:8090/v1] [--limit 20] [--json out.json]
+    python -m eval.llm_eval [--url http://127.0.0.1:8090/v1] [--corpus seeds,news] [--limit 20]
+                            [--json out.json]
 
 Without ``--url`` it starts the bundled model itself on loopback (``qa.llm_local``) and stops it
 afterwards. Reports, for the same questions in extractive and llm mode: answers kept from the
 model vs fell back (and why), accuracy, refusal F1 and latency; and of the answers the model got
-right (its raw text names an accepted answer), how many verification kept.
+right (its raw text names an accepted answer), how many verification kept. The default subset
+(``SUBSET`` questions of each corpus) keeps the run in CI to a few minutes.
 """
 
 from __future__ import annotations
@@ -20,8 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from eval.claims import split_of
-from eval.corpora import CORPORA, DEFAULT_CACHE, settings_for
+from eval.corpora import CORPORA, DEFAULT_CACHE, select_corpora, settings_for
 from eval.gold import GoldQuestion, load_gold
 from eval.local_server import free_port
 from eval.metrics import contains, percentile
@@ -30,12 +31,12 @@ from eval.summary import figures
 from qa.service import QAService
 from qa.settings import Settings
 
-SUBSET = 20  # questions: about 10-20 s each for the 1.5B model on two free cores
+SUBSET = 6  # questions per corpus: about 10-20 s each for the 1.5B model on two free cores
 
 
 def subset(questions: list[GoldQuestion], limit: int = SUBSET) -> list[GoldQuestion]:
     """A fixed subset of the test split: answerable and must-abstain in their proportions."""
-    test = [q for q in questions if split_of(q.id) == "test"]
+    test = [q for q in questions if q.split == "test"]
     test.sort(key=lambda q: hashlib.sha256(q.id.encode()).hexdigest())
     return test[:limit]
 
@@ -73,6 +74,7 @@ def evaluate(
         "latency_llm_p50": percentile([r.latency for r in llm if r.latency], 50),
         "latency_llm_p95": percentile([r.latency for r in llm if r.latency], 95),
         "model_right": len(right), "model_right_kept": sum(r.mode == "llm" for r in right),
+        "model_right_kept_rate": _rate_of(sum(r.mode == "llm" for r in right), len(right)),
         "answers": [{"id": r.id, "mode": r.mode, "reason": r.fallback_reason, "passed": r.passed,
                      "model": raw.get(r.id, ""), "answer": r.answer} for r in llm],
     }
@@ -84,8 +86,17 @@ def _model_right(text: str, question: GoldQuestion) -> bool:
     return bool(text) and all(any(contains(text, alias) for alias in item) for item in question.answers)
 
 
+def _rate_of(part: int, whole: int) -> float | None:
+    return round(part / whole, 3) if whole else None
+
+
 def _rate(results: list[QuestionResult]) -> float | None:
     return round(sum(r.passed for r in results) / len(results), 3) if results else None
+
+
+def _shown(report: dict[str, Any]) -> dict[str, Any]:
+    print(json.dumps({k: v for k, v in report.items() if k != "answers"}), flush=True)
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,19 +105,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="an OpenAI-compatible server instead of the bundled model")
     parser.add_argument("--limit", type=int, default=SUBSET)
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--corpus", choices=sorted(CORPORA), default="seeds")
+    parser.add_argument("--corpus", help=f"comma-separated, of {', '.join(CORPORA)} (default: all)")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_CACHE,
                         help="cache of eval indexes (as `qa eval --data-dir`)")
     args = parser.parse_args(argv)
+    corpora = [c.name for c in select_corpora(args.corpus)]
     if args.url:
-        report = evaluate(args.url, args.limit, args.corpus, args.data_dir)
+        reports = [_shown(evaluate(args.url, args.limit, name, args.data_dir)) for name in corpora]
     else:
         from qa.llm_local import LocalLLMServer
 
         with LocalLLMServer(port=free_port()) as server:
-            report = evaluate(server.base_url, args.limit, args.corpus, args.data_dir)
-    summary = {k: v for k, v in report.items() if k != "answers"}
-    print(json.dumps(summary, indent=1))
+            reports = [_shown(evaluate(server.base_url, args.limit, name, args.data_dir))
+                       for name in corpora]
+    report = {"corpora": reports}
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=1, ensure_ascii=False))

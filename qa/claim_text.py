@@ -7,7 +7,7 @@ import re
 import msgspec
 from msgspec.structs import replace
 
-from qa.question import PLACE, Question, parse_question
+from qa.question import AGENT, DATE, DISTANCE, DURATION, NUMBER, PLACE, Question, parse_question
 from qa.text import ABBREVIATIONS, CARDINALS, MONTH_NAMES, MONTHS, WEEKDAY_NAMES, content_terms, words
 
 RELATIVE = {"yesterday", "today", "tonight", "tomorrow", "week", "month", "year", "ago"}
@@ -26,6 +26,13 @@ _NEGATIONS = {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor
 
 
 _WHICH_PLACE = re.compile(r"\b(?:which|what) (?:town|city|village|country|region|province|capital)\b", re.I)
+# "how much does X cost": an amount, not a count of X
+_HOW_MUCH_VERB = re.compile(
+    r"\bhow (?:much|many) (?:is|are|was|were|do|does|did|has|have|had|will|would|can|could)\b", re.I
+)
+# "which companies ...": a thing asked by its kind, not a figure ("what" often asks an amount)
+_WHICH_THING = re.compile(r"^(?:\S+ ){0,2}which (?!(?:is|are|was|were|do|does|did|has|have|had)\b)\w+",
+                          re.I)
 _MONTH = "(" + "|".join(m.capitalize() for m in MONTH_NAMES) + ")"
 _DAY_MONTH = re.compile(rf"\b(\d{{1,2}})\s+{_MONTH}\b|\b{_MONTH}\s+(\d{{1,2}})\b")
 AUXILIARY = re.compile(r"\s*(?:is|are|was|were|has|have|had|do|does|did|will|can|could)\b", re.I)
@@ -103,6 +110,11 @@ def mentions(terms: set[str], name: str) -> bool:
     return name in terms or (len(name) >= 4 and any(t.startswith(name) for t in terms))
 
 
+def mentions_loosely(terms: set[str], name: str) -> bool:
+    """``mentions``, or a shorter form of the name ("zimbabw" for "Zimbabwean"): for names asked."""
+    return mentions(terms, name) or any(len(t) >= 5 and name.startswith(t) for t in terms)
+
+
 def negated(text: str) -> bool:
     """True when a text contains a negation."""
     return any(w in _NEGATIONS or w.endswith("n't") for w in words(text))
@@ -138,6 +150,10 @@ def asked(question: str) -> Asked:
     parsed = parse_question(question)
     if _WHICH_PLACE.search(question):  # "the capture of which town ...": asked mid-sentence
         parsed = replace(parsed, needs=parsed.needs | {PLACE})
+    if _HOW_MUCH_VERB.search(question):
+        parsed = replace(parsed, counted=())
+    if _WHICH_THING.search(question) and not parsed.needs & {NUMBER, DATE, DURATION, DISTANCE}:
+        parsed = replace(parsed, needs=parsed.needs | {AGENT})
     groups: list[frozenset[str]] = []
     grouped: set[str] = set()
     for m in _COORDINATED.finditer(question):

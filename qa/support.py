@@ -27,6 +27,7 @@ from qa.claim_text import (
     asked,
     calendar_words,
     mentions,
+    mentions_loosely,
     names,
     negated_terms,
     numbers,
@@ -52,6 +53,7 @@ from qa.verify import cite
 NEGATION_TERMS = 3  # a claim with this many content terms states a polarity of its own
 KEY_MISSING = 0.5  # share of the question's key terms a window may lack (after near-synonyms)
 WORD_SIMILARITY = 0.6  # cosine of two words' embeddings that counts them as near-synonyms
+RANK_MARGIN = 0.2  # how much closer (cosine) to the question another sentence of the passage may be
 SENTENCE_SIMILARITY = 0.5  # cosine of question and sentence that makes up for reworded key terms
 INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|context)\b|"
@@ -150,7 +152,7 @@ class ClaimVerifier:
     def _support(self, claim: _Claim, question: Asked, passage: int) -> tuple[Support, ...] | str:
         """The best window of one passage that answers the question as the claim does."""
         candidates = self._candidates.get(passage, [])
-        title = self.evidence.passages[passage].title or ""
+        shown = self.evidence.passages[passage]
         best: tuple[float, tuple[Support, ...]] | None = None
         reason = "unsupported"
         for i, s in enumerate(candidates):
@@ -158,9 +160,13 @@ class ClaimVerifier:
             if score is None:
                 continue
             windows = self._answers(claim, question, s, _neighbours(candidates, i))
+            if windows and self._outranked(question, candidates, i):
+                windows = ()
             if not windows:
                 reason = "off_question"
                 continue
+            # a name the question states may stand earlier in the passage ("Gordon Brown" ... "Mr Brown")
+            title = f"{shown.title or ''} {shown.text[:max(0, s.start - shown.start)]}"
             for context in windows:
                 if not _constrained(question, s, context, title):
                     reason = "unconstrained"
@@ -202,11 +208,17 @@ class ClaimVerifier:
         kind = _kind(needs)
         labels = _ENTITY_KINDS[kind] if kind else ()
         entity_terms = {t for e in s.entities if e.label in labels for t in content_terms(e.text)}
+        if kind == PLACE:  # "hiding in a nearby forest": a place need not be a named one
+            entity_terms |= {t for m in _LOCATIVE.finditer(s.text) for t in content_terms(m.group(1))}
         if kind and not (claim.own_terms & entity_terms or claim.own_names & entity_terms):
             return ()
+        if DATE in needs and not claim.own_dates:
+            dated = {t for e in s.entities if e.label in ("DATE", "TIME") for t in content_terms(e.text)}
+            if not (claim.own_terms & dated):
+                return ()  # a figure that is not a date where the question asks when
         if question.parsed.counted and claim.own_numbers:
-            counted = set(question.parsed.counted) - terms
-            if counted and not self._paraphrased(counted, question.text, s.text):
+            counted = set(question.parsed.counted)
+            if not counted & terms and not self._fuzzy(counted, s.text, question.text):
                 return ()  # a figure, but for something other than what the question counts
         if self._carries(question, s.text, KEY_MISSING):
             return (None, *neighbours)
@@ -215,6 +227,12 @@ class ClaimVerifier:
             return (None, *neighbours)
         # not the neighbours: they would let an entity of the next sentence answer this one's question
         return ()
+
+    def _outranked(self, question: Asked, candidates: list[Sentence], i: int) -> bool:
+        """True when another sentence of the passage is far closer to the question than this one."""
+        vectors = self._embed([question.text, *(c.text for c in candidates)])
+        similarity = np.stack(vectors[1:]) @ vectors[0]
+        return bool(similarity.max() - similarity[i] > RANK_MARGIN)
 
     def _carries(self, question: Asked, text: str, allowed: float) -> bool:
         """True when ``text`` lacks at most ``allowed`` of the question's key terms."""
@@ -243,6 +261,7 @@ class ClaimVerifier:
         return found
 
 
+_LOCATIVE = re.compile(r"\b(?:in|at|near|into|inside|outside|towards?|around)\s+((?:[\w'-]+\s+){0,2}[\w'-]+)")
 _REASONS = ("off_question", "unconstrained", "unsupported", "wrong_type", "no_answer")
 _ENTITY_KINDS = {
     PERSON: ("PERSON",),
@@ -286,9 +305,11 @@ def _wrong_type(claim: _Claim, question: Asked) -> str | None:
         return "wrong_type"
     if DATE in needs and not (claim.own_numbers or claim.own_dates or claim.own_terms & RELATIVE):
         return "wrong_type"
-    if needs & {PERSON, NAME} and not claim.own_names:
+    if PERSON in needs and not claim.own_names:  # what a thing is called may be a common noun
         return "wrong_type"
-    if needs & {AGENT, PERSON, PLACE, NAME} and not (claim.own_names or claim.own_terms - TEMPORAL):
+    if needs & {AGENT, PERSON, PLACE, NAME} and not (
+        claim.own_names - TEMPORAL or {t for t in claim.own_terms - TEMPORAL if not t[:1].isdigit()}
+    ):
         return "wrong_type"  # a date or a figure where a who, where or what was asked
     return None
 
@@ -305,7 +326,7 @@ def _constrained(question: Asked, s: Sentence, context: Sentence | None, title: 
             wanted_numbers.discard(day)
             wanted_dates.discard(month)
     return (
-        all(any(mentions(terms, n) for n in group) for group in question.name_groups)
+        all(any(mentions_loosely(terms, n) for n in group) for group in question.name_groups)
         and wanted_numbers <= numbers(text)
         and wanted_dates <= calendar_words(text)
     )

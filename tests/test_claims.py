@@ -21,6 +21,7 @@ def test_benchmark_has_enough_cases_of_every_form(verdicts) -> None:
     assert {"swapped_number", "swapped_date", "neighbour_entity", "negated", "addition",
             "other_question"} <= forms
     assert {v.case.split for v in verdicts} == {"dev", "test"}
+    assert {v.case.source for v in verdicts} == {"seeds", "news", "squad"}
 
 
 @pytest.mark.parametrize("split", ["dev", "test"])
