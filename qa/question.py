@@ -34,7 +34,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (DATE, re.compile(r"\b(when|what (date|day|month|year|time)|which (date|day|month|year)|"
                       r"since when|how long ago|on what day)\b")),
     (DURATION, re.compile(r"\b(how long|for how many (days|weeks|months|years|hours))\b(?! ago)")),
-    (NUMBER, re.compile(r"\b(how (many|much)|what (number|percentage|share|amount|cost|"
+    (NUMBER, re.compile(r"\b(how (many|much|old)|what age|what (number|percentage|share|amount|cost|"
                         r"proportion)|how (large|big)|population|total number)\b")),
     (DISTANCE, re.compile(r"\b(how far|distance|how (close|near)|kilomet(re|er)s? from|"
                           r"miles from)\b")),
@@ -57,6 +57,9 @@ _COUNT_IN_LIST = re.compile(
     rf"\b({_COUNT}|\d+) "
     r"(?!(?:hours|days|weeks|months|years|minutes|times|miles|kilomet(?:re|er)s)\b)[a-z]+s\b"
 )
+_DESCRIBE = re.compile(
+    r"^\W*(?i:who (?:is|was|are|were)) (?:(?i:the) )?[A-Z][\w.-]*(?:\s+[A-Z][\w.-]*)*\W*$"
+)
 # "X, and what Y?" / "X and how many Y?": a second question joined to the first
 _SECOND_QUESTION = re.compile(
     r",? (?:and|but) (?=(?:who|whom|what|when|where|which|how|why)\b)", re.IGNORECASE
@@ -73,6 +76,8 @@ def parse_question(text: str) -> Question:
     needs = {kind for kind, pattern in _PATTERNS if _asked(pattern, lowered)}
     if PERSON in needs:
         needs.discard(AGENT)
+        if _DESCRIBE.search(text):
+            needs.discard(PERSON)  # "Who is Le Drian?" asks what he is, not for a name
     if DISTANCE in needs:
         needs -= {NUMBER, PLACE}
     if DURATION in needs:
