@@ -39,6 +39,8 @@ COVERED = 0.55  # ... or when it has this share of the question's (IDF-weighted)
 CONFIDENT = 0.68  # a sentence this close to the question may answer it in other words
 NEAR_BEST = 3  # the best sentences whose neighbours may carry the answer they lead up to
 NEXT_TO = 1  # ... within this many sentences
+WINDOW_WEIGHT = 0.5  # weight of the window's statement of the question against the sentence's score
+SUPPORTED = 0.0  # the answer's window must state this share of the question's IDF weight
 
 _ENTITY_KINDS = {
     AGENT: {"PERSON", "ORG", "NORP", "GPE"},
@@ -112,10 +114,12 @@ def _satisfied(s: ScoredSentence, question: Question) -> set[str]:
 
 
 def _counts_named(s: ScoredSentence, question: Question) -> bool:
-    """A figure counts what is asked only if its sentence names whose it is ("French soldiers")."""
+    """A figure counts what is asked only if its sentence names whose it is ("French soldiers"),
+    or names nobody (then "he", "it" refer to the subject of its neighbours)."""
     anchors = anchors_of(question.text)
     named = set(question.counted) & (anchors.names | set().union(*anchors.choices))
-    return named <= set(content_terms(s.sentence.text))
+    names_someone = any(e.label in _ENTITY_KINDS[AGENT] for e in s.sentence.entities)
+    return not names_someone or named <= set(content_terms(s.sentence.text))
 
 
 class ExtractiveGenerator:
@@ -154,25 +158,16 @@ class ExtractiveGenerator:
             or (s.score >= max(self.min_score, SPECIFIC * top) and _named(s, question))
         ]
         needs = _needs(question)
-        if needs and not any(_satisfied(s, question) for s in relevant):
-            # the closest sentences restate the question: the answer is in a slightly weaker
-            # sentence, or in one next to them (the best of these by its own score wins)
-            weaker = [
-                s for s in ranked
-                if s not in relevant and s.score >= max(self.min_score, SPECIFIC * top)
-                and _satisfied(s, question)
-            ]
-            nearby = [
-                n for s in relevant[:NEAR_BEST] for n in windows.neighbours(s, reach=NEXT_TO)
-                if n not in relevant and n not in weaker and _satisfied(n, question)
-                and windows.matches(n, anchors)
-            ]
-            relevant += weaker + nearby
         if needs:
-            # a sentence that gives more of what is asked beats a closer one that gives less
-            relevant.sort(key=lambda s: (-len(_satisfied(s, question)), -_named(s, question), -s.score))
-        relevant = self._on_topic(relevant, evidence)
+            # the answer is the sentence giving what is asked whose window best states the question,
+            # often not the one that restates it (the best of these by its own score wins ties)
+            relevant += [s for s in ranked if s not in relevant and _satisfied(s, question)]
+            relevant.sort(key=lambda s: (-len(_satisfied(s, question)), -_named(s, question),
+                                         -(s.score + WINDOW_WEIGHT * windows.support(s))))
+        relevant = self._on_topic(relevant, evidence, windows)
         if not relevant or (needs and not _satisfied(relevant[0], question)):
+            return abstain(question.text, "extractive")
+        if evidence.term_weights and windows.support(relevant[0]) < SUPPORTED:
             return abstain(question.text, "extractive")
         chosen = [relevant[0]]
         covered = _satisfied(chosen[0], question)
@@ -189,8 +184,11 @@ class ExtractiveGenerator:
         return self._compose(question, evidence, chosen[:MAX_SENTENCES])
 
     @staticmethod
-    def _on_topic(relevant: list[ScoredSentence], evidence: Evidence) -> list[ScoredSentence]:
-        """Evidence must be about the question's rarest word, or say most of it, or paraphrase it closely."""
+    def _on_topic(
+        relevant: list[ScoredSentence], evidence: Evidence, windows: Windows
+    ) -> list[ScoredSentence]:
+        """Evidence must be about the question's rarest word, or say most of it around it, or
+        paraphrase it closely."""
         if not evidence.focus:
             return relevant
         terms = evidence.passage_terms or tuple(
@@ -199,7 +197,8 @@ class ExtractiveGenerator:
         around = [s for s in relevant if evidence.focus[0] in terms[s.passage]]
         if around:
             return around
-        return [s for s in relevant if s.coverage >= COVERED or s.similarity >= CONFIDENT]
+        return [s for s in relevant
+                if max(s.coverage, windows.support(s)) >= COVERED or s.similarity >= CONFIDENT]
 
     def _each_named(
         self, question: Question, ranked: list[ScoredSentence], chosen: list[ScoredSentence],

@@ -48,6 +48,7 @@ _COUNTED = re.compile(
     r"\bhow (?:many|much) (.+?)(?=\b(?:are|is|was|were|did|does|do|has|have|had|will|would|can|"
     r"could|should|been|in|at|on|from|to|by|for)\b|[?,.;]|$)"
 )
+_AUXILIARY = re.compile(r"(?:are|is|was|were|did|does|do|has|have|had|will|would|can|could|should)\b")
 _LIST = re.compile(
     r"\b(list|name (all|the|every)|what are the|which (countries|nations|towns|groups)|"
     rf"({_COUNT}|\d+) "
@@ -95,7 +96,8 @@ def parse_question(text: str) -> Question:
     terms = tuple(content_terms(text, skip=_WH_WORDS))
     counted: tuple[str, ...] = ()
     match = _COUNTED.search(lowered)
-    if match:
+    if match and not _AUXILIARY.match(match.group(1)):
+        # "how much does X say ..." counts nothing named: what follows is a clause
         counted = tuple(content_terms(match.group(1), skip=_WH_WORDS))
     return Question(
         text=text, terms=terms, needs=frozenset(needs), list_size=list_size, counted=counted

@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from qa.claim_text import calendar_words, numbers
 from qa.records import Evidence, ScoredSentence
+from qa.retrieve import term_coverage
 from qa.text import content_terms, is_demonym
 
 _DIGITS = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
@@ -16,6 +17,8 @@ _NAME = re.compile(r"[A-Z][\w'’.-]*")
 _COORDINATED = re.compile(
     r"[A-Z][\w'’.-]*(?:,\s+[A-Z][\w'’.-]*)*,?\s+(?:and|or)\s+[A-Z][\w'’.-]*"
 )
+# English adjectives of peoples and places by their ending ("Asian", "Zimbabwean", "Welsh", "Iraqi")
+_PEOPLES = re.compile(r"[A-Z][a-z]+(?:an|ese|ish|sh|ic|i)")
 NEIGHBOURS = 2  # sentences either side of a sentence that belong to its evidence window
 
 
@@ -51,11 +54,16 @@ def anchors_of(question: str) -> Anchors:
 
 
 def _name_phrases(question: str) -> list[str]:
-    """Runs of capitalised words after the first word ("Daily Telegraph", "Viktor Makarov")."""
+    """Runs of capitalised words after the first word ("Daily Telegraph", "Viktor Makarov"); a
+    people's adjective before a common noun ("Asian countries") qualifies, it names nothing."""
     phrases: list[list[str]] = []
     previous = False
-    for token in question.split()[1:]:
-        named = bool(_NAME.match(token))
+    tokens = question.split()[1:]
+    for at, token in enumerate(tokens):
+        following = tokens[at + 1] if at + 1 < len(tokens) else ""
+        named = bool(_NAME.match(token)) and not (
+            _PEOPLES.fullmatch(token) and following[:1].islower()
+        )
         if named and previous and not re.search(r"[,;:?!]$", phrases[-1][-1]):
             phrases[-1].append(token)
         elif named:
@@ -66,7 +74,10 @@ def _name_phrases(question: str) -> list[str]:
 
 def _mentions(terms: set[str], name: str) -> bool:
     """True when ``terms`` hold the name or a longer form of it ("mali" in "malian")."""
-    return name in terms or (len(name) >= 4 and any(t.startswith(name) for t in terms))
+    # "zimbabwean" of "Zimbabwe": one form is the other with an ending
+    return name in terms or (len(name) >= 4 and any(
+        t.startswith(name) or (len(t) >= 5 and name.startswith(t)) for t in terms
+    ))
 
 
 def matched(anchors: Anchors, text: str, title: str = "") -> bool:
@@ -86,6 +97,8 @@ class Windows:
 
     def __init__(self, evidence: Evidence) -> None:
         self.evidence = evidence
+        self._weights = dict(evidence.term_weights)
+        self._support: dict[tuple[int, int], float] = {}
         by_passage: dict[int, list[ScoredSentence]] = {}
         for s in evidence.sentences:
             by_passage.setdefault(s.passage, []).append(s)
@@ -109,3 +122,12 @@ class Windows:
         """True when the window around ``s`` states every anchor of the question."""
         # an article's title names its subject, which its sentences then leave implicit
         return matched(anchors, self.text(s), self.evidence.passages[s.passage].title)
+
+    def support(self, s: ScoredSentence) -> float:
+        """Share of the question's IDF weight stated in the window around ``s`` or its article's title."""
+        key = (s.passage, s.sentence.start)
+        if key not in self._support:
+            title = self.evidence.passages[s.passage].title
+            terms = frozenset(content_terms(f"{self.text(s)} {title}"))
+            self._support[key] = term_coverage(self._weights, terms)
+        return self._support[key]
