@@ -40,7 +40,8 @@ CONFIDENT = 0.68  # a sentence this close to the question may answer it in other
 NEAR_BEST = 3  # the best sentences whose neighbours may carry the answer they lead up to
 NEXT_TO = 1  # ... within this many sentences
 WINDOW_WEIGHT = 0.5  # weight of the window's statement of the question against the sentence's score
-SUPPORTED = 0.0  # the answer's window must state this share of the question's IDF weight
+NEAR_WEIGHT = 1.0  # weight of the question's words close to the value given
+CONFIDENCE = 0.0  # the least confidence (see ``confidence``) an answer's sentence must reach
 
 _ENTITY_KINDS = {
     AGENT: {"PERSON", "ORG", "NORP", "GPE"},
@@ -59,6 +60,9 @@ _PLACE_PHRASE = re.compile(
     r"(?:forests?|towns?|city|cities|village|area|region|camp|base|airbase|airport|desert|"
     r"border|capital|province|outskirts|mountains?|river|canal|plant|facility|compound|port)\b"
 )
+_ASKS_YEAR = re.compile(r"\b(?:what|which) year\b", re.IGNORECASE)
+_YEAR = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
+_TIME_AFTER = re.compile(r"[- ]?(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?)\b", re.IGNORECASE)
 _ENDED = re.compile(r"[.!?][\"'”’)\]]*$")
 _ORDINAL = re.compile(
     r"\b(first|second|third|thirdly|fourth|fifth|final|finally|last|another|also)\b", re.IGNORECASE
@@ -68,14 +72,20 @@ _ORDINAL = re.compile(
 def values(sentence: Sentence, need: str, question: Question) -> set[str]:
     """The answers of kind ``need`` a sentence offers, leaving out what the question already says."""
     asked = set(question.terms)
-    if need == DATE:
+    if need == DATE and _ASKS_YEAR.search(question.text):
+        # "in what year": only a date that states its year answers
+        found = {d.text for d in sentence.dates} | {e.text for e in sentence.entities if e.label == "DATE"}
+        found = {v for v in found if _YEAR.search(v)}
+    elif need == DATE:
         found = {d.resolved or d.text for d in sentence.dates}
         found |= {e.text for e in sentence.entities if e.label == "DATE"}
     elif need == DURATION:
         found = {m.group(0) for m in _DURATION.finditer(sentence.text)}
         found |= {d.text for d in sentence.dates if d.resolved is None and _DURATION.search(d.text)}
     elif need == NUMBER:
-        found = set(sentence.numbers)
+        # a figure of time ("a three-and-a-half year contract") counts time only
+        found = {n for n in sentence.numbers
+                 if _counts_time(question) or not _TIME_AFTER.match(_after(sentence.text, n))}
     elif need == DISTANCE:
         found = {m.group(0) for m in _DISTANCE.finditer(sentence.text)}
     elif need in _ENTITY_KINDS:
@@ -85,6 +95,15 @@ def values(sentence: Sentence, need: str, question: Question) -> set[str]:
     else:
         return set()
     return {v for v in found if not set(content_terms(v)) <= asked or not content_terms(v)}
+
+
+def _after(text: str, value: str) -> str:
+    at = text.find(value)
+    return text[at + len(value):] if at >= 0 else ""
+
+
+def _counts_time(question: Question) -> bool:
+    return any(_TIME_AFTER.match(f" {term}") for term in question.counted)
 
 
 def _needs(question: Question) -> set[str]:
@@ -111,6 +130,14 @@ def _satisfied(s: ScoredSentence, question: Question) -> set[str]:
     if NUMBER in found and not _counts_named(s, question):
         found.discard(NUMBER)
     return found
+
+
+def confidence(s: ScoredSentence, windows: Windows, question: Question) -> float:
+    """How surely a sentence answers: its own score, how fully its window states the question, and
+    how close to the question's words it gives what is asked."""
+    near = max((windows.nearness(s, v) for n in _needs(question) for v in values(s.sentence, n, question)),
+               default=0.0)
+    return s.score + WINDOW_WEIGHT * windows.support(s) + NEAR_WEIGHT * near
 
 
 def _counts_named(s: ScoredSentence, question: Question) -> bool:
@@ -163,11 +190,11 @@ class ExtractiveGenerator:
             # often not the one that restates it (the best of these by its own score wins ties)
             relevant += [s for s in ranked if s not in relevant and _satisfied(s, question)]
             relevant.sort(key=lambda s: (-len(_satisfied(s, question)), -_named(s, question),
-                                         -(s.score + WINDOW_WEIGHT * windows.support(s))))
+                                         -confidence(s, windows, question)))
         relevant = self._on_topic(relevant, evidence, windows)
         if not relevant or (needs and not _satisfied(relevant[0], question)):
             return abstain(question.text, "extractive")
-        if evidence.term_weights and windows.support(relevant[0]) < SUPPORTED:
+        if confidence(relevant[0], windows, question) < CONFIDENCE:
             return abstain(question.text, "extractive")
         chosen = [relevant[0]]
         covered = _satisfied(chosen[0], question)

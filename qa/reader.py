@@ -19,6 +19,7 @@ _COORDINATED = re.compile(
 )
 # English adjectives of peoples and places by their ending ("Asian", "Zimbabwean", "Welsh", "Iraqi")
 _PEOPLES = re.compile(r"[A-Z][a-z]+(?:an|ese|ish|sh|ic|i)")
+CLOSE = 8  # words either side of a candidate answer that are near it
 NEIGHBOURS = 2  # sentences either side of a sentence that belong to its evidence window
 
 
@@ -131,3 +132,12 @@ class Windows:
             terms = frozenset(content_terms(f"{self.text(s)} {title}"))
             self._support[key] = term_coverage(self._weights, terms)
         return self._support[key]
+
+    def nearness(self, s: ScoredSentence, value: str) -> float:
+        """Share of the question's IDF weight stated within ``CLOSE`` words of ``value`` in ``s``."""
+        text = s.sentence.text
+        at = text.find(value)
+        if at < 0:
+            return 0.0
+        near = text[:at].split()[-CLOSE:] + text[at + len(value):].split()[:CLOSE]
+        return term_coverage(self._weights, frozenset(content_terms(" ".join(near))))
