@@ -61,6 +61,8 @@ _PLACE_PHRASE = re.compile(
     r"border|capital|province|outskirts|mountains?|river|canal|plant|facility|compound|port)\b"
 )
 _ASKS_YEAR = re.compile(r"\b(?:what|which) year\b", re.IGNORECASE)
+_ASKS_AGE = re.compile(r"\b(?:how old|what age)\b", re.IGNORECASE)
+_AGE = re.compile(r"\b\d{1,3}(?=-year-old\b)|(?<=\baged )\d{1,3}\b")  # tagged as dates, not numbers
 _YEAR = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
 _TIME_AFTER = re.compile(r"[- ]?(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?)\b", re.IGNORECASE)
 _ENDED = re.compile(r"[.!?][\"'”’)\]]*$")
@@ -86,6 +88,8 @@ def values(sentence: Sentence, need: str, question: Question) -> set[str]:
         # a figure of time ("a three-and-a-half year contract") counts time only
         found = {n for n in sentence.numbers
                  if _counts_time(question) or not _TIME_AFTER.match(_after(sentence.text, n))}
+        if _ASKS_AGE.search(question.text):
+            found |= {m.group(0) for m in _AGE.finditer(sentence.text)}
     elif need == DISTANCE:
         found = {m.group(0) for m in _DISTANCE.finditer(sentence.text)}
     elif need in _ENTITY_KINDS:
@@ -103,7 +107,8 @@ def _after(text: str, value: str) -> str:
 
 
 def _counts_time(question: Question) -> bool:
-    return any(_TIME_AFTER.match(f" {term}") for term in question.counted)
+    counts_time = any(_TIME_AFTER.match(f" {term}") for term in question.counted)
+    return counts_time or bool(_ASKS_AGE.search(question.text))
 
 
 def _needs(question: Question) -> set[str]:

@@ -29,7 +29,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (PERSON, re.compile(r"\bwho (is|was|are|were|heads|leads|runs|chairs)\b(?! (said|told|reported))")),
     (AGENT, re.compile(r"\b(who|whom|whose|which (group|country|countries|organi[sz]ation|"
                        r"person|official|minister|militants?|forces?|army|nations?|company))\b")),
-    (NAME, re.compile(r"\b(what (is|was|are|were) (it|they|\w+( \w+){0,7}) called|what name|"
+    (NAME, re.compile(r"\b(what (is|was|are|were) (it|they|[\w'’]+( [\w'’]+){0,7}) called|what name|"
                       r"(what|which) is the name|name of the|what (do|did|does) .+ call)\b")),
     (DATE, re.compile(r"\b(when|what (date|day|month|year|time)|which (date|day|month|year)|"
                       r"since when|how long ago|on what day)\b")),
@@ -38,8 +38,9 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
                         r"proportion)|how (large|big)|population|total number)\b")),
     (DISTANCE, re.compile(r"\b(how far|distance|how (close|near)|kilomet(re|er)s? from|"
                           r"miles from)\b")),
-    (PLACE, re.compile(r"\b(where|(in|at|to) (which|what) (town|city|country|region|place|capital)|"
-                       r"what (town|city|country|region|place))\b")),
+    (PLACE, re.compile(r"\b(where|(in|at|to|from) (which|what) ([A-Za-z]+ )?(town|city|country|state|"
+                       r"county|province|region|place|capital)|"
+                       r"what (town|city|country|state|region|place))\b")),
 ]
 # A wh-phrase asks something when it opens the question (after at most two words, as in
 # "On what day ...") or a coordinated part of it ("... and when?"); elsewhere "who" is relative.

@@ -81,13 +81,14 @@ def _mentions(terms: set[str], name: str) -> bool:
     ))
 
 
-def matched(anchors: Anchors, text: str, title: str = "") -> bool:
-    """True when ``text`` (with its article's title for names) states every anchor."""
+def matched(anchors: Anchors, text: str, title: str = "", context: frozenset[str] = frozenset()) -> bool:
+    """True when ``text`` states every anchor (names may also be in its article's title or in the
+    ``context`` terms of the passage around it)."""
     # invisible format characters ("Quill\u200bmere") must not split a name in two
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     if not anchors.numbers <= numbers(text) or not anchors.months <= calendar_words(text):
         return False
-    terms = set(content_terms(text)) | set(content_terms(title))
+    terms = set(content_terms(text)) | set(content_terms(title)) | context
     return all(_mentions(terms, name) for name in anchors.names) and all(
         any(_mentions(terms, name) for name in group) for group in anchors.choices
     )
@@ -121,8 +122,10 @@ class Windows:
 
     def matches(self, s: ScoredSentence, anchors: Anchors) -> bool:
         """True when the window around ``s`` states every anchor of the question."""
-        # an article's title names its subject, which its sentences then leave implicit
-        return matched(anchors, self.text(s), self.evidence.passages[s.passage].title)
+        # an article names its subject (in its title, or sentences before), then leaves it implicit
+        terms = self.evidence.passage_terms
+        context = terms[s.passage] if s.passage < len(terms) else frozenset()
+        return matched(anchors, self.text(s), self.evidence.passages[s.passage].title, context)
 
     def support(self, s: ScoredSentence) -> float:
         """Share of the question's IDF weight stated in the window around ``s`` or its article's title."""
