@@ -38,7 +38,6 @@ LIST_WINDOW = 6  # sentences either side of the best one searched for enumerated
 COVERED = 0.55  # ... or when it has this share of the question's (IDF-weighted) words
 CONFIDENT = 0.68  # a sentence this close to the question may answer it in other words
 NEAR_BEST = 3  # the best sentences whose neighbours may carry the answer they lead up to
-NEXT_TO = 1  # ... within this many sentences
 WINDOW_WEIGHT = 0.5  # weight of the window's statement of the question against the sentence's score
 NEAR_WEIGHT = 1.0  # weight of the question's words close to the value given
 CONFIDENCE = 0.0  # the least confidence (see ``confidence``) an answer's sentence must reach
@@ -193,7 +192,11 @@ class ExtractiveGenerator:
         if needs:
             # the answer is the sentence giving what is asked whose window best states the question,
             # often not the one that restates it (the best of these by its own score wins ties)
-            relevant += [s for s in ranked if s not in relevant and _satisfied(s, question)]
+            around = {id(n) for r in relevant[:NEAR_BEST] for n in windows.neighbours(r)}
+            relevant += [
+                s for s in ranked if s not in relevant and _satisfied(s, question)
+                and (s.score >= max(self.min_score, SPECIFIC * top) or id(s) in around)
+            ]
             relevant.sort(key=lambda s: (-len(_satisfied(s, question)), -_named(s, question),
                                          -confidence(s, windows, question)))
         relevant = self._on_topic(relevant, evidence, windows)
