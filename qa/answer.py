@@ -212,8 +212,10 @@ class ExtractiveGenerator:
                 chosen.append(extra)
                 covered |= _satisfied(extra, question)
         chosen += self._each_named(question, ranked, chosen, top)
-        chosen += self._alternatives(question, ranked, chosen, top)
-        chosen += lone_value_rivals(question, ranked, chosen, self.min_score, evidence.focus)
+        # rival reports are judged on all the evidence, by what they state themselves
+        every = list(evidence.sentences)
+        chosen += self._alternatives(question, every, chosen, every[0].score)
+        chosen += lone_value_rivals(question, every, chosen, self.min_score, evidence.focus)
         if LIST in question.needs:
             chosen += self._list_items(question, evidence, chosen)
         return self._compose(question, evidence, chosen[:MAX_SENTENCES])
