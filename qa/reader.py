@@ -17,8 +17,9 @@ _NAME = re.compile(r"[A-Z][\w'’.-]*")
 _COORDINATED = re.compile(
     r"[A-Z][\w'’.-]*(?:,\s+[A-Z][\w'’.-]*)*,?\s+(?:and|or)\s+[A-Z][\w'’.-]*"
 )
-# English adjectives of peoples and places by their ending ("Asian", "Zimbabwean", "Welsh", "Iraqi")
-_PEOPLES = re.compile(r"[A-Z][a-z]+(?:an|ese|ish|sh|ic|i)")
+# English words for peoples, places and their adherents by their ending ("Asian", "Zimbabwean",
+# "Welsh", "Iraqi", "Muslims", "Islamists"): text often says who they are in other words
+_PEOPLES = re.compile(r"[A-Z][a-z]+(?:an|ans|ese|ish|sh|ic|i|ist|ists|ite|ites)")
 CLOSE = 8  # words either side of a candidate answer that are near it
 NEIGHBOURS = 2  # sentences either side of a sentence that belong to its evidence window
 
