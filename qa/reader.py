@@ -10,7 +10,7 @@ from functools import lru_cache
 from qa.claim_text import calendar_words, numbers
 from qa.records import Evidence, ScoredSentence
 from qa.retrieve import term_coverage
-from qa.text import content_terms, is_demonym
+from qa.text import MONTH_NAMES, content_terms, is_demonym
 
 _DIGITS = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 _NAME = re.compile(r"[A-Z][\w'’.-]*")
@@ -95,6 +95,17 @@ def matched(anchors: Anchors, text: str, title: str = "", context: frozenset[str
     )
 
 
+def _spelled(resolved: str | None) -> str:
+    """ "2013-01-11" (or "2013-01-11/2013-01-12") as "11 January 2013 ..."; "" when unresolved."""
+    spelled = []
+    for part in (resolved or "").split("/"):
+        found = re.fullmatch(r"(\d{4})-(\d{2})(?:-(\d{2}))?", part)
+        if found:
+            year, month, day = found.groups()
+            spelled.append(f"{int(day) if day else ''} {MONTH_NAMES[int(month) - 1]} {year}".strip())
+    return " ".join(spelled)
+
+
 class Windows:
     """Each evidence sentence with its neighbours in the same passage, in text order."""
 
@@ -126,7 +137,9 @@ class Windows:
         # an article names its subject (in its title, or sentences before), then leaves it implicit
         terms = self.evidence.passage_terms
         context = terms[s.passage] if s.passage < len(terms) else frozenset()
-        return matched(anchors, self.text(s), self.evidence.passages[s.passage].title, context)
+        # "on Friday" states the day it resolves to ("11 January 2013")
+        dates = " ".join(_spelled(d.resolved) for x in [s, *self.neighbours(s)] for d in x.sentence.dates)
+        return matched(anchors, f"{self.text(s)} {dates}", self.evidence.passages[s.passage].title, context)
 
     def support(self, s: ScoredSentence) -> float:
         """Share of the question's IDF weight stated in the window around ``s`` or its article's title."""
