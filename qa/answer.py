@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import AsyncIterator, Callable
 from datetime import date
@@ -148,7 +149,9 @@ def _counts_named(s: ScoredSentence, question: Question) -> bool:
     """A figure counts what is asked only if its sentence names whose it is ("French soldiers"),
     or names nobody (then "he", "it" refer to the subject of its neighbours)."""
     anchors = anchors_of(question.text)
-    named = set(question.counted) & (anchors.names | set().union(*anchors.choices))
+    names = anchors.names | set().union(*anchors.choices)
+    # the names before the counted thing qualify it ("French troops"); later ones say where or when
+    named = set(itertools.takewhile(lambda term: term in names, question.counted))
     names_someone = any(e.label in _ENTITY_KINDS[AGENT] for e in s.sentence.entities)
     return not names_someone or named <= set(content_terms(s.sentence.text))
 
