@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import AsyncIterator, Callable
 from datetime import date
@@ -23,6 +24,7 @@ from qa.question import (
     Question,
     parse_question,
 )
+from qa.reader import Windows, anchors_of
 from qa.records import Answer, Citation, Evidence, ScoredSentence, StreamEvent
 from qa.text import MARKER, content_terms, number_words, words
 from qa.verify import abstain, cite
@@ -36,6 +38,10 @@ MAX_SENTENCES = 6
 LIST_WINDOW = 6  # sentences either side of the best one searched for enumerated list items
 COVERED = 0.55  # ... or when it has this share of the question's (IDF-weighted) words
 CONFIDENT = 0.68  # a sentence this close to the question may answer it in other words
+NEAR_BEST = 3  # the best sentences whose neighbours may carry the answer they lead up to
+WINDOW_WEIGHT = 0.5  # weight of the window's statement of the question against the sentence's score
+NEAR_WEIGHT = 1.0  # weight of the question's words close to the value given
+CONFIDENCE = 0.0  # the least confidence (see ``confidence``) an answer's sentence must reach
 
 _ENTITY_KINDS = {
     AGENT: {"PERSON", "ORG", "NORP", "GPE"},
@@ -54,6 +60,12 @@ _PLACE_PHRASE = re.compile(
     r"(?:forests?|towns?|city|cities|village|area|region|camp|base|airbase|airport|desert|"
     r"border|capital|province|outskirts|mountains?|river|canal|plant|facility|compound|port)\b"
 )
+_ASKS_YEAR = re.compile(r"\b(?:what|which) year\b", re.IGNORECASE)
+_ASKS_AGE = re.compile(r"\b(?:how old|what age)\b", re.IGNORECASE)
+_AGE = re.compile(r"\b\d{1,3}(?=-year-old\b)|(?<=\baged )\d{1,3}\b")  # tagged as dates, not numbers
+_YEAR = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
+_TIME_AFTER = re.compile(r"[- ]?(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?)\b", re.IGNORECASE)
+_ENDED = re.compile(r"[.!?][\"'”’)\]]*$")
 _ORDINAL = re.compile(
     r"\b(first|second|third|thirdly|fourth|fifth|final|finally|last|another|also)\b", re.IGNORECASE
 )
@@ -62,14 +74,22 @@ _ORDINAL = re.compile(
 def values(sentence: Sentence, need: str, question: Question) -> set[str]:
     """The answers of kind ``need`` a sentence offers, leaving out what the question already says."""
     asked = set(question.terms)
-    if need == DATE:
+    if need == DATE and _ASKS_YEAR.search(question.text):
+        # "in what year": only a date that states its year answers
+        found = {d.text for d in sentence.dates} | {e.text for e in sentence.entities if e.label == "DATE"}
+        found = {v for v in found if _YEAR.search(v)}
+    elif need == DATE:
         found = {d.resolved or d.text for d in sentence.dates}
         found |= {e.text for e in sentence.entities if e.label == "DATE"}
     elif need == DURATION:
         found = {m.group(0) for m in _DURATION.finditer(sentence.text)}
         found |= {d.text for d in sentence.dates if d.resolved is None and _DURATION.search(d.text)}
     elif need == NUMBER:
-        found = set(sentence.numbers)
+        # a figure of time ("a three-and-a-half year contract") counts time only
+        found = {n for n in sentence.numbers
+                 if _counts_time(question) or not _TIME_AFTER.match(_after(sentence.text, n))}
+        if _ASKS_AGE.search(question.text):
+            found |= {m.group(0) for m in _AGE.finditer(sentence.text)}
     elif need == DISTANCE:
         found = {m.group(0) for m in _DISTANCE.finditer(sentence.text)}
     elif need == PLACE:
@@ -82,12 +102,18 @@ def values(sentence: Sentence, need: str, question: Question) -> set[str]:
     return {v for v in found if not set(content_terms(v)) <= asked or not content_terms(v)}
 
 
+def _after(text: str, value: str) -> str:
+    at = text.find(value)
+    return text[at + len(value):] if at >= 0 else ""
+
+
+def _counts_time(question: Question) -> bool:
+    counts_time = any(_TIME_AFTER.match(f" {term}") for term in question.counted)
+    return counts_time or bool(_ASKS_AGE.search(question.text))
+
+
 def _needs(question: Question) -> set[str]:
     return set(question.needs) - {LIST}
-
-
-# kinds of answer rare enough in text that a sentence offering one is a real candidate
-_MEASURES = {DATE, DURATION, NUMBER, DISTANCE}
 
 
 def _named(s: ScoredSentence, question: Question) -> bool:
@@ -98,8 +124,37 @@ def _named(s: ScoredSentence, question: Question) -> bool:
     return any(set(content_terms(v)) & asked for v in values(s.sentence, NAME, question))
 
 
+def _is_headline(s: ScoredSentence, evidence: Evidence) -> bool:
+    """True for the article's headline where the text repeats it: its title, not ended like a sentence
+    (a document without a title is titled by its opening sentence, which does answer)."""
+    text = s.sentence.text.strip()
+    return text == evidence.passages[s.passage].title.strip() and not _ENDED.search(text)
+
+
 def _satisfied(s: ScoredSentence, question: Question) -> set[str]:
-    return {n for n in _needs(question) if values(s.sentence, n, question)}
+    found = {n for n in _needs(question) if values(s.sentence, n, question)}
+    if NUMBER in found and not _counts_named(s, question):
+        found.discard(NUMBER)
+    return found
+
+
+def confidence(s: ScoredSentence, windows: Windows, question: Question) -> float:
+    """How surely a sentence answers: its own score, how fully its window states the question, and
+    how close to the question's words it gives what is asked."""
+    near = max((windows.nearness(s, v) for n in _needs(question) for v in values(s.sentence, n, question)),
+               default=0.0)
+    return s.score + WINDOW_WEIGHT * windows.support(s) + NEAR_WEIGHT * near
+
+
+def _counts_named(s: ScoredSentence, question: Question) -> bool:
+    """A figure counts what is asked only if its sentence names whose it is ("French soldiers"),
+    or names nobody (then "he", "it" refer to the subject of its neighbours)."""
+    anchors = anchors_of(question.text)
+    names = anchors.names | set().union(*anchors.choices)
+    # the names before the counted thing qualify it ("French troops"); later ones say where or when
+    named = set(itertools.takewhile(lambda term: term in names, question.counted))
+    names_someone = any(e.label in _ENTITY_KINDS[AGENT] for e in s.sentence.entities)
+    return not names_someone or named <= set(content_terms(s.sentence.text))
 
 
 class ExtractiveGenerator:
@@ -122,7 +177,12 @@ class ExtractiveGenerator:
 
     def answer(self, question: Question, evidence: Evidence) -> Answer:
         """Pick evidence sentences, cite them, or abstain when they don't answer."""
-        ranked = list(evidence.sentences)
+        windows = Windows(evidence)
+        anchors = anchors_of(question.text)
+        # the question's numbers, dates and names must all be stated around the evidence
+        ranked = [s for s in evidence.sentences if windows.matches(s, anchors)]
+        # a headline restates the story; the answer is in the story's own sentences
+        ranked = [s for s in ranked if not _is_headline(s, evidence)] or ranked
         if not ranked or ranked[0].score < self.min_score:
             return abstain(question.text, "extractive")
         top = ranked[0].score
@@ -133,20 +193,20 @@ class ExtractiveGenerator:
             or (s.score >= max(self.min_score, SPECIFIC * top) and _named(s, question))
         ]
         needs = _needs(question)
-        if needs and not any(_satisfied(s, question) for s in relevant):
-            # none of the closest sentences gives what is asked: a slightly weaker one may
-            relevant += [
-                s for s in ranked
-                if s not in relevant and s.score >= max(self.min_score, SPECIFIC * top)
-                and _satisfied(s, question) & _MEASURES
-            ]
         if needs:
-            # a sentence that gives more of what is asked beats a closer one that gives less
-            relevant.sort(key=lambda s: (-len(_satisfied(s, question)), -_named(s, question), -s.score))
-            if not _satisfied(relevant[0], question):
-                return abstain(question.text, "extractive")
-        relevant = self._on_topic(relevant, evidence)
-        if not relevant:
+            # the answer is the sentence giving what is asked whose window best states the question,
+            # often not the one that restates it (the best of these by its own score wins ties)
+            around = {id(n) for r in relevant[:NEAR_BEST] for n in windows.neighbours(r)}
+            relevant += [
+                s for s in ranked if s not in relevant and _satisfied(s, question)
+                and (s.score >= max(self.min_score, SPECIFIC * top) or id(s) in around)
+            ]
+            relevant.sort(key=lambda s: (-len(_satisfied(s, question)), -_named(s, question),
+                                         -confidence(s, windows, question)))
+        relevant = self._on_topic(relevant, evidence, windows)
+        if not relevant or (needs and not _satisfied(relevant[0], question)):
+            return abstain(question.text, "extractive")
+        if confidence(relevant[0], windows, question) < CONFIDENCE:
             return abstain(question.text, "extractive")
         chosen = [relevant[0]]
         covered = _satisfied(chosen[0], question)
@@ -155,15 +215,21 @@ class ExtractiveGenerator:
             if extra is not None and extra not in chosen:
                 chosen.append(extra)
                 covered |= _satisfied(extra, question)
-        chosen += self._alternatives(question, ranked, chosen, top)
-        chosen += lone_value_rivals(question, ranked, chosen, self.min_score, evidence.focus)
+        chosen += self._each_named(question, ranked, chosen, top)
+        # rival reports are judged on all the evidence, by what they state themselves
+        every = list(evidence.sentences)
+        chosen += self._alternatives(question, every, chosen, every[0].score)
+        chosen += lone_value_rivals(question, every, chosen, self.min_score, evidence.focus)
         if LIST in question.needs:
             chosen += self._list_items(question, evidence, chosen)
         return self._compose(question, evidence, chosen[:MAX_SENTENCES])
 
     @staticmethod
-    def _on_topic(relevant: list[ScoredSentence], evidence: Evidence) -> list[ScoredSentence]:
-        """Evidence must be about the question's rarest word, or say most of it, or paraphrase it closely."""
+    def _on_topic(
+        relevant: list[ScoredSentence], evidence: Evidence, windows: Windows
+    ) -> list[ScoredSentence]:
+        """Evidence must be about the question's rarest word, or say most of it around it, or
+        paraphrase it closely."""
         if not evidence.focus:
             return relevant
         terms = evidence.passage_terms or tuple(
@@ -172,7 +238,28 @@ class ExtractiveGenerator:
         around = [s for s in relevant if evidence.focus[0] in terms[s.passage]]
         if around:
             return around
-        return [s for s in relevant if s.coverage >= COVERED or s.similarity >= CONFIDENT]
+        return [s for s in relevant
+                if max(s.coverage, windows.support(s)) >= COVERED or s.similarity >= CONFIDENT]
+
+    def _each_named(
+        self, question: Question, ranked: list[ScoredSentence], chosen: list[ScoredSentence],
+        top: float,
+    ) -> list[ScoredSentence]:
+        """For "Banamba and Niono": a sentence about each coordinated name that the chosen miss."""
+        extra: list[ScoredSentence] = []
+        floor = max(self.min_score, SPECIFIC * top)
+        for group in anchors_of(question.text).choices:
+            for name in sorted(group):
+                if any(name in content_terms(c.sentence.text) for c in chosen + extra):
+                    continue
+                found = next((
+                    s for s in ranked if s.score >= floor and s not in chosen + extra
+                    and name in content_terms(s.sentence.text)
+                    and (not _needs(question) or _satisfied(s, question))
+                ), None)
+                if found is not None:
+                    extra.append(found)
+        return extra
 
     def _same_count(self, question: Question, s: ScoredSentence, top: float) -> bool:
         """A weaker sentence that counts the same thing ("French troops") may report another figure."""
@@ -408,27 +495,51 @@ def _closeness(sentence: Sentence, question: Question) -> Callable[[str], int]:
 
 
 def short_answer(question: Question, sentences: list[Sentence]) -> str | None:
-    """The bare facts asked for (actor, date, figure, place), nearest the question's words first."""
+    """The asked-for span alone (a name, a figure with its unit, a date), or None when there is none:
+    the value of each asked kind nearest the question's words in the first sentence that has one."""
+    kinds = [k for k in (PERSON, AGENT, NAME, NUMBER, DISTANCE, DURATION, PLACE, DATE) if k in question.needs]
+    if not kinds:
+        return None
+    limit = (question.list_size or 4) if LIST in question.needs else 1
     parts: list[str] = []
-    for need in (PERSON, AGENT, NAME, NUMBER, DISTANCE, DURATION, PLACE, DATE):
-        if need not in question.needs:
-            continue
+    for need in kinds:
         found: list[str] = []
-        per_sentence = 6 if LIST in question.needs else 1 if need in (AGENT, PERSON, NAME) else 2
         for s in sentences:
-            if need == DATE:
-                mentions = sorted(s.dates, key=lambda d: _closeness(s, question)(d.text))
-                offered = [_spell_date(d.resolved) or d.text for d in mentions if d.resolved]
-            else:
-                offered = sorted(sorted(values(s, need, question)), key=_closeness(s, question))
-                if need == NUMBER and any(any(ch.isdigit() for ch in v) for v in offered):
-                    offered = [v for v in offered if any(ch.isdigit() for ch in v)]
-            for item in offered[:per_sentence]:
-                if item not in found:
-                    found.append(item)
-        if found:
-            parts.append(", ".join(found[:4]))
-    return "; ".join(parts) or None
+            found += [v for v in _asked_spans(s, need, question) if v not in found]
+            if len(found) >= limit:
+                break
+        if not found:
+            return None  # a part of what is asked has no span of its kind: a sentence answers it
+        parts.append(", ".join(found[:limit]))
+    return "; ".join(parts)
+
+
+def _asked_spans(s: Sentence, need: str, question: Question) -> list[str]:
+    """Values of kind ``need`` in one sentence, nearest the question's words first."""
+    near = _closeness(s, question)
+    if need == DATE:
+        mentions = sorted(s.dates, key=lambda d: near(d.text))
+        return [_spell_date(d.resolved) or d.text for d in mentions if d.resolved]
+    offered = sorted(sorted(values(s, need, question)), key=near)
+    if need == NUMBER:
+        offered = [_with_unit(s.text, v) for v in offered if any(ch.isdigit() for ch in v)]
+    return offered
+
+
+_UNIT_AFTER = re.compile(r"\s?(%|[A-Za-z][\w-]*)")
+
+
+def _with_unit(text: str, value: str) -> str:
+    """A figure with its currency sign and the word it counts: "£10 subscription", "2,000 troops"."""
+    at = text.find(value)
+    if at < 0:
+        return value
+    if at > 0 and text[at - 1] in "£$€¥":
+        value, at = text[at - 1] + value, at - 1
+    unit = _UNIT_AFTER.match(text, at + len(value))
+    if unit and (unit.group(1) == "%" or content_terms(unit.group(1))):
+        value = text[at:unit.end()]
+    return value
 
 
 def combine(question: str, answers: list[Answer]) -> Answer:

@@ -29,17 +29,18 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (PERSON, re.compile(r"\bwho (is|was|are|were|heads|leads|runs|chairs)\b(?! (said|told|reported))")),
     (AGENT, re.compile(r"\b(who|whom|whose|which (group|country|countries|organi[sz]ation|"
                        r"person|official|minister|militants?|forces?|army|nations?|company))\b")),
-    (NAME, re.compile(r"\b(what (is|was|are|were) (it|they|\w+( \w+){0,7}) called|what name|"
+    (NAME, re.compile(r"\b(what (is|was|are|were) (it|they|[\w'’]+( [\w'’]+){0,7}) called|what name|"
                       r"(what|which) is the name|name of the|what (do|did|does) .+ call)\b")),
     (DATE, re.compile(r"\b(when|what (date|day|month|year|time)|which (date|day|month|year)|"
                       r"since when|how long ago|on what day)\b")),
     (DURATION, re.compile(r"\b(how long|for how many (days|weeks|months|years|hours))\b(?! ago)")),
-    (NUMBER, re.compile(r"\b(how (many|much)|what (number|percentage|share|amount|cost|"
+    (NUMBER, re.compile(r"\b(how (many|much|old)|what age|what (number|percentage|share|amount|cost|"
                         r"proportion)|how (large|big)|population|total number)\b")),
     (DISTANCE, re.compile(r"\b(how far|distance|how (close|near)|kilomet(re|er)s? from|"
                           r"miles from)\b")),
-    (PLACE, re.compile(r"\b(where|(in|at|to) (which|what) (town|city|country|region|place|capital)|"
-                       r"what (town|city|country|region|place))\b")),
+    (PLACE, re.compile(r"\b(where|(in|at|to|from) (which|what) ([A-Za-z]+ )?(town|city|country|state|"
+                       r"county|province|region|place|capital)|"
+                       r"what (town|city|country|state|region|place))\b")),
 ]
 # A wh-phrase asks something when it opens the question (after at most two words, as in
 # "On what day ...") or a coordinated part of it ("... and when?"); elsewhere "who" is relative.
@@ -48,6 +49,7 @@ _COUNTED = re.compile(
     r"\bhow (?:many|much) (.+?)(?=\b(?:are|is|was|were|did|does|do|has|have|had|will|would|can|"
     r"could|should|been|in|at|on|from|to|by|for)\b|[?,.;]|$)"
 )
+_AUXILIARY = re.compile(r"(?:are|is|was|were|did|does|do|has|have|had|will|would|can|could|should)\b")
 _LIST = re.compile(
     r"\b(list|name (all|the|every)|what are the|which (countries|nations|towns|groups)|"
     rf"({_COUNT}|\d+) "
@@ -56,6 +58,9 @@ _LIST = re.compile(
 _COUNT_IN_LIST = re.compile(
     rf"\b({_COUNT}|\d+) "
     r"(?!(?:hours|days|weeks|months|years|minutes|times|miles|kilomet(?:re|er)s)\b)[a-z]+s\b"
+)
+_DESCRIBE = re.compile(
+    r"^\W*(?i:who (?:is|was|are|were)) (?:(?i:the) )?[A-Z][\w.-]*(?:\s+[A-Z][\w.-]*)*\W*$"
 )
 # "X, and what Y?" / "X and how many Y?": a second question joined to the first
 _SECOND_QUESTION = re.compile(
@@ -73,6 +78,8 @@ def parse_question(text: str) -> Question:
     needs = {kind for kind, pattern in _PATTERNS if _asked(pattern, lowered)}
     if PERSON in needs:
         needs.discard(AGENT)
+        if _DESCRIBE.search(text):
+            needs.discard(PERSON)  # "Who is Le Drian?" asks what he is, not for a name
     if DISTANCE in needs:
         needs -= {NUMBER, PLACE}
     if DURATION in needs:
@@ -90,7 +97,8 @@ def parse_question(text: str) -> Question:
     terms = tuple(content_terms(text, skip=_WH_WORDS))
     counted: tuple[str, ...] = ()
     match = _COUNTED.search(lowered)
-    if match:
+    if match and not _AUXILIARY.match(match.group(1)):
+        # "how much does X say ..." counts nothing named: what follows is a clause
         counted = tuple(content_terms(match.group(1), skip=_WH_WORDS))
     return Question(
         text=text, terms=terms, needs=frozenset(needs), list_size=list_size, counted=counted

@@ -72,6 +72,7 @@ class Evidence(msgspec.Struct, frozen=True, kw_only=True):
     parsed: Question | None = None  # the question as parsed once per request (None: built by hand)
     focus: tuple[str, ...] = ()  # the question's terms that the corpus knows, rarest first
     passage_terms: tuple[frozenset[str], ...] = ()  # content terms of each passage (from the index)
+    term_weights: tuple[tuple[str, float], ...] = ()  # IDF of each question term (unknown: the rarest)
     parts: tuple[Evidence, ...] = ()  # for "A, and what B?": the evidence of each question
 
 

@@ -118,6 +118,7 @@ def score_sentences(
     return Evidence(
         question=question.text, passages=tuple(passages), sentences=tuple(scored),
         focus=tuple(known), passage_terms=tuple(passage_terms), parsed=question,
+        term_weights=tuple(weights.items()),
     )
 
 

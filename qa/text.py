@@ -119,6 +119,11 @@ _DEMONYMS = {
 }
 
 
+def is_demonym(word: str) -> bool:
+    """True for a nationality or a people's adjective ("French", "Malian")."""
+    return word.lower().strip(".,;:!?'’\"") in _DEMONYMS
+
+
 def quotes_exactly(text: str | None, start: int, end: int, quote: str) -> bool:
     """True when ``quote`` is ``text[start:end]`` byte for byte, over a real, non-empty span."""
     return text is not None and 0 <= start < end <= len(text) and text[start:end] == quote

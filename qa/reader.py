@@ -1,0 +1,160 @@
+"""What a question pins down (its numbers, dates and names) and the evidence window that must match it."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from qa.claim_text import calendar_words, numbers
+from qa.records import Evidence, ScoredSentence
+from qa.retrieve import term_coverage
+from qa.text import MONTH_NAMES, content_terms, is_demonym
+
+_DIGITS = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+_NAME = re.compile(r"[A-Z][\w'’.-]*")
+_COORDINATED = re.compile(
+    r"[A-Z][\w'’.-]*(?:,\s+[A-Z][\w'’.-]*)*,?\s+(?:and|or)\s+[A-Z][\w'’.-]*"
+)
+# English words for peoples, places and their adherents by their ending ("Asian", "Zimbabwean",
+# "Welsh", "Iraqi", "Muslims", "Islamists"): text often says who they are in other words
+_PEOPLES = re.compile(r"[A-Z][a-z]+(?:an|ans|ese|ish|sh|ic|i|ist|ists|ite|ites)")
+CLOSE = 8  # words either side of a candidate answer that are near it
+NEIGHBOURS = 2  # sentences either side of a sentence that belong to its evidence window
+
+
+@dataclass(frozen=True)
+class Anchors:
+    """The question's specifics that any evidence for it must state: numbers, months, names."""
+
+    numbers: frozenset[str]
+    months: frozenset[str]
+    names: frozenset[str]  # the head of each name ("Makarov" of "Viktor Makarov"), its nationality
+    choices: tuple[frozenset[str], ...] = ()  # "Banamba and Niono": any one of them per window
+
+
+@lru_cache(maxsize=4096)
+def anchors_of(question: str) -> Anchors:
+    """The numbers (written as digits), month and weekday names, and proper names of a question."""
+    found = {m.group(0).replace(",", "") for m in _DIGITS.finditer(question)}
+    names: set[str] = set()
+    for phrase in _name_phrases(question):
+        terms = content_terms(phrase)
+        # the head ("Galloway" of "George Galloway"), and a nationality that qualifies it
+        # ("French" of "French Senate"): another country's senate is another senate
+        names |= set(terms[-1:]) | {t for w in phrase.split()[:-1] if is_demonym(w) for t in content_terms(w)}
+    # names joined by "and"/"or" are asked about one by one, and may come from different articles
+    choices = [frozenset(t for name in _NAME.findall(m.group(0)) for t in content_terms(name))
+               for m in _COORDINATED.finditer(question)]
+    choices = [c for c in choices if len(c) > 1]
+    grouped = set().union(*choices)
+    return Anchors(
+        numbers=frozenset(found), months=frozenset(calendar_words(question)),
+        names=frozenset(names - grouped), choices=tuple(choices),
+    )
+
+
+def _name_phrases(question: str) -> list[str]:
+    """Runs of capitalised words after the first word ("Daily Telegraph", "Viktor Makarov"); a
+    people's adjective before a common noun ("Asian countries") qualifies, it names nothing."""
+    phrases: list[list[str]] = []
+    previous = False
+    tokens = question.split()[1:]
+    for at, token in enumerate(tokens):
+        following = tokens[at + 1] if at + 1 < len(tokens) else ""
+        named = bool(_NAME.match(token)) and not (
+            _PEOPLES.fullmatch(token) and following[:1].islower()
+        )
+        if named and previous and not re.search(r"[,;:?!]$", phrases[-1][-1]):
+            phrases[-1].append(token)
+        elif named:
+            phrases.append([token])
+        previous = named
+    return [" ".join(p) for p in phrases]
+
+
+def _mentions(terms: set[str], name: str) -> bool:
+    """True when ``terms`` hold the name or a longer form of it ("mali" in "malian")."""
+    # "zimbabwean" of "Zimbabwe": one form is the other with an ending
+    return name in terms or (len(name) >= 4 and any(
+        t.startswith(name) or (len(t) >= 5 and name.startswith(t)) for t in terms
+    ))
+
+
+def matched(anchors: Anchors, text: str, title: str = "", context: frozenset[str] = frozenset()) -> bool:
+    """True when ``text`` states every anchor (names may also be in its article's title or in the
+    ``context`` terms of the passage around it)."""
+    # invisible format characters ("Quill\u200bmere") must not split a name in two
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    if not anchors.numbers <= numbers(text) or not anchors.months <= calendar_words(text):
+        return False
+    terms = set(content_terms(text)) | set(content_terms(title)) | context
+    return all(_mentions(terms, name) for name in anchors.names) and all(
+        any(_mentions(terms, name) for name in group) for group in anchors.choices
+    )
+
+
+def _spelled(resolved: str | None) -> str:
+    """ "2013-01-11" (or "2013-01-11/2013-01-12") as "11 January 2013 ..."; "" when unresolved."""
+    spelled = []
+    for part in (resolved or "").split("/"):
+        found = re.fullmatch(r"(\d{4})-(\d{2})(?:-(\d{2}))?", part)
+        if found:
+            year, month, day = found.groups()
+            spelled.append(f"{int(day) if day else ''} {MONTH_NAMES[int(month) - 1]} {year}".strip())
+    return " ".join(spelled)
+
+
+class Windows:
+    """Each evidence sentence with its neighbours in the same passage, in text order."""
+
+    def __init__(self, evidence: Evidence) -> None:
+        self.evidence = evidence
+        self._weights = dict(evidence.term_weights)
+        self._support: dict[tuple[int, int], float] = {}
+        by_passage: dict[int, list[ScoredSentence]] = {}
+        for s in evidence.sentences:
+            by_passage.setdefault(s.passage, []).append(s)
+        self._order = {p: sorted(group, key=lambda s: s.sentence.start) for p, group in by_passage.items()}
+        self._at = {
+            (s.passage, s.sentence.start): i for p, group in self._order.items() for i, s in enumerate(group)
+        }
+
+    def neighbours(self, s: ScoredSentence, reach: int = NEIGHBOURS) -> list[ScoredSentence]:
+        """The sentences within ``reach`` of ``s`` in its passage (``s`` itself left out)."""
+        group = self._order[s.passage]
+        at = self._at[(s.passage, s.sentence.start)]
+        return [group[i] for i in range(max(0, at - reach), min(len(group), at + reach + 1)) if i != at]
+
+    def text(self, s: ScoredSentence) -> str:
+        """The sentence and its neighbours, in text order."""
+        around = sorted([s, *self.neighbours(s)], key=lambda x: x.sentence.start)
+        return " ".join(x.sentence.text for x in around)
+
+    def matches(self, s: ScoredSentence, anchors: Anchors) -> bool:
+        """True when the window around ``s`` states every anchor of the question."""
+        # an article names its subject (in its title, or sentences before), then leaves it implicit
+        terms = self.evidence.passage_terms
+        context = terms[s.passage] if s.passage < len(terms) else frozenset()
+        # "on Friday" states the day it resolves to ("11 January 2013")
+        dates = " ".join(_spelled(d.resolved) for x in [s, *self.neighbours(s)] for d in x.sentence.dates)
+        return matched(anchors, f"{self.text(s)} {dates}", self.evidence.passages[s.passage].title, context)
+
+    def support(self, s: ScoredSentence) -> float:
+        """Share of the question's IDF weight stated in the window around ``s`` or its article's title."""
+        key = (s.passage, s.sentence.start)
+        if key not in self._support:
+            title = self.evidence.passages[s.passage].title
+            terms = frozenset(content_terms(f"{self.text(s)} {title}"))
+            self._support[key] = term_coverage(self._weights, terms)
+        return self._support[key]
+
+    def nearness(self, s: ScoredSentence, value: str) -> float:
+        """Share of the question's IDF weight stated within ``CLOSE`` words of ``value`` in ``s``."""
+        text = s.sentence.text
+        at = text.find(value)
+        if at < 0:
+            return 0.0
+        near = text[:at].split()[-CLOSE:] + text[at + len(value):].split()[:CLOSE]
+        return term_coverage(self._weights, frozenset(content_terms(" ".join(near))))

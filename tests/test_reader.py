@@ -1,0 +1,113 @@
+"""The reader's general mechanisms: question anchors and the asked-for span."""
+
+from __future__ import annotations
+
+import msgspec
+
+from embeddings.records import Entity, Sentence
+from qa.answer import ExtractiveGenerator, short_answer, values
+from qa.question import AGENT, DATE, NUMBER, PERSON, parse_question
+from qa.reader import anchors_of, matched
+from qa.records import Evidence, Passage, ScoredSentence
+
+
+def _sentence(
+    text: str, entities: tuple[tuple[str, str], ...] = (), numbers: tuple[str, ...] = ()
+) -> Sentence:
+    ents = tuple(
+        Entity(text=t, label=label, start=text.index(t), end=text.index(t) + len(t)) for t, label in entities
+    )
+    return Sentence(doc_id="d", start=0, end=len(text), text=text, entities=ents, dates=(), numbers=numbers)
+
+
+def test_a_swapped_year_figure_or_name_is_not_matched() -> None:
+    text = "The proclamation of 1863 was signed by Lincoln before a 12-hour debate in the Senate."
+    assert matched(anchors_of("Who signed the proclamation of 1863?"), text)
+    assert not matched(anchors_of("Who signed the proclamation of 1836?"), text)
+    assert not matched(anchors_of("How long was the debate in the French Senate?"), text)
+    assert not matched(anchors_of("Who signed the proclamation in March?"), text)
+
+
+def test_a_name_is_matched_by_its_last_word_and_by_its_demonym() -> None:
+    assert matched(anchors_of("How much did George Galloway win?"), "Mr Galloway won £150,000.")
+    assert matched(anchors_of("How many troops has France sent?"), "French troops number 2,000.")
+
+
+def test_invisible_characters_do_not_split_a_name() -> None:
+    text = "The Quill\u200bmere harbour recorded 412 vessels."
+    assert matched(anchors_of("What did Quillmere record?"), text)
+
+
+def test_coordinated_names_need_only_one_per_sentence() -> None:
+    anchors = anchors_of("How far are Banamba and Niono from Bamako?")
+    assert matched(anchors, "Banamba is 90 miles from Bamako.")
+    assert not matched(anchors, "Banamba is 90 miles from the capital.")
+
+
+def test_who_is_a_named_person_asks_for_no_name() -> None:
+    assert not parse_question("Who is Le Drian?").needs & {PERSON, AGENT}
+    assert PERSON in parse_question("Who is France's foreign minister?").needs
+    assert NUMBER in parse_question("How old is Dustin Hoffman?").needs
+
+
+def test_short_answer_is_one_asked_for_span_or_none() -> None:
+    distances = _sentence("The towns are 20 miles and 215 miles away, troops said.", numbers=("20", "215"))
+    assert short_answer(parse_question("How many troops are there?"), [distances]) is not None
+    fee = _sentence("Sky charges a £10 subscription fee to the service.", numbers=("10",))
+    assert short_answer(parse_question("How much is the subscription fee?"), [fee]) == "£10 subscription"
+    who = _sentence("Le Drian, the defence minister of France, spoke.", entities=(("Le Drian", "PERSON"),
+                                                                              ("France", "GPE")))
+    assert short_answer(parse_question("Who is Le Drian?"), [who]) is None
+    nobody = _sentence("The offensive went on for days.")
+    assert short_answer(parse_question("Who led the offensive?"), [nobody]) is None
+
+
+def test_a_peoples_adjective_before_a_common_noun_is_not_a_name_to_match() -> None:
+    anchors = anchors_of("Which Asian countries are two Arsenal executives touring?")
+    assert matched(anchors, "Two Arsenal executives are travelling round Japan and China.")
+    assert not matched(anchors, "Two Chelsea executives are travelling round Japan and China.")
+    keeper = anchors_of("Which Zimbabwean keeper joined Hapoel?")
+    assert matched(keeper, "Zimbabwe keeper Energy joined Hapoel.")
+
+
+def test_how_much_followed_by_a_clause_counts_nothing() -> None:
+    assert parse_question("How much does Michael Howard say a Tory government would save?").counted == ()
+    assert "troop" in parse_question("How many French troops are in Mali?").counted
+
+
+def test_a_year_question_needs_a_stated_year_and_time_is_no_amount() -> None:
+    weeks = _sentence("I had watched Lazio in recent weeks and saw them on Saturday.")
+    saturday = Entity(text="Saturday", label="DATE", start=49, end=57)
+    weeks = msgspec.structs.replace(weeks, entities=(saturday,))
+    assert not values(weeks, DATE, parse_question("In what year did McClaren take charge of Lazio?"))
+    assert values(weeks, DATE, parse_question("When did McClaren watch Lazio?"))
+    contract = _sentence("O'Leary signed a three-and-a-half year contract.", numbers=("three-and-a-half",))
+    assert not values(contract, NUMBER, parse_question("How much is O'Leary's contract worth?"))
+    assert values(contract, NUMBER, parse_question("How many years is O'Leary's contract for?"))
+
+
+def _scored(text: str, start: int, score: float, **tags: object) -> ScoredSentence:
+    sentence = Sentence(doc_id="d", start=start, end=start + len(text), text=text, **tags)  # type: ignore[arg-type]
+    return ScoredSentence(sentence=sentence, passage=0, score=score)
+
+
+def test_the_answer_is_the_sentence_that_gives_what_is_asked_not_the_one_restating_it() -> None:
+    first = "Viktor Makarov claims he has been betrayed by the British, who promised him a good life."
+    second = "He spent years in prison in Russia."
+    third = "But despite a £65,000 settlement four years ago, he says he has been denied a pension."
+    doc = " ".join([first, second, third])
+    passage = Passage(doc_id="d", title="Spy says Britain betrayed him", source=None, published=None,
+                      text=doc, start=0, end=len(doc), score=1.0)
+    question = parse_question("How much was Viktor Makarov paid in his settlement with the British?")
+    sentences = (
+        _scored(first, 0, 0.65),
+        _scored(second, len(first) + 1, 0.30),
+        _scored(third, doc.index(third), 0.29, numbers=("65,000",)),
+    )
+    weights = tuple((t, 1.0) for t in question.terms)
+    evidence = Evidence(question=question.text, passages=(passage,), sentences=sentences, parsed=question,
+                        term_weights=weights)
+    answer = ExtractiveGenerator().answer(question, evidence)
+    assert not answer.abstained
+    assert "£65,000" in answer.answer
+    assert answer.short_answer == "£65,000 settlement"
