@@ -104,3 +104,14 @@ def test_the_quantised_export_has_token_embeddings_too(backend: str) -> None:
     encoder = MiniLMEncoder(backend=backend)
     [tokens] = encoder.encode_tokens(["A short sentence."])
     assert float(sentence_vector(tokens) @ encoder.encode(["A short sentence."])[0]) > 0.999
+
+
+def test_a_store_written_before_pooled_vectors_asks_for_qa_index(tmp_path: Path) -> None:
+    from embeddings.encoder import MODEL_NAME
+    from embeddings.store import open_store
+    from qa.errors import IndexIncompatible
+
+    open_store("", data_dir=tmp_path, model=MODEL_NAME, dim=384).close()  # as the previous version wrote it
+    assert MiniLMEncoder.name != MODEL_NAME
+    with pytest.raises(IndexIncompatible, match="qa index"):
+        open_store("", data_dir=tmp_path, model=MiniLMEncoder.name, dim=384)
