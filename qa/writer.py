@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from embeddings.build import embed_documents
@@ -41,17 +41,24 @@ def index_documents(
             if progress:
                 progress("index", done * BATCH + len(batch), len(todo))
         return len(todo)
-    # spaCy tags the next batch on a worker thread while the encoder works on this one.
-    with ThreadPoolExecutor(1) as worker:
-        ahead = worker.submit(_prepare, batches[0], nlp, stages) if batches else None
+    # While the encoder works on one batch, spaCy tags the next on one thread and the one before is
+    # judged and stored on another (in order: a document can only copy one stored before it).
+    with ThreadPoolExecutor(1) as tagger, ThreadPoolExecutor(1) as writer:
+        ahead = tagger.submit(_prepare, batches[0], nlp, stages) if batches else None
+        written: Future[list[IndexedDocument]] | None = None
         for done, batch in enumerate(batches):
             assert ahead is not None
             prepared = ahead.result()
             if done + 1 < len(batches):
-                ahead = worker.submit(_prepare, batches[done + 1], nlp, stages)
-            _write_prepared(store, encoder, prepared, stages)  # type: ignore[arg-type]
+                ahead = tagger.submit(_prepare, batches[done + 1], nlp, stages)
+            embedded = embed_prepared(prepared, encoder, stages)  # type: ignore[arg-type]
+            if written is not None:
+                written.result()
+            written = writer.submit(_write, store, embedded, stages)
             if progress:
                 progress("index", done * BATCH + len(batch), len(todo))
+        if written is not None:
+            written.result()
     return len(todo)
 
 
