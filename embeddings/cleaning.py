@@ -191,7 +191,7 @@ MIN_RUN = 2  # a single odd last paragraph is kept: lists of headlines come in r
 MAX_RUN_BLOCK = 400  # characters; headline lists are short blocks, long paragraphs are body
 MIN_PROSE_WORDS = 3
 _LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z][a-z'’-]+\b")
-EMBED_CHARS = 300  # the opening of a block says what it is about; longer costs time
+_EMBED_CHARS = 300  # the opening of a block says what it is about; longer costs time
 
 
 def _relatedness(vectors: np.ndarray) -> np.ndarray:
@@ -270,49 +270,30 @@ def find_furniture(doc: Document, encoder: Encoder | None) -> list[DroppedSpan]:
 def find_furniture_all(docs: Sequence[Document], encoder: Encoder | None) -> list[list[DroppedSpan]]:
     """``find_furniture`` of several documents, their blocks embedded together in one call (the
     encoder batches them across both cores; a document alone rarely fills one batch)."""
-    blocks_of, reasons_of = rule_reasons_all(docs)
-    if encoder is not None:
-        checked = [(d, content_checked(r)) for d, r in enumerate(reasons_of)]
-        checked = [(d, kept) for d, kept in checked if kept]
-        vectors = encoder.encode(
-            [blocks_of[d][i].text[:EMBED_CHARS] for d, kept in checked for i in kept]
-        )
-        offset = 0
-        for d, kept in checked:
-            check_content(blocks_of[d], reasons_of[d], vectors[offset : offset + len(kept)])
-            offset += len(kept)
-    return [
-        furniture_spans(doc, blocks, reasons)
-        for doc, blocks, reasons in zip(docs, blocks_of, reasons_of, strict=True)
-    ]
-
-
-def rule_reasons_all(docs: Sequence[Document]) -> tuple[list[list[Block]], list[list[str | None]]]:
-    """Each document's blocks, and the reason the rules (and repetition across ``docs``) drop each."""
     blocks_of = [split_blocks(doc.text) for doc in docs]
     reasons_of = [_rule_reasons(blocks) for blocks in blocks_of]
     _mark_repeated(blocks_of, reasons_of)
-    return blocks_of, reasons_of
+    if encoder is not None:
+        checked = [  # (document, indices of the blocks the rules kept) where there are enough
+            (d, kept) for d, reasons in enumerate(reasons_of)
+            if len(kept := [i for i, reason in enumerate(reasons) if reason is None]) >= MIN_BLOCKS
+        ]
+        vectors = encoder.encode(
+            [blocks_of[d][i].text[:_EMBED_CHARS] for d, kept in checked for i in kept]
+        )
+        offset = 0
+        for d, kept in checked:
+            mine = vectors[offset : offset + len(kept)]
+            offset += len(kept)
+            found = _content_reasons([blocks_of[d][i] for i in kept], mine)
+            for i, reason in zip(kept, found, strict=True):
+                reasons_of[d][i] = reason
+    return [
+        _spans(doc, blocks, reasons) for doc, blocks, reasons in zip(docs, blocks_of, reasons_of, strict=True)
+    ]
 
 
-def content_checked(reasons: Sequence[str | None]) -> list[int]:
-    """The blocks the content check looks at: those the rules kept, when there are enough of them."""
-    kept = [i for i, reason in enumerate(reasons) if reason is None]
-    return kept if len(kept) >= MIN_BLOCKS else []
-
-
-def check_content(blocks: Sequence[Block], reasons: list[str | None], vectors: np.ndarray) -> None:
-    """Mark the off-topic tail, given the vectors of the openings of the ``content_checked`` blocks."""
-    kept = content_checked(reasons)
-    found = _content_reasons([blocks[i] for i in kept], vectors)
-    for i, reason in zip(kept, found, strict=True):
-        reasons[i] = reason
-
-
-def furniture_spans(
-    doc: Document, blocks: Sequence[Block], reasons: Sequence[str | None]
-) -> list[DroppedSpan]:
-    """The spans of ``doc.text`` its blocks' reasons drop."""
+def _spans(doc: Document, blocks: Sequence[Block], reasons: Sequence[str | None]) -> list[DroppedSpan]:
     # Consecutive blocks dropped for the same reason make one span (the text between is blank).
     runs: list[tuple[int, int, str]] = []
     previous: str | None = None

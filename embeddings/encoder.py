@@ -15,24 +15,18 @@ import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 import numpy as np
 
 from embeddings.batching import MicroBatcher
 from qa.settings import IndexSettings, Settings
 
-__all__ = [
-    "BACKENDS", "MODEL_NAME", "Encoder", "MiniLMEncoder", "TokenEncoder", "TokenVectors", "default_encoder",
-]
+__all__ = ["BACKENDS", "MODEL_NAME", "Encoder", "MiniLMEncoder", "default_encoder"]
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-# What an index records: the model, and how its chunk vectors were made (pooled from the sentences'
-# tokens since format 2), so an index written another way is rebuilt ("run `qa index`").
-VECTORS_FORMAT = 2
 BACKENDS = ("auto", "onnx", "onnx-int8", "torch")
 QUESTION_BATCH = 8  # concurrent questions encoded in one call (embeddings/batching.py): one ONNX batch
 
@@ -70,28 +64,10 @@ class Encoder(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class TokenVectors:
-    """One encoded text: its real tokens (character offsets, vectors) and its special tokens' sum."""
-
-    starts: np.ndarray  # (n,) int64: where each token starts in the text
-    vectors: np.ndarray  # (n, dimension) float32: the contextual token embeddings
-    special: np.ndarray  # (dimension,) float32: the [CLS] and [SEP] embeddings, summed
-
-
-@runtime_checkable
-class TokenEncoder(Encoder, Protocol):
-    """An encoder that can also return the token embeddings it pools (``embeddings/pooling.py``)."""
-
-    def encode_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
-        """The tokens of each text with their embeddings, from one pass of the model."""
-        ...
-
-
 class MiniLMEncoder:
     """The bundled all-MiniLM-L6-v2 on ONNX Runtime or PyTorch; concurrent single texts are batched."""
 
-    name = f"{MODEL_NAME}#vectors-{VECTORS_FORMAT}"
+    name = MODEL_NAME
 
     def __init__(
         self, batch_size: int | None = None, backend: str = "auto", cache_dir: Path | None = None
@@ -173,53 +149,8 @@ class MiniLMEncoder:
         from embeddings.onnx_backend import tokenize
 
         ids, mask = tokenize(self._tokenizer, texts)
-        vectors = self._session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})[0]
+        vectors = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
         return np.asarray(vectors, dtype=np.float32)
-
-    def encode_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
-        """The token embeddings of each text (batched like ``encode_batch``), one pass each."""
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
-        out: list[TokenVectors | None] = [None] * len(texts)
-
-        def run(batch: list[int]) -> None:
-            for i, tokens in zip(batch, self._tokens([texts[i] for i in batch]), strict=True):
-                out[i] = tokens
-
-        if len(batches) <= 1 or self.workers == 1:
-            for batch in batches:
-                run(batch)
-        else:
-            with ThreadPoolExecutor(min(self.workers, len(batches))) as pool:
-                list(pool.map(run, batches))
-        return [t for t in out if t is not None]
-
-    def _tokens(self, texts: list[str]) -> list[TokenVectors]:
-        from embeddings.onnx_backend import load_tokenizer, tokenize_spans
-
-        if self._tokenizer is None:
-            self._tokenizer = load_tokenizer(_model_dir())
-        ids, mask, encodings = tokenize_spans(self._tokenizer, texts)
-        if self._session is not None:
-            hidden = self._session.run(["token_embeddings"], {"input_ids": ids, "attention_mask": mask})[0]
-        else:
-            import torch
-
-            with self._lock, torch.no_grad():
-                hidden = self._model[0].auto_model(
-                    input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)
-                ).last_hidden_state.numpy()
-        made = []
-        for row, encoding in enumerate(encodings):
-            real = np.array(encoding.attention_mask, dtype=bool)
-            special = np.array(encoding.special_tokens_mask, dtype=bool) & real
-            keep = real & ~special
-            starts = np.array([s for s, _ in encoding.offsets], dtype=np.int64)[keep]
-            made.append(TokenVectors(
-                starts=starts, vectors=np.ascontiguousarray(hidden[row][keep], dtype=np.float32),
-                special=hidden[row][special].sum(axis=0).astype(np.float32),
-            ))
-        return made
 
     def _encode_torch(self, texts: Sequence[str], show_progress: bool) -> np.ndarray:
         with self._lock:

@@ -239,9 +239,9 @@ def run(plan: Plan, work: Path, llm: str | None = None) -> Report:
     result = bench_local.ingest(source, work / "ingest-data", encoder)
     report.add("ingest_chunks_per_s", f"ingest: clean+chunk+tag+embed+index, {result.chunks} chunks",
                result.rate, "chunks/s", target=">= 400", met=result.rate >= 400)
-    ceiling = result.chunks / result.stages.get("encode", result.stages.get("embed", result.wall_s))
+    ceiling = result.chunks / result.stages["embed"]
     report.add("ingest_embed_only_chunks_per_s",
-               "ceiling: the encoder alone (each sentence once)", ceiling, "chunks/s")
+               "ceiling: embedding alone (chunks and their sentences)", ceiling, "chunks/s")
     report.details["ingest"] = {"documents": result.documents, "chunks": result.chunks,
                                 "sentences": result.sentences,
                                 "stages_s": {k: round(v, 2) for k, v in result.stages.items()}}

@@ -1,23 +1,16 @@
-"""Writing documents into the store: process, embed, judge near-duplicates, upsert.
-
-With an encoder that gives token embeddings, each sentence is encoded once and chunks are pooled
-from it (``embeddings/pipeline.py``); any other ``Encoder`` embeds chunks and sentences separately."""
+"""Writing documents into the store: process, embed, judge near-duplicates, upsert."""
 
 from __future__ import annotations
 
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from embeddings.build import embed_documents
 from embeddings.chunking import load_nlp, process_all
-from embeddings.encoder import Encoder, TokenEncoder
-from embeddings.index import DocVectors
-from embeddings.pipeline import Prepared, embed_prepared, prepare
-from embeddings.pooling import can_pool
-from embeddings.records import Document, ProcessedDocument
+from embeddings.encoder import Encoder
+from embeddings.records import Document
 from embeddings.store import IndexedDocument, Store
 from qa.dedupe import find_copy
 
@@ -34,39 +27,12 @@ def index_documents(
     todo = [d for d in documents if held.get(d.doc_id) != d]
     stages = {} if stages is None else stages
     nlp = load_nlp() if todo else None
-    batches = [todo[first:first + BATCH] for first in range(0, len(todo), BATCH)]
-    if not can_pool(encoder):
-        for done, batch in enumerate(batches):
-            write_batch(store, encoder, batch, nlp, stages)
-            if progress:
-                progress("index", done * BATCH + len(batch), len(todo))
-        return len(todo)
-    # While the encoder works on one batch, spaCy tags the next on one thread and the one before is
-    # judged and stored on another (in order: a document can only copy one stored before it).
-    with ThreadPoolExecutor(1) as tagger, ThreadPoolExecutor(1) as writer:
-        ahead = tagger.submit(_prepare, batches[0], nlp, stages) if batches else None
-        written: Future[list[IndexedDocument]] | None = None
-        for done, batch in enumerate(batches):
-            assert ahead is not None
-            prepared = ahead.result()
-            if done + 1 < len(batches):
-                ahead = tagger.submit(_prepare, batches[done + 1], nlp, stages)
-            embedded = embed_prepared(prepared, encoder, stages)  # type: ignore[arg-type]
-            if written is not None:
-                written.result()
-            written = writer.submit(_write, store, embedded, stages)
-            if progress:
-                progress("index", done * BATCH + len(batch), len(todo))
-        if written is not None:
-            written.result()
+    for first in range(0, len(todo), BATCH):
+        batch = todo[first:first + BATCH]
+        write_batch(store, encoder, batch, nlp, stages)
+        if progress:
+            progress("index", first + len(batch), len(todo))
     return len(todo)
-
-
-def _prepare(batch: Sequence[Document], nlp: object, stages: dict[str, float]) -> Prepared:
-    began = time.perf_counter()
-    prepared = prepare(batch, nlp)  # type: ignore[arg-type]
-    stages["rules+split+tag"] = stages.get("rules+split+tag", 0.0) + time.perf_counter() - began
-    return prepared
 
 
 def write_batch(
@@ -75,30 +41,18 @@ def write_batch(
 ) -> list[IndexedDocument]:
     """Process, embed and upsert a batch; then judge each against the earlier ones (and re-write copies)."""
     stages = {} if stages is None else stages
-    if can_pool(encoder):
-        prepared = _prepare(batch, nlp or load_nlp(), stages)
-        return _write_prepared(store, encoder, prepared, stages)  # type: ignore[arg-type]
     began = time.perf_counter()
     processed = process_all(batch, encoder, nlp or load_nlp())  # type: ignore[arg-type]
     stages["clean+split+tag"] = stages.get("clean+split+tag", 0.0) + time.perf_counter() - began
     began = time.perf_counter()
     vectors = embed_documents(processed, encoder)
     stages["embed"] = stages.get("embed", 0.0) + time.perf_counter() - began
-    return _write(store, [(p, vectors[p.document.doc_id]) for p in processed], stages)
-
-
-def _write_prepared(
-    store: Store, encoder: TokenEncoder, prepared: Prepared, stages: dict[str, float]
-) -> list[IndexedDocument]:
-    return _write(store, embed_prepared(prepared, encoder, stages), stages)
-
-
-def _write(
-    store: Store, embedded: Sequence[tuple[ProcessedDocument, DocVectors]], stages: dict[str, float]
-) -> list[IndexedDocument]:
     began = time.perf_counter()
-    docs = [IndexedDocument(processed=p, chunk_vectors=v.chunks, sentence_vectors=v.sentences)
-            for p, v in embedded]
+    docs = [
+        IndexedDocument(processed=p, chunk_vectors=vectors[p.document.doc_id].chunks,
+                        sentence_vectors=vectors[p.document.doc_id].sentences)
+        for p in processed
+    ]
     judged: list[IndexedDocument] = []
     for doc in docs:  # in order: a document can only copy one written before it
         judged.append(find_copy(store, doc, judged))
