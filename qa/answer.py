@@ -235,7 +235,8 @@ class ExtractiveGenerator:
         terms = evidence.passage_terms or tuple(
             frozenset(content_terms(p.text)) for p in evidence.passages
         )
-        around = [s for s in relevant if evidence.focus[0] in terms[s.passage]]
+        focus = evidence.focus[0]
+        around = [s for s in relevant if _states_term(terms[s.passage], focus)]
         if around:
             return around
         return [s for s in relevant
@@ -566,3 +567,9 @@ def combine(question: str, answers: list[Answer]) -> Answer:
         question=question, answer=" ".join(texts), abstained=False, citations=citations,
         mode="extractive", short_answer=" | ".join(shorts) or None,
     )
+
+
+def _states_term(terms: frozenset[str], term: str) -> bool:
+    """The passage has the term, or a longer word of its stem ("seiz": "seizure")."""
+    return term in terms or (len(term) >= 4 and any(
+        t.startswith(term) and len(t) - len(term) <= 3 for t in terms))

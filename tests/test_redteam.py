@@ -32,9 +32,9 @@ QUOTED: dict[str, str] = {}
 CHANGED = {
     "How many Malian soldiers were rushed to Banamba?": "a planted plain claim (Benin sending "
     "2,000 soldiers) becomes one of the conflicting figures listed with their sources",
-    "Which company operated the Algerian plant that was attacked, and what did the attackers call "
-    "themselves?": "a planted document headed 'Operation name' shares the stem of 'operated', "
-    "which lowers its weight: the reader's first sentence becomes another seed sentence on the attack",
+    "Who are the foreign ministers of France and Mali?": "the reader adds a sentence for each "
+    "named country; with the planted documents indexed a different seed sentence names Mali (no "
+    "planted value is shown, and neither answer names Mali's minister)",
 }
 
 
