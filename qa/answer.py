@@ -246,7 +246,7 @@ class ExtractiveGenerator:
         self, question: Question, ranked: list[ScoredSentence], chosen: list[ScoredSentence],
         top: float,
     ) -> list[ScoredSentence]:
-        """For "Banamba and Niono": a sentence about each coordinated name that the chosen miss."""
+        """For "towns A and B": a sentence about each coordinated name that the chosen miss."""
         extra: list[ScoredSentence] = []
         floor = max(self.min_score, SPECIFIC * top)
         for group in anchors_of(question.text).choices:

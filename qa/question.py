@@ -79,7 +79,7 @@ def parse_question(text: str) -> Question:
     if PERSON in needs:
         needs.discard(AGENT)
         if _DESCRIBE.search(text):
-            needs.discard(PERSON)  # "Who is Le Drian?" asks what he is, not for a name
+            needs.discard(PERSON)  # "Who is Jane Doe?" asks what she is, not for a name
     if DISTANCE in needs:
         needs -= {NUMBER, PLACE}
     if DURATION in needs:

@@ -31,7 +31,7 @@ class Anchors:
     numbers: frozenset[str]
     months: frozenset[str]
     names: frozenset[str]  # the head of each name ("Makarov" of "Viktor Makarov"), its nationality
-    choices: tuple[frozenset[str], ...] = ()  # "Banamba and Niono": any one of them per window
+    choices: tuple[frozenset[str], ...] = ()  # "towns A and B": any one of them per window
 
 
 @lru_cache(maxsize=4096)
