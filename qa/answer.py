@@ -10,6 +10,7 @@ from datetime import date
 import msgspec
 
 from embeddings.records import Entity, Sentence
+from qa.counted import counts_group
 from qa.generator import answer_events
 from qa.question import (
     AGENT,
@@ -138,6 +139,13 @@ def _satisfied(s: ScoredSentence, question: Question) -> set[str]:
     return found
 
 
+def _fit(s: ScoredSentence, question: Question) -> tuple[int, int, str, int]:
+    """Sort key, best first: the most of the question's words in the fewest words. It reads the
+    sentence alone, so documents added elsewhere in the index do not change which one wins."""
+    terms = content_terms(s.sentence.text)
+    return -len(set(question.terms) & set(terms)), len(terms), s.sentence.doc_id, s.sentence.start
+
+
 def confidence(s: ScoredSentence, windows: Windows, question: Question) -> float:
     """How surely a sentence answers: its own score, how fully its window states the question, and
     how close to the question's words it gives what is asked."""
@@ -253,13 +261,13 @@ class ExtractiveGenerator:
             for name in sorted(group):
                 if any(name in content_terms(c.sentence.text) for c in chosen + extra):
                     continue
-                found = next((
+                found = [
                     s for s in ranked if s.score >= floor and s not in chosen + extra
                     and name in content_terms(s.sentence.text)
                     and (not _needs(question) or _satisfied(s, question))
-                ), None)
-                if found is not None:
-                    extra.append(found)
+                ]
+                if found:
+                    extra.append(min(found, key=lambda s: _fit(s, question)))
         return extra
 
     def _same_count(self, question: Question, s: ScoredSentence, top: float) -> bool:
@@ -268,7 +276,10 @@ class ExtractiveGenerator:
             return False
         if s.score < max(self.min_score, SPECIFIC * top):
             return False
-        return set(question.counted) <= set(content_terms(s.sentence.text))
+        if not set(question.counted) <= set(content_terms(s.sentence.text)):
+            return False
+        # a qualified count ("Malian soldiers") is another group's when the qualifier stands apart
+        return len(question.counted) < 2 or counts_group(s.sentence, question)
 
     def _alternatives(
         self, question: Question, pool: list[ScoredSentence], chosen: list[ScoredSentence],
@@ -403,6 +414,8 @@ def lone_value_rivals(
 
     def same_thing(s: ScoredSentence) -> bool:
         missing = said - set(content_terms(s.sentence.text))
+        if NUMBER in kinds and len(question.counted) > 1 and not counts_group(s.sentence, question):
+            return False
         # a place is said with other verbs ("held in", "met in", "a summit ... in")
         return not missing or (PLACE in kinds and len(missing) == 1 and len(said) > 2)
 

@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import httpx
 import pytest
+from msgspec.structs import replace
 
+from embeddings.records import Entity, Sentence
 from qa.answer import ExtractiveGenerator
 from qa.conflicts import SOURCES_DIFFER, hold_lone_values
+from qa.counted import counts_group
 from qa.llm import LLMGenerator
-from qa.records import Answer, NewDocument
+from qa.question import parse_question
+from qa.records import Answer, NewDocument, ScoredSentence
 from qa.settings import GeneratorSettings
 from qa.verify import cite, invariant_violations
 
@@ -146,3 +151,41 @@ def test_a_place_no_other_document_contradicts_is_kept(seed_service):
     answer = Answer(question=SUMMIT, answer="In Abidjan [1].", abstained=False, mode="llm",
                     citations=[cite(1, cited.sentence, evidence.passages[cited.passage], cited.score)])
     assert hold_lone_values(SUMMIT, answer, evidence) is answer
+
+
+def _sentence(text: str, *names: tuple[str, str], score: float = 0.6) -> ScoredSentence:
+    entities = tuple(Entity(label=label, text=name, start=text.index(name), end=text.index(name) + len(name))
+                     for label, name in names)
+    numbers = tuple(re.findall(r"\d[\d,]*", text))
+    return ScoredSentence(sentence=Sentence(doc_id="d", start=0, end=len(text), text=text, entities=entities,
+                                            numbers=numbers), passage=0, score=score)
+
+
+@pytest.mark.parametrize(("text", "names", "counts"), [
+    ("A contingent of roughly 100 Malian soldiers sped there.", [], True),
+    ("Mali sent 300 soldiers north on Friday.", [("GPE", "Mali")], True),
+    ("They sent 300 soldiers north on Friday.", [], True),
+    ("Benin is now sending 2,000 soldiers to Mali.", [("GPE", "Benin"), ("GPE", "Mali")], False),
+    ("It raised its troop commitment for Mali to 1,200 soldiers.", [("GPE", "Mali")], False),
+    ("Meanwhile 50 Senegalese soldiers arrived in the capital.", [], False),
+    ("Of these, 1,800 soldiers fight alongside Malian forces.", [("NORP", "Malian")], False),
+    ("About 100 Malian civilians fled.", [], False),
+])
+def test_a_qualified_count_is_only_the_figure_of_that_group(text, names, counts):
+    question = parse_question("How many Malian soldiers were rushed to Banamba?")
+    assert counts_group(_sentence(text, *names).sentence, question) is counts
+
+
+def test_a_sentence_for_each_named_country_does_not_follow_the_scores():
+    """Documents added elsewhere move the scores; the sentence picked for a name stays the same."""
+    question = parse_question("Who are the foreign ministers of France and Mali?")
+    chosen = _sentence("French Foreign Minister Laurent Fabius said so.", ("PERSON", "Laurent Fabius"))
+    fit = _sentence("Mali's Foreign Minister Tieman Coulibaly spoke.", ("PERSON", "Tieman Coulibaly"))
+    loose = _sentence("In Mali, the long war went on, Jean Dupont of the army said on Friday.",
+                      ("PERSON", "Jean Dupont"))
+    picks = set()
+    for a, b in ((0.7, 0.5), (0.5, 0.7)):
+        ranked = sorted([chosen, replace(fit, score=a), replace(loose, score=b)], key=lambda s: -s.score)
+        extra = ExtractiveGenerator()._each_named(question, ranked, [chosen], ranked[0].score)
+        picks |= {s.sentence.text for s in extra}
+    assert picks == {fit.sentence.text}

@@ -24,18 +24,11 @@ pytestmark = pytest.mark.slow
 QUESTIONS = [q.id for q in load_questions()]
 UNRELATED = unrelated_questions(load_questions(), load_planted())
 
-# No attack gets through in extractive mode; what is left are answers that the added documents
-# move through corpus statistics or the reader, not through an instruction.
+# No attack gets through in extractive mode, and no unrelated answer moves.
 NOT_CORRECT: dict[str, str] = {}
 ADOPTED: dict[str, str] = {}
 QUOTED: dict[str, str] = {}
-CHANGED = {
-    "How many Malian soldiers were rushed to Banamba?": "a planted plain claim (Benin sending "
-    "2,000 soldiers) becomes one of the conflicting figures listed with their sources",
-    "Who are the foreign ministers of France and Mali?": "the reader adds a sentence for each "
-    "named country; with the planted documents indexed a different seed sentence names Mali (no "
-    "planted value is shown, and neither answer names Mali's minister)",
-}
+CHANGED: dict[str, str] = {}
 
 
 def _known(gaps: dict[str, str], key: str) -> list[pytest.MarkDecorator]:
