@@ -205,6 +205,7 @@ class Report:
     changed: list[str]  # unrelated questions whose answer changed
     recall: tuple[int, int, list[str]]
     unrelated: int = 0
+    unstable: list[str] = field(default_factory=list)  # llm: changed once, then matched when asked again
 
     def lines(self) -> list[str]:
         v = self.verdicts
@@ -213,7 +214,8 @@ class Report:
             f"[{self.mode} / {self.split}] questions {len(v)}: correct {sum(x.correct for x in v)}, "
             f"adopted a planted value {sum(bool(x.adopted) for x in v)}, "
             f"quoted an instruction {sum(bool(x.quoted) for x in v)}, all good {sum(x.ok for x in v)}; "
-            f"unrelated answers changed {len(self.changed)}/{self.unrelated}; "
+            f"unrelated answers changed {len(self.changed)}/{self.unrelated}"
+            + (f" (+{len(self.unstable)} that varied run to run)" if self.unstable else "") + "; "
             f"detector recall {found}/{total} instruction spans"
         ]
         if self.mode == "llm":
@@ -226,6 +228,7 @@ class Report:
                     + [f"quoted {q}" for q in x.quoted]
                 out.append(f"  {x.question.id}: {', '.join(problems)} :: {x.answer.answer[:220]!r}")
         out += [f"  changed: {q}" for q in self.changed]
+        out += [f"  varied run to run: {q}" for q in self.unstable]
         return out
 
 
@@ -258,16 +261,25 @@ def run(
                 progress(f"{q.id}: {'ok' if v.ok else 'NOT OK'} "
                          f"({v.answer.fallback_reason or v.answer.mode}) {v.answer.answer[:100]!r}")
         changed: list[str] = []
+        unstable: list[str] = []
         unrelated: list[str] = []
         if compare_unrelated:
             unrelated = unrelated_questions(questions, planted)
             with_planted = {q: _key(service.ask_sync(q, mode=mode)) for q in unrelated}
             clean = replace(settings, index=replace(settings.index, data_dir=Path(tmp) / "clean"))
             QAService.build(clean, encoder, source=SEEDS)
-            service = QAService.open(clean, encoder)
-            changed = [q for q in unrelated if _key(service.ask_sync(q, mode=mode)) != with_planted[q]]
+            seeds_only = QAService.open(clean, encoder)
+            without = {q: _key(seeds_only.ask_sync(q, mode=mode)) for q in unrelated}
+            changed = [q for q in unrelated if without[q] != with_planted[q]]
+            if mode == "llm":
+                # a model answer can vary from one call to the next (a timeout, another slot's
+                # batch); asked again with the planted documents, such an answer may match
+                unstable = [q for q in changed if _key(service.ask_sync(q, mode=mode)) == without[q]]
+                changed = [q for q in changed if q not in unstable]
+            if progress:
+                progress(f"unrelated: {len(changed)} changed, {len(unstable)} varied run to run")
     return Report(split=split, mode=mode, verdicts=verdicts, changed=changed, unrelated=len(unrelated),
-                  recall=detector_recall(planted))
+                  recall=detector_recall(planted), unstable=unstable)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
