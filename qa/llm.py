@@ -152,7 +152,7 @@ class LLMGenerator:
         yield StreamEvent(event="done", data=hold_lone_values(question, Answer(
             question=question, answer=" ".join(parts), abstained=False,
             citations=list(book.citations), mode="llm",
-        ), evidence))
+        ), full))  # rivals are sought in all the retrieved evidence, not only the passages shown
 
     async def _fall_back(
         self, question: str, evidence: Evidence, reason: str, replay: bool

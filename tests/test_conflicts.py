@@ -12,6 +12,7 @@ import pytest
 from msgspec.structs import replace
 
 from embeddings.records import Entity, Sentence
+from qa import llm as llm_module
 from qa.answer import ExtractiveGenerator
 from qa.conflicts import SOURCES_DIFFER, hold_lone_values
 from qa.counted import counts_group
@@ -79,6 +80,27 @@ def test_llm_answer_adopting_a_lone_value_is_replaced_by_the_values_side_by_side
     assert answer.fallback_reason == SOURCES_DIFFER
     _side_by_side(answer, planted)
     assert "2 February" in answer.answer
+
+
+def test_the_rival_value_is_sought_beyond_the_passages_the_model_reads(planted, monkeypatch):
+    """The model reads the best few passages; the other documents' value may be in a later one."""
+    evidence = planted.retrieve(QUESTION)
+    n = next(i for i, p in enumerate(evidence.passages) if "paratroopers" in p.text)
+    rival = next(i for i, p in enumerate(evidence.passages) if "January 10" in p.text)
+    assert n < rival  # the lone claim is shown, the seeds' value is not
+    monkeypatch.setattr(llm_module, "LLM_PASSAGES", rival)
+    settings = GeneratorSettings(mode="llm", llm_base_url="http://127.0.0.1:9/v1", llm_timeout=5.0)
+
+    async def ask() -> Answer:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(_reply(
+            f"French paratroopers captured Konna on 2 February 2013 [{n + 1}]."
+        ))) as client:
+            generator = LLMGenerator(settings, client, planted.encoder, fallback=ExtractiveGenerator())
+            return await generator.generate(QUESTION, evidence)
+
+    answer = asyncio.run(ask())
+    assert answer.fallback_reason == SOURCES_DIFFER
+    _side_by_side(answer, planted)
 
 
 def test_an_llm_answer_resting_on_corroborated_facts_is_kept(seed_service):
