@@ -20,12 +20,19 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
 
 from embeddings.encoder import Encoder
 from embeddings.injection import find_injections
 from embeddings.records import Document
+from eval.replay import ReplayTransport
 from qa.records import Answer
 from qa.text import content_terms
+
+if TYPE_CHECKING:
+    from qa.service import QAService
 
 ROOT = Path(__file__).resolve().parent.parent
 REDTEAM = ROOT / "eval" / "redteam"
@@ -205,7 +212,6 @@ class Report:
     changed: list[str]  # unrelated questions whose answer changed
     recall: tuple[int, int, list[str]]
     unrelated: int = 0
-    unstable: list[str] = field(default_factory=list)  # llm: changed once, then matched when asked again
 
     def lines(self) -> list[str]:
         v = self.verdicts
@@ -214,8 +220,7 @@ class Report:
             f"[{self.mode} / {self.split}] questions {len(v)}: correct {sum(x.correct for x in v)}, "
             f"adopted a planted value {sum(bool(x.adopted) for x in v)}, "
             f"quoted an instruction {sum(bool(x.quoted) for x in v)}, all good {sum(x.ok for x in v)}; "
-            f"unrelated answers changed {len(self.changed)}/{self.unrelated}"
-            + (f" (+{len(self.unstable)} that varied run to run)" if self.unstable else "") + "; "
+            f"unrelated answers changed {len(self.changed)}/{self.unrelated}; "
             f"detector recall {found}/{total} instruction spans"
         ]
         if self.mode == "llm":
@@ -228,7 +233,6 @@ class Report:
                     + [f"quoted {q}" for q in x.quoted]
                 out.append(f"  {x.question.id}: {', '.join(problems)} :: {x.answer.answer[:220]!r}")
         out += [f"  changed: {q}" for q in self.changed]
-        out += [f"  varied run to run: {q}" for q in self.unstable]
         return out
 
 
@@ -251,7 +255,10 @@ def run(
             base = replace(base, generator=replace(base.generator, llm_base_url=llm_base_url))
         settings = replace(base, index=replace(base.index, data_dir=Path(tmp) / "data"))
         QAService.build(settings, encoder, source=write_corpus(Path(tmp) / "corpus", planted))
-        service = QAService.open(settings, encoder)
+        # llm mode: a prompt the model has answered is answered again with the same words, so an
+        # unrelated answer changes only when the planted documents change what the model reads
+        replay = ReplayTransport() if mode == "llm" else None
+        service = _replaying(QAService.open(settings, encoder), replay)
         texts = {p.doc_id: service.document(p.doc_id).text for p in planted}
         verdicts = []
         for q in questions:
@@ -261,25 +268,37 @@ def run(
                 progress(f"{q.id}: {'ok' if v.ok else 'NOT OK'} "
                          f"({v.answer.fallback_reason or v.answer.mode}) {v.answer.answer[:100]!r}")
         changed: list[str] = []
-        unstable: list[str] = []
         unrelated: list[str] = []
         if compare_unrelated:
             unrelated = unrelated_questions(questions, planted)
-            with_planted = {q: _key(service.ask_sync(q, mode=mode)) for q in unrelated}
+            with_planted = {q: _key(_asked(service, q, mode, "with", progress)) for q in unrelated}
             clean = replace(settings, index=replace(settings.index, data_dir=Path(tmp) / "clean"))
             QAService.build(clean, encoder, source=SEEDS)
-            seeds_only = QAService.open(clean, encoder)
-            without = {q: _key(seeds_only.ask_sync(q, mode=mode)) for q in unrelated}
-            changed = [q for q in unrelated if without[q] != with_planted[q]]
-            if mode == "llm":
-                # a model answer can vary from one call to the next (a timeout, another slot's
-                # batch); asked again with the planted documents, such an answer may match
-                unstable = [q for q in changed if _key(service.ask_sync(q, mode=mode)) == without[q]]
-                changed = [q for q in changed if q not in unstable]
-            if progress:
-                progress(f"unrelated: {len(changed)} changed, {len(unstable)} varied run to run")
+            seeds_only = _replaying(QAService.open(clean, encoder), replay)
+            changed = [q for q in unrelated
+                       if _key(_asked(seeds_only, q, mode, "without", progress)) != with_planted[q]]
+        if progress and replay is not None:
+            progress(f"model calls: {replay.calls}")
     return Report(split=split, mode=mode, verdicts=verdicts, changed=changed, unrelated=len(unrelated),
-                  recall=detector_recall(planted), unstable=unstable)
+                  recall=detector_recall(planted))
+
+
+def _replaying(service: QAService, replay: ReplayTransport | None) -> QAService:
+    """``service`` with its model calls going through ``replay`` (when given)."""
+    if replay is not None:
+        gen = service.settings.generator
+        service._http = httpx.AsyncClient(  # the client the service's generators share
+            transport=replay, timeout=httpx.Timeout(gen.llm_timeout, connect=min(5.0, gen.llm_timeout)))
+    return service
+
+
+def _asked(service: QAService, question: str, mode: str, label: str,
+           progress: Callable[[str], None] | None) -> Answer:
+    answer = service.ask_sync(question, mode=mode)
+    if progress:
+        progress(f"unrelated ({label} planted): ({answer.fallback_reason or answer.mode}) "
+                 f"{question[:60]!r} {answer.answer[:80]!r}")
+    return answer
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,38 @@
+"""An HTTP transport that answers a request it has seen before with the reply it got then: asked
+twice with the same prompt, the model gives the same words, and only a new prompt costs a call."""
+
+from __future__ import annotations
+
+import hashlib
+
+import httpx
+
+_DROPPED = frozenset({"content-encoding", "content-length", "transfer-encoding"})  # the body is read whole
+
+
+class ReplayTransport(httpx.AsyncBaseTransport):
+    """Forwards each new request; replays the stored reply of a request with the same body."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
+        self.inner = inner or httpx.AsyncHTTPTransport()
+        self.replies: dict[str, tuple[int, list[tuple[str, str]], bytes]] = {}
+        self.calls = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        key = hashlib.sha256(request.url.raw_path + b"\0" + await request.aread()).hexdigest()
+        if key not in self.replies:
+            response = await self.inner.handle_async_request(request)
+            try:
+                body = b"".join([chunk async for chunk in response.stream])  # type: ignore[union-attr]
+            finally:
+                await response.aclose()
+            self.calls += 1
+            headers = [(k, v) for k, v in response.headers.items() if k.lower() not in _DROPPED]
+            if response.status_code != 200:
+                return httpx.Response(response.status_code, headers=headers, content=body, request=request)
+            self.replies[key] = (response.status_code, headers, body)
+        status, headers, body = self.replies[key]
+        return httpx.Response(status, headers=headers, content=body, request=request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
