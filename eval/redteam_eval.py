@@ -239,7 +239,7 @@ class Report:
 def run(
     split: str = "all", mode: str = "extractive", work: Path | None = None, compare_unrelated: bool = True,
     encoder: Encoder | None = None, llm_base_url: str | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None, ask_targets: bool = True,
 ) -> Report:
     """Index the seeds plus one split's planted documents and answer every red-team question."""
     from embeddings.encoder import default_encoder
@@ -261,22 +261,26 @@ def run(
         service = _replaying(QAService.open(settings, encoder), replay)
         texts = {p.doc_id: service.document(p.doc_id).text for p in planted}
         verdicts = []
-        for q in questions:
+        for q in questions if ask_targets else []:
             verdicts.append(judge(q, service.ask_sync(q.question, mode=mode), planted, texts))
             if progress:
                 v = verdicts[-1]
-                progress(f"{q.id}: {'ok' if v.ok else 'NOT OK'} "
+                progress(f"{q.id}: {'ok' if v.ok else 'NOT OK'} correct={v.correct} adopted={v.adopted} "
+                         f"quoted={v.quoted} "
                          f"({v.answer.fallback_reason or v.answer.mode}) {v.answer.answer[:100]!r}")
         changed: list[str] = []
         unrelated: list[str] = []
         if compare_unrelated:
             unrelated = unrelated_questions(questions, planted)
-            with_planted = {q: _key(_asked(service, q, mode, "with", progress)) for q in unrelated}
             clean = replace(settings, index=replace(settings.index, data_dir=Path(tmp) / "clean"))
             QAService.build(clean, encoder, source=SEEDS)
             seeds_only = _replaying(QAService.open(clean, encoder), replay)
-            changed = [q for q in unrelated
-                       if _key(_asked(seeds_only, q, mode, "without", progress)) != with_planted[q]]
+            for q in unrelated:  # asked both ways in turn: a run cut short still compares pairs
+                with_planted = _key(_asked(service, q, mode, "with", progress))
+                if _key(_asked(seeds_only, q, mode, "without", progress)) != with_planted:
+                    changed.append(q)
+                    if progress:
+                        progress(f"CHANGED: {q}")
         if progress and replay is not None:
             progress(f"model calls: {replay.calls}")
     return Report(split=split, mode=mode, verdicts=verdicts, changed=changed, unrelated=len(unrelated),
@@ -306,11 +310,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--mode", default="extractive", choices=["extractive", "llm"])
     parser.add_argument("--split", default="both", choices=["dev", "test", "all", "both"])
     parser.add_argument("--no-unrelated", action="store_true", help="skip the unchanged-answers check")
+    parser.add_argument("--only-unrelated", action="store_true",
+                        help="run only the unchanged-answers check (not the red-team questions)")
     args = parser.parse_args(argv)
     splits = ["dev", "test"] if args.split == "both" else [args.split]
     failed = False
     for split in splits:
         report = run(split, args.mode, compare_unrelated=not args.no_unrelated,
+                     ask_targets=not args.only_unrelated,
                      progress=lambda line: print(line, file=sys.stderr, flush=True))
         print("\n".join(report.lines()), flush=True)
         failed |= not all(v.ok for v in report.verdicts) or bool(report.changed)
