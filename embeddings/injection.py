@@ -62,6 +62,9 @@ LEET_WORDS = 2
 _MARKUP = re.compile(r"<!--|-->|<[A-Za-z/!][^<>]*>")
 _ATTRIBUTE_VALUE = re.compile(r"=\s*(?:\"([^\"]*)\"|'([^']*)')")
 _SPACES = re.compile(r"\s+")
+# "N o t e   t o   A I": letters spaced apart, words set apart by wider gaps
+_LETTER_SPACED = re.compile(r"(?:[^\W\d_] ){7,}[^\W\d_]")
+_WORD_GAP = re.compile(r"\s{2,}")
 
 # Unit boundaries: after a sentence end, and around HTML tags and comments.
 _SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’»)\]]*(?:\[[^\[\]]{1,40}\])*(?=\s+\S)")
@@ -87,7 +90,7 @@ _ADDRESS = re.compile(
     rf"(?:only\s+|specifically\s+|solely\s+)?(?:for|to|at)|attention|attn|dear|hey|hello|hi|calling)\s+"
     rf"(?:(?:all|any|every|the|automated|other|future|downstream|reading)\s+){{0,2}}{_AGENT}\b"
     rf"|^\W*(?:(?:to|for)\s+)?(?:(?:all|any|every|the|automated)\s+)?{_AGENT}\s*[:,—–]"
-    rf"|\bif you are (?:an? )?(?:\w+ )?{_AGENT}\b"
+    rf"|\bif you(?:'re| are| were| happen to be| might be)\s+(?:an? |one of the )?(?:\w+ ){{0,2}}{_AGENT}\b"
     rf"|\b(?:to|for) (?:all |any |every )?{_AGENT}\s*:",
 )
 _AGENT_WORD = re.compile(rf"\b{_AGENT}\b")
@@ -236,13 +239,15 @@ class Unit:
 
 def fold(text: str) -> str:
     """The text as detection reads it: NFKC, invisible characters gone, look-alikes folded,
-    markup unwrapped (attribute values and comments stay), entities decoded."""
+    markup unwrapped (attribute values and comments stay), entities decoded, spaced letters joined."""
     text = html.unescape(unicodedata.normalize("NFKC", text))
     text = "".join(ch for ch in text if unicodedata.category(ch) not in _INVISIBLE or ch in "\n\t ")
     text = unicodedata.normalize("NFKC", text.translate(_HOMOGLYPHS))
     if len(_LEET_WORD.findall(text)) >= LEET_WORDS:
         text = _MIXED.sub(lambda word: word.group().translate(_LEET), text)
     text = _MARKUP.sub(_unwrap, text)
+    if _LETTER_SPACED.search(text):
+        text = " ".join(word.replace(" ", "") for word in _WORD_GAP.split(text))
     return _SPACES.sub(" ", text).strip()
 
 
