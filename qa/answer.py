@@ -412,8 +412,17 @@ def lone_value_rivals(
         rarest = next((t for t in focus if t in said), None)
         said = {*question.counted, *([rarest] if rarest else [])}
 
+    counting = NUMBER in kinds and bool(question.counted)
+    # a count may leave its holder to the sentence before ("Nigeria ..." then "The regional
+    # powerhouse ... 1,200 soldiers")
+    before = _sentence_before(ranked) if counting else {}
+
+    def stated(s: ScoredSentence) -> set[str]:
+        previous = before.get(id(s))
+        return set(content_terms(s.sentence.text + (" " + previous.sentence.text if previous else "")))
+
     def same_thing(s: ScoredSentence) -> bool:
-        missing = said - set(content_terms(s.sentence.text))
+        missing = said - stated(s)
         if NUMBER in kinds and len(question.counted) > 1 and not counts_group(s.sentence, question):
             return False
         # a place is said with other verbs ("held in", "met in", "a summit ... in")
@@ -427,18 +436,31 @@ def lone_value_rivals(
 
     # a value another document also gives is corroborated; the others stand alone
     kinds = [k for k in kinds if not any(corroborates(s, k) for s in ranked)]
-    rivals: list[ScoredSentence] = []
+    found: dict[str, list[ScoredSentence]] = {}  # each other document's rival sentences, best first
     shown = {s.sentence.doc_id for s in chosen}
     for s in pool:
-        if s.sentence.doc_id in shown or len(rivals) >= MAX_ALTERNATIVES:
-            continue
-        if not same_thing(s):
+        if s.sentence.doc_id in shown or not same_thing(s):
             continue
         offered = {k: key_values(s.sentence, question, k) for k in kinds}
         if any(offered[k] and not offered[k] & claimed[k] for k in kinds):
-            rivals.append(s)
-            shown.add(s.sentence.doc_id)
-    return rivals
+            found.setdefault(s.sentence.doc_id, []).append(s)
+    # of a document's counts, the one said in most of the question's words ("committed": the
+    # troop commitment, not the soldiers killed)
+    asked = set(question.terms)
+    pick = (lambda group: max(group, key=lambda s: len(stated(s) & asked))) if counting else (lambda g: g[0])
+    return [pick(group) for group in found.values()][:MAX_ALTERNATIVES]
+
+
+def _sentence_before(sentences: list[ScoredSentence]) -> dict[int, ScoredSentence]:
+    """The sentence before each one in its passage (keyed by ``id``)."""
+    by_passage: dict[int, list[ScoredSentence]] = {}
+    for s in sentences:
+        by_passage.setdefault(s.passage, []).append(s)
+    before: dict[int, ScoredSentence] = {}
+    for group in by_passage.values():
+        group.sort(key=lambda s: s.sentence.start)
+        before.update((id(b), a) for a, b in itertools.pairwise(group))
+    return before
 
 
 def _parsed(evidence: Evidence) -> Question:

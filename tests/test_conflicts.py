@@ -103,6 +103,26 @@ def test_the_rival_value_is_sought_beyond_the_passages_the_model_reads(planted, 
     _side_by_side(answer, planted)
 
 
+def test_the_rival_count_is_the_one_said_of_the_asked_thing(seed_service):
+    """Of another document's counts, the rival is the troop commitment (its holder named in the
+    sentence before), not the soldiers killed in the sentence that names the country."""
+    question = "How many soldiers has Nigeria committed to Mali?"
+    evidence = seed_service.retrieve(question)
+    n = next(i for i, p in enumerate(evidence.passages, start=1) if "250 soldiers" in p.text)
+    settings = GeneratorSettings(mode="llm", llm_base_url="http://127.0.0.1:9/v1", llm_timeout=5.0)
+
+    async def ask() -> Answer:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(_reply(
+            f"So far, 250 soldiers from Nigeria and Togo have joined the Franco-Malian forces [{n}]."
+        ))) as client:
+            generator = LLMGenerator(settings, client, seed_service.encoder, fallback=ExtractiveGenerator())
+            return await generator.generate(question, evidence)
+
+    answer = asyncio.run(ask())
+    assert answer.fallback_reason == SOURCES_DIFFER
+    assert "1,200 soldiers" in answer.answer and "killed two soldiers" not in answer.answer
+
+
 def test_an_llm_answer_resting_on_corroborated_facts_is_kept(seed_service):
     evidence = seed_service.retrieve("Who is the French defence minister?")
     cited = next(s for s in evidence.sentences if "Le Drian" in s.sentence.text)
