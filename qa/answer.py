@@ -99,7 +99,10 @@ def values(sentence: Sentence, need: str, question: Question) -> set[str]:
         found = {e.text for e in sentence.entities if e.label in _ENTITY_KINDS[need]}
     else:
         return set()
-    return {v for v in found if not set(content_terms(v)) <= asked or not content_terms(v)}
+    said = set(words(question.text))
+    # "US" of "which US state" is what the question says, not an answer to it
+    return {v for v in found if (not set(content_terms(v)) <= asked or not content_terms(v))
+            and not set(words(v)) <= said}
 
 
 def _after(text: str, value: str) -> str:
