@@ -62,7 +62,8 @@ _PLACE_PHRASE = re.compile(
 )
 _ASKS_YEAR = re.compile(r"\b(?:what|which) year\b", re.IGNORECASE)
 _ASKS_AGE = re.compile(r"\b(?:how old|what age)\b", re.IGNORECASE)
-_AGE = re.compile(r"\b\d{1,3}(?=-year-old\b)|(?<=\baged )\d{1,3}\b")  # tagged as dates, not numbers
+# tagged as dates, not numbers: "the 67-year-old", "aged 67", "67 years old", "its 128-year history"
+_AGE = re.compile(r"\b\d{1,3}(?=-year-old\b|-year\b| years old\b)|(?<=\baged )\d{1,3}\b")
 _YEAR = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
 _TIME_AFTER = re.compile(r"[- ]?(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?)\b", re.IGNORECASE)
 _ENDED = re.compile(r"[.!?][\"'”’)\]]*$")
@@ -89,7 +90,8 @@ def values(sentence: Sentence, need: str, question: Question) -> set[str]:
         found = {n for n in sentence.numbers
                  if _counts_time(question) or not _TIME_AFTER.match(_after(sentence.text, n))}
         if _ASKS_AGE.search(question.text):
-            found |= {m.group(0) for m in _AGE.finditer(sentence.text)}
+            # an age is stated as one ("Three" of a film's title is no age)
+            found = {m.group(0) for m in _AGE.finditer(sentence.text)}
     elif need == DISTANCE:
         found = {m.group(0) for m in _DISTANCE.finditer(sentence.text)}
     elif need == PLACE:
