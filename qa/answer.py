@@ -24,7 +24,7 @@ from qa.question import (
     Question,
     parse_question,
 )
-from qa.reader import Windows, anchors_of
+from qa.reader import Windows, anchors_of, named_terms
 from qa.records import Answer, Citation, Evidence, ScoredSentence, StreamEvent
 from qa.text import MARKER, content_terms, number_words, words
 from qa.verify import abstain, cite
@@ -182,8 +182,8 @@ class ExtractiveGenerator:
 
     def answer(self, question: Question, evidence: Evidence) -> Answer:
         """Pick evidence sentences, cite them, or abstain when they don't answer."""
-        windows = Windows(evidence)
         anchors = anchors_of(question.text)
+        windows = Windows(evidence, named_terms(question.text))
         # the question's numbers, dates and names must all be stated around the evidence
         ranked = [s for s in evidence.sentences if windows.matches(s, anchors)]
         # a headline restates the story; the answer is in the story's own sentences

@@ -55,6 +55,12 @@ def anchors_of(question: str) -> Anchors:
     )
 
 
+@lru_cache(maxsize=4096)
+def named_terms(question: str) -> frozenset[str]:
+    """Every content term of the question's proper names ("aston" and "villa" of "Aston Villa")."""
+    return frozenset(t for phrase in _name_phrases(question) for t in content_terms(phrase))
+
+
 def _name_phrases(question: str) -> list[str]:
     """Runs of capitalised words after the first word ("Daily Telegraph", "Viktor Makarov"); a
     people's adjective before a common noun ("Asian countries") qualifies, it names nothing."""
@@ -109,9 +115,11 @@ def _spelled(resolved: str | None) -> str:
 class Windows:
     """Each evidence sentence with its neighbours in the same passage, in text order."""
 
-    def __init__(self, evidence: Evidence) -> None:
+    def __init__(self, evidence: Evidence, topic: frozenset[str] = frozenset()) -> None:
         self.evidence = evidence
         self._weights = dict(evidence.term_weights)
+        # the names the question is about are said all over their story; what it asks of them is not
+        self._asked = {t: w for t, w in self._weights.items() if t not in topic} or self._weights
         self._support: dict[tuple[int, int], float] = {}
         by_passage: dict[int, list[ScoredSentence]] = {}
         for s in evidence.sentences:
@@ -151,10 +159,11 @@ class Windows:
         return self._support[key]
 
     def nearness(self, s: ScoredSentence, value: str) -> float:
-        """Share of the question's IDF weight stated within ``CLOSE`` words of ``value`` in ``s``."""
+        """Share of the IDF weight of what the question asks (its words other than its names) stated
+        within ``CLOSE`` words of ``value`` in ``s``."""
         text = s.sentence.text
         at = text.find(value)
         if at < 0:
             return 0.0
         near = text[:at].split()[-CLOSE:] + text[at + len(value):].split()[:CLOSE]
-        return term_coverage(self._weights, frozenset(content_terms(" ".join(near))))
+        return term_coverage(self._asked, frozenset(content_terms(" ".join(near))))
