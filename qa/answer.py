@@ -191,24 +191,9 @@ class ExtractiveGenerator:
         if not ranked or ranked[0].score < self.min_score:
             return abstain(question.text, "extractive")
         top = ranked[0].score
-        relevant = [
-            s for s in ranked
-            if s.score >= max(self.min_score, RELEVANT * top)
-            # a name built on the question's own words ("Operation Condor") may score lower
-            or (s.score >= max(self.min_score, SPECIFIC * top) and _named(s, question))
-        ]
-        needs = _needs(question)
-        if needs:
-            # the answer is the sentence giving what is asked whose window best states the question,
-            # often not the one that restates it (the best of these by its own score wins ties)
-            around = {id(n) for r in relevant[:NEAR_BEST] for n in windows.neighbours(r)}
-            relevant += [
-                s for s in ranked if s not in relevant and _satisfied(s, question)
-                and (s.score >= max(self.min_score, SPECIFIC * top) or id(s) in around)
-            ]
-            relevant.sort(key=lambda s: (-len(_satisfied(s, question)), -_named(s, question),
-                                         -confidence(s, windows, question)))
+        relevant = self._candidates(question, ranked, windows)
         relevant = self._on_topic(relevant, evidence, windows)
+        needs = _needs(question)
         if not relevant or (needs and not _satisfied(relevant[0], question)):
             return abstain(question.text, "extractive")
         if confidence(relevant[0], windows, question) < CONFIDENCE:
@@ -228,6 +213,30 @@ class ExtractiveGenerator:
         if LIST in question.needs:
             chosen += self._list_items(question, evidence, chosen)
         return self._compose(question, evidence, chosen[:MAX_SENTENCES])
+
+    def _candidates(
+        self, question: Question, ranked: list[ScoredSentence], windows: Windows
+    ) -> list[ScoredSentence]:
+        """The sentences that may answer, the likeliest first."""
+        top = ranked[0].score
+        relevant = [
+            s for s in ranked
+            if s.score >= max(self.min_score, RELEVANT * top)
+            # a name built on the question's own words ("Operation Condor") may score lower
+            or (s.score >= max(self.min_score, SPECIFIC * top) and _named(s, question))
+        ]
+        needs = _needs(question)
+        if needs:
+            # the answer is the sentence giving what is asked whose window best states the question,
+            # often not the one that restates it (the best of these by its own score wins ties)
+            around = {id(n) for r in relevant[:NEAR_BEST] for n in windows.neighbours(r)}
+            relevant += [
+                s for s in ranked if s not in relevant and _satisfied(s, question)
+                and (s.score >= max(self.min_score, SPECIFIC * top) or id(s) in around)
+            ]
+            relevant.sort(key=lambda s: (-len(_satisfied(s, question)), -_named(s, question),
+                                         -confidence(s, windows, question)))
+        return relevant
 
     @staticmethod
     def _on_topic(
