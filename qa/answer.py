@@ -41,6 +41,8 @@ CONFIDENT = 0.68  # a sentence this close to the question may answer it in other
 NEAR_BEST = 3  # the best sentences whose neighbours may carry the answer they lead up to
 WINDOW_WEIGHT = 0.5  # weight of the window's statement of the question against the sentence's score
 NEAR_WEIGHT = 1.0  # weight of the question's words close to the value given
+LOW = 0.4  # ... a sentence scoring this share of the best one may answer when it gives what is asked
+NEAR_ENOUGH = 0.5  # ... with this share of what the question asks close to it (see ``Windows.nearness``)
 CONFIDENCE = 0.0  # the least confidence (see ``confidence``) an answer's sentence must reach
 
 _ENTITY_KINDS = {
@@ -146,9 +148,13 @@ def _satisfied(s: ScoredSentence, question: Question) -> set[str]:
 def confidence(s: ScoredSentence, windows: Windows, question: Question) -> float:
     """How surely a sentence answers: its own score, how fully its window states the question, and
     how close to the question's words it gives what is asked."""
-    near = max((windows.nearness(s, v) for n in _needs(question) for v in values(s.sentence, n, question)),
+    return s.score + WINDOW_WEIGHT * windows.support(s) + NEAR_WEIGHT * _nearest(s, windows, question)
+
+
+def _nearest(s: ScoredSentence, windows: Windows, question: Question) -> float:
+    """How close to what the question asks a sentence gives its best value of the asked kind."""
+    return max((windows.nearness(s, v) for n in _needs(question) for v in values(s.sentence, n, question)),
                default=0.0)
-    return s.score + WINDOW_WEIGHT * windows.support(s) + NEAR_WEIGHT * near
 
 
 def _counts_named(s: ScoredSentence, question: Question) -> bool:
@@ -232,7 +238,10 @@ class ExtractiveGenerator:
             around = {id(n) for r in relevant[:NEAR_BEST] for n in windows.neighbours(r)}
             relevant += [
                 s for s in ranked if s not in relevant and _satisfied(s, question)
-                and (s.score >= max(self.min_score, SPECIFIC * top) or id(s) in around)
+                and (s.score >= max(self.min_score, SPECIFIC * top) or id(s) in around
+                     # what is asked, given right next to the question's words, may be said in fewer
+                     # of them ("Villa chairman Doug Ellis")
+                     or (s.score >= LOW * top and _nearest(s, windows, question) >= NEAR_ENOUGH))
             ]
             relevant.sort(key=lambda s: (-len(_satisfied(s, question)), -_named(s, question),
                                          -confidence(s, windows, question)))
