@@ -54,7 +54,7 @@ _ENTITY_KINDS = {
 _DISTANCE = re.compile(r"\d[\d,.]*\s*(?:km|kilomet(?:re|er)s?|miles?)\b", re.IGNORECASE)
 _DURATION = re.compile(
     rf"\b(?:\d+|{'|'.join(number_words(1, 12))}|several|a few)"
-    r"[- ](?:hours?|days?|weeks?|months?|years?)\b(?: long)?", re.IGNORECASE
+    r"[- ](?:minutes?|hours?|days?|weeks?|months?|years?)\b(?: long)?", re.IGNORECASE
 )
 # places spaCy does not tag: "in a nearby forest", "at the airbase", "inside the towns of ..."
 _PLACE_PHRASE = re.compile(
