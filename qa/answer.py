@@ -63,6 +63,13 @@ _PLACE_PHRASE = re.compile(
     r"border|capital|province|outskirts|mountains?|river|canal|plant|facility|compound|port)\b"
 )
 _ASKS_YEAR = re.compile(r"\b(?:what|which) year\b", re.IGNORECASE)
+# "how much ... cost / pay / worth": a sum of money answers, not any figure (general English verbs)
+_ASKS_MONEY = re.compile(
+    r"\bhow much\b.*\b(?:worth|cost|costs|costing|pay|pays|paid|price|spend|spends|spent|fee|fees|earn|"
+    r"earns|earned|charge|charged|sell|sold|buy|bought|raise|raised|fine|fined|salary|wages?|"
+    r"compensation|damages|money|invest|invested|borrow|borrowed|lend|lent|owe|owed)\b", re.IGNORECASE
+)
+_CURRENCY = re.compile(r"[£$€¥]\s?\d")
 _ASKS_AGE = re.compile(r"\b(?:how old|what age)\b", re.IGNORECASE)
 # tagged as dates, not numbers: "the 67-year-old", "aged 67", "67 years old", "its 128-year history"
 _AGE = re.compile(r"\b\d{1,3}(?=-year-old\b|-year\b| years old\b)|(?<=\baged )\d{1,3}\b")
@@ -91,6 +98,10 @@ def values(sentence: Sentence, need: str, question: Question) -> set[str]:
         # a figure of time ("a three-and-a-half year contract") counts time only
         found = {n for n in sentence.numbers
                  if _counts_time(question) or not _TIME_AFTER.match(_after(sentence.text, n))}
+        if _ASKS_MONEY.search(question.text):
+            money = {e.text for e in sentence.entities if e.label == "MONEY"}
+            found = {n for n in found
+                     if any(n in m for m in money) or _CURRENCY.search(_before_value(sentence.text, n))}
         if _ASKS_AGE.search(question.text):
             # an age is stated as one ("Three" of a film's title is no age)
             found = {m.group(0) for m in _AGE.finditer(sentence.text)}
@@ -107,6 +118,12 @@ def values(sentence: Sentence, need: str, question: Question) -> set[str]:
     # "US" of "which US state" is what the question says, not an answer to it
     return {v for v in found if (not set(content_terms(v)) <= asked or not content_terms(v))
             and not set(words(v)) <= said}
+
+
+def _before_value(text: str, value: str) -> str:
+    """The currency sign and figure of ``value`` in ``text`` ("£5" of "5"), or ""."""
+    at = text.find(value)
+    return text[max(0, at - 2): at + 1] if at >= 0 else ""
 
 
 def _after(text: str, value: str) -> str:
