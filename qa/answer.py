@@ -62,6 +62,11 @@ _PLACE_PHRASE = re.compile(
     r"(?:forests?|towns?|city|cities|village|area|region|camp|base|airbase|airport|desert|"
     r"border|capital|province|outskirts|mountains?|river|canal|plant|facility|compound|port)\b"
 )
+# "which ambassador", "which Uefa Cup group" (one of a kind; "which companies" may be several)
+_WHICH_THING = re.compile(
+    r"^\W*(?i:which)\s+(?:[A-Z][\w-]*\s+)*(?!(?:is|was|did|does|has|had|will|would|can|could|one)\b)"
+    r"([a-z][\w-]*[^s\W])\b(?!\s+of\b)"
+)
 _ASKS_YEAR = re.compile(r"\b(?:what|which) year\b", re.IGNORECASE)
 # "how much ... cost / pay / worth": a sum of money answers, not any figure (general English verbs)
 _ASKS_MONEY = re.compile(
@@ -137,7 +142,10 @@ def _counts_time(question: Question) -> bool:
 
 
 def _needs(question: Question) -> set[str]:
-    return set(question.needs) - {LIST}
+    needs = set(question.needs) - {LIST}
+    if not question.needs and _WHICH_THING.search(question.text):
+        needs.add(NAME)  # "which ambassador", "which seat": one of its kind, by its name
+    return needs
 
 
 def _named(s: ScoredSentence, question: Question) -> bool:
