@@ -24,7 +24,7 @@ from qa.question import (
     Question,
     parse_question,
 )
-from qa.reader import Windows, anchors_of, asks_past, named_terms, unreal
+from qa.reader import Windows, anchors_of, asks_past, named_terms, negated, unreal
 from qa.records import Answer, Citation, Evidence, ScoredSentence, StreamEvent
 from qa.text import MARKER, content_terms, number_words, words
 from qa.verify import abstain, cite
@@ -227,6 +227,9 @@ class ExtractiveGenerator:
         if asks_past(question.text):
             # "who won" is not answered by who will play: a plan or hope is not the event
             relevant = [s for s in relevant if not unreal(s.sentence.text, question.text)]
+        if negated(question.text):
+            # "what is never involved": a sentence that negates nothing says what is, not what is not
+            relevant = [s for s in relevant if negated(s.sentence.text)]
         needs = _needs(question)
         if not relevant or (needs and not _satisfied(relevant[0], question)):
             return abstain(question.text, "extractive")

@@ -26,6 +26,8 @@ _UNREAL = re.compile(
     r"aiming|wants?|intends?|is|are|set|due|likely|going|about)\s+to)\s+((?:\S+\s+){0,2}\S+)",
     re.IGNORECASE,
 )
+_NEGATION = re.compile(r"\b(?:never|no|not|none|nobody|nothing|neither|nor|without|cannot)\b|n[’']t\b",
+                       re.IGNORECASE)
 _AUXILIARIES = frozenset({"be", "been", "have", "do", "get", "a", "an", "the", "to"})
 CLOSE = 8  # words either side of a candidate answer that are near it
 NEIGHBOURS = 2  # sentences either side of a sentence that belong to its evidence window
@@ -193,3 +195,8 @@ def unreal(text: str, question: str) -> bool:
     # the verb after "will" (or after an adverb: "hopes to finally become"), not the names that follow
     verbs = [w for m in _UNREAL.finditer(text) for w in m.group(1).split()[:2] if w.islower()]
     return bool(set(stemmer().stemWords(verbs)) & asked)
+
+
+def negated(text: str) -> bool:
+    """True when ``text`` says something is not so ("never", "no", "not", "don't")."""
+    return bool(_NEGATION.search(text))
