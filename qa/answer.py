@@ -43,6 +43,7 @@ WINDOW_WEIGHT = 0.5  # weight of the window's statement of the question against 
 NEAR_WEIGHT = 1.0  # weight of the question's words close to the value given
 LOW = 0.4  # ... a sentence scoring this share of the best one may answer when it gives what is asked
 NEAR_ENOUGH = 0.5  # ... with this share of what the question asks close to it (see ``Windows.nearness``)
+STRONG = 0.8  # a sentence scoring this, with this share of the question's words, answers any kind
 CONFIDENCE = 0.0  # the least confidence (see ``confidence``) an answer's sentence must reach
 
 _ENTITY_KINDS = {
@@ -176,6 +177,14 @@ def confidence(s: ScoredSentence, windows: Windows, question: Question) -> float
     return s.score + WINDOW_WEIGHT * windows.support(s) + NEAR_WEIGHT * _nearest(s, windows, question)
 
 
+def _kinds_given(s: ScoredSentence, question: Question) -> int:
+    """How many asked kinds a sentence gives; a sentence that states the question almost word for word
+    gives them all, in words the tagger does not tag ("at the opposite end from the mouth")."""
+    if s.score >= STRONG and s.coverage >= STRONG:
+        return len(_needs(question))
+    return len(_satisfied(s, question))
+
+
 def _nearest(s: ScoredSentence, windows: Windows, question: Question) -> float:
     """How close to what the question asks a sentence gives its best value of the asked kind."""
     return max((windows.nearness(s, v) for n in _needs(question) for v in values(s.sentence, n, question)),
@@ -231,7 +240,7 @@ class ExtractiveGenerator:
             # "what is never involved": a sentence that negates nothing says what is, not what is not
             relevant = [s for s in relevant if negated(s.sentence.text)]
         needs = _needs(question)
-        if not relevant or (needs and not _satisfied(relevant[0], question)):
+        if not relevant or (needs and not _kinds_given(relevant[0], question)):
             return abstain(question.text, "extractive")
         if confidence(relevant[0], windows, question) < CONFIDENCE:
             return abstain(question.text, "extractive")
@@ -274,7 +283,7 @@ class ExtractiveGenerator:
                      # of them ("Villa chairman Doug Ellis")
                      or (s.score >= LOW * top and _nearest(s, windows, question) >= NEAR_ENOUGH))
             ]
-            relevant.sort(key=lambda s: (-len(_satisfied(s, question)), -_named(s, question),
+            relevant.sort(key=lambda s: (-_kinds_given(s, question), -_named(s, question),
                                          -confidence(s, windows, question)))
         return relevant
 
