@@ -185,3 +185,12 @@ def test_which_thing_asks_for_a_name_of_its_kind() -> None:
     assert NAME in _needs(parse_question("Which ambassador chairs the working party?"))
     assert NAME not in _needs(parse_question("Which companies designed the processor?"))
     assert NAME not in _needs(parse_question("Which is the largest?"))
+
+
+def test_a_sentence_stating_the_question_word_for_word_answers_a_kind_the_tagger_missed() -> None:
+    text = "The largest sensory feature is the aboral organ (at the opposite end from the mouth)."
+    for score, abstains in ((0.85, False), (0.6, True)):
+        question, evidence = _evidence("Where is the aboral organ located?", (text, score, {}))
+        strong = msgspec.structs.replace(evidence.sentences[0], coverage=score)
+        evidence = msgspec.structs.replace(evidence, sentences=(strong,))
+        assert ExtractiveGenerator().answer(question, evidence).abstained is abstains
