@@ -76,6 +76,13 @@ _ASKS_MONEY = re.compile(
     r"compensation|damages|money|invest|invested|borrow|borrowed|lend|lent|owe|owed)\b", re.IGNORECASE
 )
 _CURRENCY = re.compile(r"[£$€¥]\s?\d")
+# "50 million euros" (the tagger may call it a cardinal): the names of currencies and their parts
+_CURRENCY_AFTER = re.compile(
+    r"\s*(?:(?:million|billion|bn|m|thousand|trillion)\s+)?(?:euros?|dollars?|pounds?|sterling|yen|francs?|"
+    r"rand|rupees?|yuan|renminbi|roubles?|rubles?|pesos?|crowns?|kronor|kronur|krona|lira|liras|dinars?|"
+    r"dirhams?|riyals?|shekels?|naira|cedis?|shillings?|cents?|pence)\b",
+    re.IGNORECASE,
+)
 _ASKS_AGE = re.compile(r"\b(?:how old|what age)\b", re.IGNORECASE)
 # tagged as dates, not numbers: "the 67-year-old", "aged 67", "67 years old", "its 128-year history"
 _AGE = re.compile(r"\b\d{1,3}(?=-year-old\b|-year\b| years old\b)|(?<=\baged )\d{1,3}\b")
@@ -106,8 +113,9 @@ def values(sentence: Sentence, need: str, question: Question) -> set[str]:
                  if _counts_time(question) or not _TIME_AFTER.match(_after(sentence.text, n))}
         if _ASKS_MONEY.search(question.text):
             money = {e.text for e in sentence.entities if e.label == "MONEY"}
-            found = {n for n in found
-                     if any(n in m for m in money) or _CURRENCY.search(_before_value(sentence.text, n))}
+            found = {n for n in found if any(n in m for m in money)
+                     or _CURRENCY.search(_before_value(sentence.text, n))
+                     or _CURRENCY_AFTER.match(_after(sentence.text, n))}
         if _ASKS_AGE.search(question.text):
             # an age is stated as one ("Three" of a film's title is no age)
             found = {m.group(0) for m in _AGE.finditer(sentence.text)}

@@ -146,6 +146,9 @@ def test_how_old_is_answered_by_an_age_and_how_much_it_cost_by_money() -> None:
                      numbers=("3", "17m"))
     assert values(club, NUMBER, parse_question("How much did Arsenal pay for the players?")) == {"17m"}
     assert values(club, NUMBER, parse_question("How many players did Arsenal sign?")) == {"3", "17m"}
+    pledge = _sentence("Estimates ranged to 200 million, with 3 donors pledging 50 million euros.",
+                       numbers=("200 million", "3", "50 million"))
+    assert values(pledge, NUMBER, parse_question("How much money has the EU pledged?")) == {"50 million"}
 
 
 def test_the_candidate_near_what_is_asked_wins_over_the_one_near_the_subject() -> None:
