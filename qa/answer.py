@@ -25,7 +25,7 @@ from qa.question import (
     Question,
     parse_question,
 )
-from qa.reader import Windows, anchors_of
+from qa.reader import Windows, anchors_of, asks_past, named_terms, negated, unreal
 from qa.records import Answer, Citation, Evidence, ScoredSentence, StreamEvent
 from qa.text import MARKER, content_terms, number_words, words
 from qa.verify import abstain, cite
@@ -42,6 +42,9 @@ CONFIDENT = 0.68  # a sentence this close to the question may answer it in other
 NEAR_BEST = 3  # the best sentences whose neighbours may carry the answer they lead up to
 WINDOW_WEIGHT = 0.5  # weight of the window's statement of the question against the sentence's score
 NEAR_WEIGHT = 1.0  # weight of the question's words close to the value given
+LOW = 0.4  # ... a sentence scoring this share of the best one may answer when it gives what is asked
+NEAR_ENOUGH = 0.5  # ... with this share of what the question asks close to it (see ``Windows.nearness``)
+STRONG = 0.8  # a sentence scoring this, with this share of the question's words, answers any kind
 CONFIDENCE = 0.0  # the least confidence (see ``confidence``) an answer's sentence must reach
 
 _ENTITY_KINDS = {
@@ -53,7 +56,7 @@ _ENTITY_KINDS = {
 _DISTANCE = re.compile(r"\d[\d,.]*\s*(?:km|kilomet(?:re|er)s?|miles?)\b", re.IGNORECASE)
 _DURATION = re.compile(
     rf"\b(?:\d+|{'|'.join(number_words(1, 12))}|several|a few)"
-    r"[- ](?:hours?|days?|weeks?|months?|years?)\b(?: long)?", re.IGNORECASE
+    r"[- ](?:minutes?|hours?|days?|weeks?|months?|years?)\b(?: long)?", re.IGNORECASE
 )
 # places spaCy does not tag: "in a nearby forest", "at the airbase", "inside the towns of ..."
 _PLACE_PHRASE = re.compile(
@@ -61,9 +64,29 @@ _PLACE_PHRASE = re.compile(
     r"(?:forests?|towns?|city|cities|village|area|region|camp|base|airbase|airport|desert|"
     r"border|capital|province|outskirts|mountains?|river|canal|plant|facility|compound|port)\b"
 )
+# "which ambassador", "which Uefa Cup group" (one of a kind; "which companies" may be several)
+_WHICH_THING = re.compile(
+    r"^\W*(?i:which)\s+(?:[A-Z][\w-]*\s+)*(?!(?:is|was|did|does|has|had|will|would|can|could|one)\b)"
+    r"([a-z][\w-]*[^s\W])\b(?!\s+of\b)"
+)
 _ASKS_YEAR = re.compile(r"\b(?:what|which) year\b", re.IGNORECASE)
+# "how much ... cost / pay / worth": a sum of money answers, not any figure (general English verbs)
+_ASKS_MONEY = re.compile(
+    r"\bhow much\b.*\b(?:worth|cost|costs|costing|pay|pays|paid|price|spend|spends|spent|fee|fees|earn|"
+    r"earns|earned|charge|charged|sell|sold|buy|bought|raise|raised|fine|fined|salary|wages?|"
+    r"compensation|damages|money|invest|invested|borrow|borrowed|lend|lent|owe|owed)\b", re.IGNORECASE
+)
+_CURRENCY = re.compile(r"[£$€¥]\s?\d")
+# "50 million euros" (the tagger may call it a cardinal): the names of currencies and their parts
+_CURRENCY_AFTER = re.compile(
+    r"\s*(?:(?:million|billion|bn|m|thousand|trillion)\s+)?(?:euros?|dollars?|pounds?|sterling|yen|francs?|"
+    r"rand|rupees?|yuan|renminbi|roubles?|rubles?|pesos?|crowns?|kronor|kronur|krona|lira|liras|dinars?|"
+    r"dirhams?|riyals?|shekels?|naira|cedis?|shillings?|cents?|pence)\b",
+    re.IGNORECASE,
+)
 _ASKS_AGE = re.compile(r"\b(?:how old|what age)\b", re.IGNORECASE)
-_AGE = re.compile(r"\b\d{1,3}(?=-year-old\b)|(?<=\baged )\d{1,3}\b")  # tagged as dates, not numbers
+# tagged as dates, not numbers: "the 67-year-old", "aged 67", "67 years old", "its 128-year history"
+_AGE = re.compile(r"\b\d{1,3}(?=-year-old\b|-year\b| years old\b)|(?<=\baged )\d{1,3}\b")
 _YEAR = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
 _TIME_AFTER = re.compile(r"[- ]?(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?)\b", re.IGNORECASE)
 _ENDED = re.compile(r"[.!?][\"'”’)\]]*$")
@@ -89,8 +112,14 @@ def values(sentence: Sentence, need: str, question: Question) -> set[str]:
         # a figure of time ("a three-and-a-half year contract") counts time only
         found = {n for n in sentence.numbers
                  if _counts_time(question) or not _TIME_AFTER.match(_after(sentence.text, n))}
+        if _ASKS_MONEY.search(question.text):
+            money = {e.text for e in sentence.entities if e.label == "MONEY"}
+            found = {n for n in found if any(n in m for m in money)
+                     or _CURRENCY.search(_before_value(sentence.text, n))
+                     or _CURRENCY_AFTER.match(_after(sentence.text, n))}
         if _ASKS_AGE.search(question.text):
-            found |= {m.group(0) for m in _AGE.finditer(sentence.text)}
+            # an age is stated as one ("Three" of a film's title is no age)
+            found = {m.group(0) for m in _AGE.finditer(sentence.text)}
     elif need == DISTANCE:
         found = {m.group(0) for m in _DISTANCE.finditer(sentence.text)}
     elif need == PLACE:
@@ -100,7 +129,16 @@ def values(sentence: Sentence, need: str, question: Question) -> set[str]:
         found = {e.text for e in sentence.entities if e.label in _ENTITY_KINDS[need]}
     else:
         return set()
-    return {v for v in found if not set(content_terms(v)) <= asked or not content_terms(v)}
+    said = set(words(question.text))
+    # "US" of "which US state" is what the question says, not an answer to it
+    return {v for v in found if (not set(content_terms(v)) <= asked or not content_terms(v))
+            and not set(words(v)) <= said}
+
+
+def _before_value(text: str, value: str) -> str:
+    """The currency sign and figure of ``value`` in ``text`` ("£5" of "5"), or ""."""
+    at = text.find(value)
+    return text[max(0, at - 2): at + 1] if at >= 0 else ""
 
 
 def _after(text: str, value: str) -> str:
@@ -114,7 +152,10 @@ def _counts_time(question: Question) -> bool:
 
 
 def _needs(question: Question) -> set[str]:
-    return set(question.needs) - {LIST}
+    needs = set(question.needs) - {LIST}
+    if not question.needs and _WHICH_THING.search(question.text):
+        needs.add(NAME)  # "which ambassador", "which seat": one of its kind, by its name
+    return needs
 
 
 def _named(s: ScoredSentence, question: Question) -> bool:
@@ -149,9 +190,21 @@ def _fit(s: ScoredSentence, question: Question) -> tuple[int, int, str, int]:
 def confidence(s: ScoredSentence, windows: Windows, question: Question) -> float:
     """How surely a sentence answers: its own score, how fully its window states the question, and
     how close to the question's words it gives what is asked."""
-    near = max((windows.nearness(s, v) for n in _needs(question) for v in values(s.sentence, n, question)),
+    return s.score + WINDOW_WEIGHT * windows.support(s) + NEAR_WEIGHT * _nearest(s, windows, question)
+
+
+def _kinds_given(s: ScoredSentence, question: Question) -> int:
+    """How many asked kinds a sentence gives; a sentence that states the question almost word for word
+    gives them all, in words the tagger does not tag ("at the opposite end from the mouth")."""
+    if s.score >= STRONG and s.coverage >= STRONG:
+        return len(_needs(question))
+    return len(_satisfied(s, question))
+
+
+def _nearest(s: ScoredSentence, windows: Windows, question: Question) -> float:
+    """How close to what the question asks a sentence gives its best value of the asked kind."""
+    return max((windows.nearness(s, v) for n in _needs(question) for v in values(s.sentence, n, question)),
                default=0.0)
-    return s.score + WINDOW_WEIGHT * windows.support(s) + NEAR_WEIGHT * near
 
 
 def _counts_named(s: ScoredSentence, question: Question) -> bool:
@@ -185,8 +238,8 @@ class ExtractiveGenerator:
 
     def answer(self, question: Question, evidence: Evidence) -> Answer:
         """Pick evidence sentences, cite them, or abstain when they don't answer."""
-        windows = Windows(evidence)
         anchors = anchors_of(question.text)
+        windows = Windows(evidence, named_terms(question.text))
         # the question's numbers, dates and names must all be stated around the evidence
         ranked = [s for s in evidence.sentences if windows.matches(s, anchors)]
         # a headline restates the story; the answer is in the story's own sentences
@@ -194,25 +247,16 @@ class ExtractiveGenerator:
         if not ranked or ranked[0].score < self.min_score:
             return abstain(question.text, "extractive")
         top = ranked[0].score
-        relevant = [
-            s for s in ranked
-            if s.score >= max(self.min_score, RELEVANT * top)
-            # a name built on the question's own words ("Operation Condor") may score lower
-            or (s.score >= max(self.min_score, SPECIFIC * top) and _named(s, question))
-        ]
-        needs = _needs(question)
-        if needs:
-            # the answer is the sentence giving what is asked whose window best states the question,
-            # often not the one that restates it (the best of these by its own score wins ties)
-            around = {id(n) for r in relevant[:NEAR_BEST] for n in windows.neighbours(r)}
-            relevant += [
-                s for s in ranked if s not in relevant and _satisfied(s, question)
-                and (s.score >= max(self.min_score, SPECIFIC * top) or id(s) in around)
-            ]
-            relevant.sort(key=lambda s: (-len(_satisfied(s, question)), -_named(s, question),
-                                         -confidence(s, windows, question)))
+        relevant = self._candidates(question, ranked, windows)
         relevant = self._on_topic(relevant, evidence, windows)
-        if not relevant or (needs and not _satisfied(relevant[0], question)):
+        if asks_past(question.text):
+            # "who won" is not answered by who will play: a plan or hope is not the event
+            relevant = [s for s in relevant if not unreal(s.sentence.text, question.text)]
+        if negated(question.text):
+            # "what is never involved": a sentence that negates nothing says what is, not what is not
+            relevant = [s for s in relevant if negated(s.sentence.text)]
+        needs = _needs(question)
+        if not relevant or (needs and not _kinds_given(relevant[0], question)):
             return abstain(question.text, "extractive")
         if confidence(relevant[0], windows, question) < CONFIDENCE:
             return abstain(question.text, "extractive")
@@ -231,6 +275,33 @@ class ExtractiveGenerator:
         if LIST in question.needs:
             chosen += self._list_items(question, evidence, chosen)
         return self._compose(question, evidence, chosen[:MAX_SENTENCES])
+
+    def _candidates(
+        self, question: Question, ranked: list[ScoredSentence], windows: Windows
+    ) -> list[ScoredSentence]:
+        """The sentences that may answer, the likeliest first."""
+        top = ranked[0].score
+        relevant = [
+            s for s in ranked
+            if s.score >= max(self.min_score, RELEVANT * top)
+            # a name built on the question's own words ("Operation Condor") may score lower
+            or (s.score >= max(self.min_score, SPECIFIC * top) and _named(s, question))
+        ]
+        needs = _needs(question)
+        if needs:
+            # the answer is the sentence giving what is asked whose window best states the question,
+            # often not the one that restates it (the best of these by its own score wins ties)
+            around = {id(n) for r in relevant[:NEAR_BEST] for n in windows.neighbours(r)}
+            relevant += [
+                s for s in ranked if s not in relevant and _satisfied(s, question)
+                and (s.score >= max(self.min_score, SPECIFIC * top) or id(s) in around
+                     # what is asked, given right next to the question's words, may be said in fewer
+                     # of them ("Villa chairman Doug Ellis")
+                     or (s.score >= LOW * top and _nearest(s, windows, question) >= NEAR_ENOUGH))
+            ]
+            relevant.sort(key=lambda s: (-_kinds_given(s, question), -_named(s, question),
+                                         -confidence(s, windows, question)))
+        return relevant
 
     @staticmethod
     def _on_topic(

@@ -10,7 +10,7 @@ from functools import lru_cache
 from qa.claim_text import calendar_words, numbers
 from qa.records import Evidence, ScoredSentence
 from qa.retrieve import term_coverage
-from qa.text import MONTH_NAMES, content_terms, is_demonym
+from qa.text import MONTH_NAMES, PAST_FORMS, content_terms, is_demonym, stemmer, words
 
 _DIGITS = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 _NAME = re.compile(r"[A-Z][\w'’.-]*")
@@ -20,6 +20,15 @@ _COORDINATED = re.compile(
 # English words for peoples, places and their adherents by their ending ("Asian", "Zimbabwean",
 # "Welsh", "Iraqi", "Muslims", "Islamists"): text often says who they are in other words
 _PEOPLES = re.compile(r"[A-Z][a-z]+(?:an|ans|ese|ish|sh|ic|i|ist|ists|ite|ites)")
+# what has not happened (yet): "will play", "hopes to finally become", "is to meet" (general English)
+_UNREAL = re.compile(
+    r"\b(?:will|would|could|might|may|shall|(?:hopes?|hoping|plans?|planning|expects?|expected|aims?|"
+    r"aiming|wants?|intends?|is|are|set|due|likely|going|about)\s+to)\s+((?:\S+\s+){0,2}\S+)",
+    re.IGNORECASE,
+)
+_NEGATION = re.compile(r"\b(?:never|no|not|none|nobody|nothing|neither|nor|without|cannot)\b|n[’']t\b",
+                       re.IGNORECASE)
+_AUXILIARIES = frozenset({"be", "been", "have", "do", "get", "a", "an", "the", "to"})
 CLOSE = 8  # words either side of a candidate answer that are near it
 NEIGHBOURS = 2  # sentences either side of a sentence that belong to its evidence window
 
@@ -53,6 +62,12 @@ def anchors_of(question: str) -> Anchors:
         numbers=frozenset(found), months=frozenset(calendar_words(question)),
         names=frozenset(names - grouped), choices=tuple(choices),
     )
+
+
+@lru_cache(maxsize=4096)
+def named_terms(question: str) -> frozenset[str]:
+    """Every content term of the question's proper names ("aston" and "villa" of "Aston Villa")."""
+    return frozenset(t for phrase in _name_phrases(question) for t in content_terms(phrase))
 
 
 def _name_phrases(question: str) -> list[str]:
@@ -109,9 +124,11 @@ def _spelled(resolved: str | None) -> str:
 class Windows:
     """Each evidence sentence with its neighbours in the same passage, in text order."""
 
-    def __init__(self, evidence: Evidence) -> None:
+    def __init__(self, evidence: Evidence, topic: frozenset[str] = frozenset()) -> None:
         self.evidence = evidence
         self._weights = dict(evidence.term_weights)
+        # the names the question is about are said all over their story; what it asks of them is not
+        self._asked = {t: w for t, w in self._weights.items() if t not in topic} or self._weights
         self._support: dict[tuple[int, int], float] = {}
         by_passage: dict[int, list[ScoredSentence]] = {}
         for s in evidence.sentences:
@@ -151,10 +168,35 @@ class Windows:
         return self._support[key]
 
     def nearness(self, s: ScoredSentence, value: str) -> float:
-        """Share of the question's IDF weight stated within ``CLOSE`` words of ``value`` in ``s``."""
+        """Share of the IDF weight of what the question asks (its words other than its names) stated
+        within ``CLOSE`` words of ``value`` in ``s``."""
         text = s.sentence.text
         at = text.find(value)
         if at < 0:
             return 0.0
         near = text[:at].split()[-CLOSE:] + text[at + len(value):].split()[:CLOSE]
-        return term_coverage(self._weights, frozenset(content_terms(" ".join(near))))
+        return term_coverage(self._asked, frozenset(content_terms(" ".join(near))))
+
+
+def asks_past(question: str) -> bool:
+    """True when the question asks about something done ("did he ...", "who won", "what was")."""
+    said = words(question)
+    verb = said[1] if len(said) > 1 else ""
+    past = verb in PAST_FORMS or verb in {"was", "were"} or (len(verb) > 4 and verb.endswith("ed"))
+    return "did" in said or past
+
+
+def unreal(text: str, question: str) -> bool:
+    """True when ``text`` says what the question asks as not (yet) done: "will play", "hopes to become"
+    (unless the question itself asks about a plan: "due to deploy")."""
+    if _UNREAL.search(question):
+        return False
+    asked = set(stemmer().stemWords(words(question))) - _AUXILIARIES
+    # the verb after "will" (or after an adverb: "hopes to finally become"), not the names that follow
+    verbs = [w for m in _UNREAL.finditer(text) for w in m.group(1).split()[:2] if w.islower()]
+    return bool(set(stemmer().stemWords(verbs)) & asked)
+
+
+def negated(text: str) -> bool:
+    """True when ``text`` says something is not so ("never", "no", "not", "don't")."""
+    return bool(_NEGATION.search(text))

@@ -21,6 +21,7 @@ __all__ = [
     "MONTHS",
     "MONTH_NAMES",
     "ORDINALS",
+    "PAST_FORMS",
     "TITLES",
     "WEEKDAYS",
     "WEEKDAY_NAMES",
@@ -104,6 +105,8 @@ _IRREGULAR = {
     }.items()
     for form in forms.split()
 }
+PAST_FORMS = frozenset(form for form, base in _IRREGULAR.items() if base not in {"be", "have"})
+
 _DEMONYMS = {
     "french": "france", "malian": "mali", "malians": "mali", "algerian": "algeria",
     "nigerian": "nigeria", "nigerien": "niger", "senegalese": "senegal", "german": "germany",

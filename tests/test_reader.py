@@ -5,10 +5,10 @@ from __future__ import annotations
 import msgspec
 
 from embeddings.records import Entity, Sentence
-from qa.answer import ExtractiveGenerator, short_answer, values
-from qa.question import AGENT, DATE, NUMBER, PERSON, parse_question
-from qa.reader import anchors_of, matched
-from qa.records import Evidence, Passage, ScoredSentence
+from qa.answer import ExtractiveGenerator, _needs, short_answer, values
+from qa.question import AGENT, DATE, NAME, NUMBER, PERSON, PLACE, parse_question
+from qa.reader import anchors_of, asks_past, matched, negated, unreal
+from qa.records import Evidence, Passage, Question, ScoredSentence
 
 
 def _sentence(
@@ -111,3 +111,89 @@ def test_the_answer_is_the_sentence_that_gives_what_is_asked_not_the_one_restati
     assert not answer.abstained
     assert "£65,000" in answer.answer
     assert answer.short_answer == "£65,000 settlement"
+
+
+def _evidence(
+    question_text: str, *sentences: tuple[str, float, dict[str, object]]
+) -> tuple[Question, Evidence]:
+    """Evidence of one passage made of ``sentences`` (text, score, tags), every term weighing the same."""
+    doc = " ".join(text for text, _, _ in sentences)
+    passage = Passage(doc_id="d", title="", source=None, published=None, text=doc, start=0, end=len(doc),
+                      score=1.0)
+    question = parse_question(question_text)
+    scored = tuple(_scored(text, doc.index(text), score, **tags) for text, score, tags in sentences)
+    weights = tuple((t, 1.0) for t in question.terms)
+    return question, Evidence(question=question.text, passages=(passage,), sentences=scored, parsed=question,
+                              term_weights=weights)
+
+
+def _entities(text: str, *spans: tuple[str, str]) -> dict[str, object]:
+    return {"entities": tuple(Entity(text=t, label=label, start=text.index(t), end=text.index(t) + len(t))
+                              for t, label in spans)}
+
+
+def test_a_value_the_question_already_says_is_no_answer() -> None:
+    text = "Yukos filed for bankruptcy in Texas, a US court heard."
+    sentence = _sentence(text, entities=(("Texas", "GPE"), ("US", "GPE")))
+    question = parse_question("In which US state did Yukos seek bankruptcy?")
+    assert values(sentence, PLACE, question) == {"Texas"}
+
+
+def test_how_old_is_answered_by_an_age_and_how_much_it_cost_by_money() -> None:
+    actor = _sentence("The 67-year-old starred in Three Kings.", numbers=("67", "Three"))
+    assert values(actor, NUMBER, parse_question("How old is Dustin Hoffman?")) == {"67"}
+    club = _sentence("Arsenal signed 3 players for £17m.", entities=(("£17m", "MONEY"),),
+                     numbers=("3", "17m"))
+    assert values(club, NUMBER, parse_question("How much did Arsenal pay for the players?")) == {"17m"}
+    assert values(club, NUMBER, parse_question("How many players did Arsenal sign?")) == {"3", "17m"}
+    pledge = _sentence("Estimates ranged to 200 million, with 3 donors pledging 50 million euros.",
+                       numbers=("200 million", "3", "50 million"))
+    assert values(pledge, NUMBER, parse_question("How much money has the EU pledged?")) == {"50 million"}
+
+
+def test_the_candidate_near_what_is_asked_wins_over_the_one_near_the_subject() -> None:
+    boss = "Aston Villa boss David O'Leary signed a new contract on Thursday."
+    chairman = "Villa chairman Doug Ellis said he was happy to secure the deal."
+    question, evidence = _evidence(
+        "Who is the chairman of Aston Villa?",
+        (boss, 0.55, _entities(boss, ("David O'Leary", "PERSON"))),
+        (chairman, 0.54, _entities(chairman, ("Doug Ellis", "PERSON"))),
+    )
+    answer = ExtractiveGenerator().answer(question, evidence)
+    assert answer.short_answer == "Doug Ellis"
+
+
+def test_what_was_done_is_not_answered_by_a_plan_and_a_negation_needs_one() -> None:
+    assert asks_past("Who won the final?") and asks_past("When did Russia join the WTO?")
+    assert not asks_past("What is the new album called?")
+    assert unreal("Russia hopes to finally join the WTO by 2006.", "When did Russia join the WTO?")
+    assert not unreal("Russia joined the WTO in 2006.", "When did Russia join the WTO?")
+    assert not unreal("Troops due to deploy were killed.", "Which troops due to deploy were killed?")
+    plan = "Roddick will play Saulnier in the final on Sunday."
+    question, evidence = _evidence("Who played Roddick in the final?",
+                                   (plan, 0.8, _entities(plan, ("Saulnier", "PERSON"))))
+    assert ExtractiveGenerator().answer(question, evidence).abstained
+    done = "Roddick played Saulnier in the final on Sunday."
+    question, evidence = _evidence("Who played Roddick in the final?",
+                                   (done, 0.8, _entities(done, ("Saulnier", "PERSON"))))
+    assert not ExtractiveGenerator().answer(question, evidence).abstained
+    review = "A review of prescribed medications involves the patient's doctor."
+    question, evidence = _evidence("What is never involved in a review of prescribed medications?",
+                                   (review, 0.8, {}))
+    assert ExtractiveGenerator().answer(question, evidence).abstained
+    assert negated("Pharmacists never review it.") and not negated("Pharmacists review it.")
+
+
+def test_which_thing_asks_for_a_name_of_its_kind() -> None:
+    assert NAME in _needs(parse_question("Which ambassador chairs the working party?"))
+    assert NAME not in _needs(parse_question("Which companies designed the processor?"))
+    assert NAME not in _needs(parse_question("Which is the largest?"))
+
+
+def test_a_sentence_stating_the_question_word_for_word_answers_a_kind_the_tagger_missed() -> None:
+    text = "The largest sensory feature is the aboral organ (at the opposite end from the mouth)."
+    for score, abstains in ((0.85, False), (0.6, True)):
+        question, evidence = _evidence("Where is the aboral organ located?", (text, score, {}))
+        strong = msgspec.structs.replace(evidence.sentences[0], coverage=score)
+        evidence = msgspec.structs.replace(evidence, sentences=(strong,))
+        assert ExtractiveGenerator().answer(question, evidence).abstained is abstains
