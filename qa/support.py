@@ -166,7 +166,7 @@ class ClaimVerifier:
                 reason = "off_question"
                 continue
             # a name the question states may stand earlier in the passage ("Gordon Brown" ... "Mr Brown")
-            title = f"{shown.title or ''} {shown.text[:max(0, s.start - shown.start)]}"
+            title = f"{shown.title or ''} {shown.text}"
             for context in windows:
                 if not _constrained(question, s, context, title):
                     reason = "unconstrained"
