@@ -160,7 +160,7 @@ class ClaimVerifier:
             if score is None:
                 continue
             windows = self._answers(claim, question, s, _neighbours(candidates, i))
-            if windows and self._outranked(question, candidates, i):
+            if windows and windows[0] is None and self._outranked(question, candidates, i):
                 windows = ()
             if not windows:
                 reason = "off_question"
@@ -225,8 +225,11 @@ class ClaimVerifier:
         question_vec, sentence_vec = self._embed([question.text, s.text])
         if float(question_vec @ sentence_vec) >= SENTENCE_SIMILARITY:
             return (None, *neighbours)
-        # not the neighbours: they would let an entity of the next sentence answer this one's question
-        return ()
+        # a neighbour may carry the question's terms ("Terry Melcher died ..." / "The son of actress
+        # Doris Day, he ..."), unless it offers an answer of its own: then it is the answer sentence
+        return tuple(n for n in neighbours
+                     if self._carries(question, f"{s.text} {n.text}", KEY_MISSING)
+                     and not _rival(question, claim, n))
 
     def _outranked(self, question: Asked, candidates: list[Sentence], i: int) -> bool:
         """True when another sentence of the passage is far closer to the question than this one."""
@@ -267,6 +270,12 @@ _ENTITY_KINDS = {
     PERSON: ("PERSON",),
     PLACE: ("GPE", "LOC", "FAC", "ORG", "PERSON"),  # the small tagger often mislabels places
 }
+_RIVAL_KINDS = {
+    PERSON: ("PERSON",), AGENT: ("PERSON", "ORG", "NORP", "GPE"), PLACE: ("GPE", "LOC", "FAC"),
+    DATE: ("DATE", "TIME"), NAME: ("PERSON", "ORG", "WORK_OF_ART", "PRODUCT", "EVENT", "FAC", "GPE"),
+}
+_ANY_ENTITY = frozenset({"PERSON", "ORG", "NORP", "GPE", "LOC", "FAC", "DATE", "TIME", "EVENT",
+                         "WORK_OF_ART", "PRODUCT", "CARDINAL", "MONEY", "PERCENT", "QUANTITY"})
 def _kind(needs: frozenset[str]) -> str | None:
     """The entity kind an answer must name, when the question asks for one."""
     # "who" asking for an agent may be answered by a group ("rebels"): no entity is required
@@ -312,6 +321,18 @@ def _wrong_type(claim: _Claim, question: Asked) -> str | None:
     ):
         return "wrong_type"  # a date or a figure where a who, where or what was asked
     return None
+
+
+def _rival(question: Asked, claim: _Claim, sentence: Sentence) -> bool:
+    """True when a sentence names something of the kind asked that neither question nor claim gives."""
+    needs = question.parsed.needs
+    if needs & {NUMBER, DISTANCE, DURATION} and numbers(sentence.text) - question.numbers - claim.numbers:
+        return True
+    labels = {label for need in needs for label in _RIVAL_KINDS.get(need, ())}
+    if not labels:
+        return True  # an untyped question: any sentence may hold its answer
+    given = question.terms | claim.terms
+    return any(e.label in labels and not set(content_terms(e.text)) <= given for e in sentence.entities)
 
 
 def _constrained(question: Asked, s: Sentence, context: Sentence | None, title: str) -> bool:
