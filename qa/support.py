@@ -51,6 +51,7 @@ from qa.text import content_terms, words
 from qa.verify import cite
 
 NEGATION_TERMS = 3  # a claim with this many content terms states a polarity of its own
+TITLE_MISSING = 0.34  # share of them a sentence may lack when the article title supplies the rest
 KEY_MISSING = 0.5  # share of the question's key terms a window may lack (after near-synonyms)
 WORD_SIMILARITY = 0.6  # cosine of two words' embeddings that counts them as near-synonyms
 RANK_MARGIN = 0.2  # how much closer (cosine) to the question another sentence of the passage may be
@@ -159,7 +160,7 @@ class ClaimVerifier:
             score = self._states(claim, question, s)
             if score is None:
                 continue
-            windows = self._answers(claim, question, s, _neighbours(candidates, i))
+            windows = self._answers(claim, question, s, _neighbours(candidates, i), shown.title or "")
             if windows and windows[0] is None and self._outranked(question, candidates, i):
                 windows = ()
             if not windows:
@@ -199,7 +200,7 @@ class ClaimVerifier:
         return (len(claim.terms & terms) + 1) / (len(claim.terms) + 1)
 
     def _answers(
-        self, claim: _Claim, question: Asked, s: Sentence, neighbours: list[Sentence]
+        self, claim: _Claim, question: Asked, s: Sentence, neighbours: list[Sentence], title: str
     ) -> tuple[Sentence | None, ...]:
         """The windows (alone: None, or with a neighbour) around an answer sentence that is about
         what the question asks and gives an answer of the kind asked; () when it is not."""
@@ -227,9 +228,12 @@ class ClaimVerifier:
             return (None, *neighbours)
         # a neighbour may carry the question's terms ("Terry Melcher died ..." / "The son of actress
         # Doris Day, he ..."), unless it offers an answer of its own: then it is the answer sentence
-        return tuple(n for n in neighbours
-                     if self._carries(question, f"{s.text} {n.text}", KEY_MISSING)
-                     and not _rival(question, claim, n))
+        carriers = tuple(n for n in neighbours
+                         if self._carries(question, f"{s.text} {n.text}", KEY_MISSING)
+                         and not _rival(question, claim, n))
+        if not carriers and self._carries(question, f"{s.text} {title}", TITLE_MISSING):
+            return (None, *neighbours)  # the article's title says what its sentences are about
+        return carriers
 
     def _outranked(self, question: Asked, candidates: list[Sentence], i: int) -> bool:
         """True when another sentence of the passage is far closer to the question than this one."""
