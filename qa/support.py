@@ -54,7 +54,7 @@ NEGATION_TERMS = 3  # a claim with this many content terms states a polarity of 
 TITLE_MISSING = 0.34  # share of them a sentence may lack when the article title supplies the rest
 KEY_MISSING = 0.5  # share of the question's key terms a window may lack (after near-synonyms)
 WORD_SIMILARITY = 0.6  # cosine of two words' embeddings that counts them as near-synonyms
-RANK_MARGIN = 0.2  # how much closer (cosine) to the question another sentence of the passage may be
+RANK_MARGIN = 0.15  # how much closer (cosine) to the question another sentence of the passage may be
 SENTENCE_SIMILARITY = 0.5  # cosine of question and sentence that makes up for reworded key terms
 INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|context)\b|"
