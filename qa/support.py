@@ -161,7 +161,7 @@ class ClaimVerifier:
             if score is None:
                 continue
             windows = self._answers(claim, question, s, _neighbours(candidates, i), shown.title or "")
-            if windows and windows[0] is None and self._outranked(question, candidates, i):
+            if windows and windows[0] is None and self._outranked(claim, question, candidates, i):
                 windows = ()
             if not windows:
                 reason = "off_question"
@@ -235,11 +235,13 @@ class ClaimVerifier:
             return (None, *neighbours)  # the article's title says what its sentences are about
         return carriers
 
-    def _outranked(self, question: Asked, candidates: list[Sentence], i: int) -> bool:
-        """True when another sentence of the passage is far closer to the question than this one."""
+    def _outranked(self, claim: _Claim, question: Asked, candidates: list[Sentence], i: int) -> bool:
+        """True when another sentence of the passage, far closer to the question than this one,
+        holds an answer of its own of the kind asked."""
         vectors = self._embed([question.text, *(c.text for c in candidates)])
         similarity = np.stack(vectors[1:]) @ vectors[0]
-        return bool(similarity.max() - similarity[i] > RANK_MARGIN)
+        return any(similarity[j] - similarity[i] > RANK_MARGIN and _rival(question, claim, c)
+                   for j, c in enumerate(candidates))
 
     def _carries(self, question: Asked, text: str, allowed: float) -> bool:
         """True when ``text`` lacks at most ``allowed`` of the question's key terms."""
