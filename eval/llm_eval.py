@@ -1,7 +1,7 @@
 """The eval in llm mode with the bundled model, per corpus, on a fixed subset of each test split.
 
     python -m eval.llm_eval [--url http://127.0.0.1:8090/v1] [--corpus seeds,news] [--limit 20]
-                            [--json out.json]
+                            [--split dev] [--json out.json]
 
 Without ``--url`` it starts the bundled model itself on loopback (``qa.llm_local``) and stops it
 afterwards. Reports, for the same questions in extractive and llm mode: answers kept from the
@@ -34,15 +34,16 @@ from qa.settings import Settings
 SUBSET = 6  # questions per corpus: about 10-20 s each for the 1.5B model on two free cores
 
 
-def subset(questions: list[GoldQuestion], limit: int = SUBSET) -> list[GoldQuestion]:
-    """A fixed subset of the test split: answerable and must-abstain in their proportions."""
-    test = [q for q in questions if q.split == "test"]
+def subset(questions: list[GoldQuestion], limit: int = SUBSET, split: str = "test") -> list[GoldQuestion]:
+    """A fixed subset of one split (test by default; dev to tune on): in their proportions."""
+    test = [q for q in questions if q.split == split]
     test.sort(key=lambda q: hashlib.sha256(q.id.encode()).hexdigest())
     return test[:limit]
 
 
 def evaluate(
-    base_url: str, limit: int = SUBSET, corpus: str = "seeds", cache: Path = DEFAULT_CACHE
+    base_url: str, limit: int = SUBSET, corpus: str = "seeds", cache: Path = DEFAULT_CACHE,
+    split: str = "test",
 ) -> dict[str, Any]:
     """Run the subset in both modes against an OpenAI-compatible server at ``base_url``."""
     settings = settings_for(CORPORA[corpus], Settings.from_env(), cache,
@@ -50,7 +51,7 @@ def evaluate(
     service = QAService.open(settings)
     generator = replace(settings.generator, mode="llm", llm_base_url=base_url, llm_timeout=600.0)
     llm_service = QAService(replace(settings, generator=generator), service.store, service.encoder)
-    questions = subset(load_gold(CORPORA[corpus].gold), limit)
+    questions = subset(load_gold(CORPORA[corpus].gold), limit, split)
     extractive = run_eval(questions, ServiceBackend(service), mode="extractive")
     raw: dict[str, str] = {}
 
@@ -65,7 +66,7 @@ def evaluate(
     gold = {q.id: q for q in questions}
     right = [r for r in llm if not r.must_abstain and _model_right(raw.get(r.id, ""), gold[r.id])]
     report = {
-        "corpus": corpus, "questions": len(questions),
+        "corpus": corpus, "split": split, "questions": len(questions),
         "kept": sum(r.mode == "llm" for r in llm),
         "fell_back": dict(Counter(r.fallback_reason for r in llm if r.fallback_reason)),
         "accuracy_llm": _rate(llm), "accuracy_extractive": _rate(extractive),
@@ -105,18 +106,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="an OpenAI-compatible server instead of the bundled model")
     parser.add_argument("--limit", type=int, default=SUBSET)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--split", choices=["dev", "test"], default="test",
+                        help="dev to tune on; test (the default) for the figures")
     parser.add_argument("--corpus", help=f"comma-separated, of {', '.join(CORPORA)} (default: all)")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_CACHE,
                         help="cache of eval indexes (as `qa eval --data-dir`)")
     args = parser.parse_args(argv)
     corpora = [c.name for c in select_corpora(args.corpus)]
     if args.url:
-        reports = [_shown(evaluate(args.url, args.limit, name, args.data_dir)) for name in corpora]
+        reports = [_shown(evaluate(args.url, args.limit, name, args.data_dir, args.split))
+                   for name in corpora]
     else:
         from qa.llm_local import LocalLLMServer
 
         with LocalLLMServer(port=free_port()) as server:
-            reports = [_shown(evaluate(server.base_url, args.limit, name, args.data_dir))
+            reports = [_shown(evaluate(server.base_url, args.limit, name, args.data_dir, args.split))
                        for name in corpora]
     report = {"corpora": reports}
     if args.json:

@@ -51,9 +51,10 @@ from qa.text import content_terms, words
 from qa.verify import cite
 
 NEGATION_TERMS = 3  # a claim with this many content terms states a polarity of its own
+TITLE_MISSING = 0.34  # share of them a sentence may lack when the article title supplies the rest
 KEY_MISSING = 0.5  # share of the question's key terms a window may lack (after near-synonyms)
 WORD_SIMILARITY = 0.6  # cosine of two words' embeddings that counts them as near-synonyms
-RANK_MARGIN = 0.2  # how much closer (cosine) to the question another sentence of the passage may be
+RANK_MARGIN = 0.15  # how much closer (cosine) to the question another sentence of the passage may be
 SENTENCE_SIMILARITY = 0.5  # cosine of question and sentence that makes up for reworded key terms
 INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|context)\b|"
@@ -159,14 +160,14 @@ class ClaimVerifier:
             score = self._states(claim, question, s)
             if score is None:
                 continue
-            windows = self._answers(claim, question, s, _neighbours(candidates, i))
-            if windows and self._outranked(question, candidates, i):
+            windows = self._answers(claim, question, s, _neighbours(candidates, i), shown.title or "")
+            if windows and windows[0] is None and self._outranked(claim, question, candidates, i):
                 windows = ()
             if not windows:
                 reason = "off_question"
                 continue
             # a name the question states may stand earlier in the passage ("Gordon Brown" ... "Mr Brown")
-            title = f"{shown.title or ''} {shown.text[:max(0, s.start - shown.start)]}"
+            title = f"{shown.title or ''} {shown.text}"
             for context in windows:
                 if not _constrained(question, s, context, title):
                     reason = "unconstrained"
@@ -199,7 +200,7 @@ class ClaimVerifier:
         return (len(claim.terms & terms) + 1) / (len(claim.terms) + 1)
 
     def _answers(
-        self, claim: _Claim, question: Asked, s: Sentence, neighbours: list[Sentence]
+        self, claim: _Claim, question: Asked, s: Sentence, neighbours: list[Sentence], title: str
     ) -> tuple[Sentence | None, ...]:
         """The windows (alone: None, or with a neighbour) around an answer sentence that is about
         what the question asks and gives an answer of the kind asked; () when it is not."""
@@ -225,14 +226,22 @@ class ClaimVerifier:
         question_vec, sentence_vec = self._embed([question.text, s.text])
         if float(question_vec @ sentence_vec) >= SENTENCE_SIMILARITY:
             return (None, *neighbours)
-        # not the neighbours: they would let an entity of the next sentence answer this one's question
-        return ()
+        # a neighbour may carry the question's terms ("Terry Melcher died ..." / "The son of actress
+        # Doris Day, he ..."), unless it offers an answer of its own: then it is the answer sentence
+        carriers = tuple(n for n in neighbours
+                         if self._carries(question, f"{s.text} {n.text}", KEY_MISSING)
+                         and not _rival(question, claim, n))
+        if not carriers and self._carries(question, f"{s.text} {title}", TITLE_MISSING):
+            return (None, *neighbours)  # the article's title says what its sentences are about
+        return carriers
 
-    def _outranked(self, question: Asked, candidates: list[Sentence], i: int) -> bool:
-        """True when another sentence of the passage is far closer to the question than this one."""
+    def _outranked(self, claim: _Claim, question: Asked, candidates: list[Sentence], i: int) -> bool:
+        """True when another sentence of the passage, far closer to the question than this one,
+        holds an answer of its own of the kind asked."""
         vectors = self._embed([question.text, *(c.text for c in candidates)])
         similarity = np.stack(vectors[1:]) @ vectors[0]
-        return bool(similarity.max() - similarity[i] > RANK_MARGIN)
+        return any(similarity[j] - similarity[i] > RANK_MARGIN and _rival(question, claim, c)
+                   for j, c in enumerate(candidates))
 
     def _carries(self, question: Asked, text: str, allowed: float) -> bool:
         """True when ``text`` lacks at most ``allowed`` of the question's key terms."""
@@ -267,6 +276,12 @@ _ENTITY_KINDS = {
     PERSON: ("PERSON",),
     PLACE: ("GPE", "LOC", "FAC", "ORG", "PERSON"),  # the small tagger often mislabels places
 }
+_RIVAL_KINDS = {
+    PERSON: ("PERSON",), AGENT: ("PERSON", "ORG", "NORP", "GPE"), PLACE: ("GPE", "LOC", "FAC"),
+    DATE: ("DATE", "TIME"), NAME: ("PERSON", "ORG", "WORK_OF_ART", "PRODUCT", "EVENT", "FAC", "GPE"),
+}
+_ANY_ENTITY = frozenset({"PERSON", "ORG", "NORP", "GPE", "LOC", "FAC", "DATE", "TIME", "EVENT",
+                         "WORK_OF_ART", "PRODUCT", "CARDINAL", "MONEY", "PERCENT", "QUANTITY"})
 def _kind(needs: frozenset[str]) -> str | None:
     """The entity kind an answer must name, when the question asks for one."""
     # "who" asking for an agent may be answered by a group ("rebels"): no entity is required
@@ -312,6 +327,18 @@ def _wrong_type(claim: _Claim, question: Asked) -> str | None:
     ):
         return "wrong_type"  # a date or a figure where a who, where or what was asked
     return None
+
+
+def _rival(question: Asked, claim: _Claim, sentence: Sentence) -> bool:
+    """True when a sentence names something of the kind asked that neither question nor claim gives."""
+    needs = question.parsed.needs
+    if needs & {NUMBER, DISTANCE, DURATION} and numbers(sentence.text) - question.numbers - claim.numbers:
+        return True
+    labels = {label for need in needs for label in _RIVAL_KINDS.get(need, ())}
+    if not labels:
+        return True  # an untyped question: any sentence may hold its answer
+    given = question.terms | claim.terms
+    return any(e.label in labels and not set(content_terms(e.text)) <= given for e in sentence.entities)
 
 
 def _constrained(question: Asked, s: Sentence, context: Sentence | None, title: str) -> bool:
