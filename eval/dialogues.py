@@ -68,6 +68,8 @@ class TurnResult(msgspec.Struct, frozen=True, kw_only=True):
     standalone_ok: bool
     inherited: bool  # a topic switch whose question was rewritten
     referent_recall: float | None = None  # of the words the gold standalone form adds, the share used
+    followup_said: str = ""  # what each way answered, for finding where a follow-up lost
+    standalone_said: str = ""
 
 
 def load_dialogues(path: Path = DIALOGUES_PATH) -> list[Dialogue]:
@@ -98,6 +100,15 @@ def correct(answer: Answer, turn: GoldTurn) -> bool:
     return not answer.abstained and not missing_items(said, turn.answers)
 
 
+def said(answer: Answer) -> str:
+    """The answer in one line: abstained or its short answer and text, the documents it cites and
+    why it fell back, if it did."""
+    docs = ",".join(sorted({c.doc_id for c in answer.citations}))
+    head = "ABSTAINED" if answer.abstained else f"[{answer.short_answer or ''}] {answer.answer[:160]}"
+    reason = f" ({answer.fallback_reason})" if answer.fallback_reason else ""
+    return f"{head} <{docs}>{reason}"
+
+
 def referent_recall(turn: GoldTurn, used: str) -> float | None:
     """The share of the content words the gold standalone form adds to a follow-up that the
     question answered has too (None for a turn that needs none): 0 for a follow-up left as it is."""
@@ -124,6 +135,7 @@ def run_dialogue(dialogue: Dialogue, ask: Ask) -> list[TurnResult]:
             followup_ok=correct(in_context, turn), standalone_ok=correct(alone, turn),
             inherited=turn.kind == "switch" and used != turn.question,
             referent_recall=referent_recall(turn, used),
+            followup_said=said(in_context), standalone_said=said(alone),
         ))
         history.append(Turn(question=turn.question, answer=in_context.answer,
                             short_answer=in_context.short_answer))
@@ -194,6 +206,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{r.dialogue} t{r.turn} {r.kind:9} follow-up {'ok ' if r.followup_ok else 'BAD'} "
                   f"alone {'ok ' if r.standalone_ok else 'BAD'} | {r.standalone_used}",
                   file=sys.stderr, flush=True)
+            if r.turn > 1 and r.followup_ok != r.standalone_ok:
+                print(f"    follow-up: {r.followup_said}\n    alone:     {r.standalone_said}",
+                      file=sys.stderr, flush=True)
     loop.run_until_complete(service.aclose())
     loop.close()
     figures = summary(results)
