@@ -68,6 +68,13 @@ class TurnResult(msgspec.Struct, frozen=True, kw_only=True):
     standalone_ok: bool
     inherited: bool  # a topic switch whose question was rewritten
     referent_recall: float | None = None  # of the words the gold standalone form adds, the share used
+    followup_said: str = ""  # what each way answered, for finding where a follow-up lost
+    standalone_said: str = ""
+    # whether the passages the model reads hold every answer item, for the question answered and
+    # for the gold standalone form (None: not looked at): a follow-up lost with both True was
+    # lost at the answer step, with the first False at the rewrite or retrieval
+    found_used: bool | None = None
+    found_gold: bool | None = None
 
 
 def load_dialogues(path: Path = DIALOGUES_PATH) -> list[Dialogue]:
@@ -98,6 +105,15 @@ def correct(answer: Answer, turn: GoldTurn) -> bool:
     return not answer.abstained and not missing_items(said, turn.answers)
 
 
+def said(answer: Answer) -> str:
+    """The answer in one line: abstained or its short answer and text, the documents it cites and
+    why it fell back, if it did."""
+    docs = ",".join(sorted({c.doc_id for c in answer.citations}))
+    head = "ABSTAINED" if answer.abstained else f"[{answer.short_answer or ''}] {answer.answer[:160]}"
+    reason = f" ({answer.fallback_reason})" if answer.fallback_reason else ""
+    return f"{head} <{docs}>{reason}"
+
+
 def referent_recall(turn: GoldTurn, used: str) -> float | None:
     """The share of the content words the gold standalone form adds to a follow-up that the
     question answered has too (None for a turn that needs none): 0 for a follow-up left as it is."""
@@ -108,10 +124,13 @@ def referent_recall(turn: GoldTurn, used: str) -> float | None:
 
 
 Ask = Callable[[str, Sequence[Turn]], Answer]
+Found = Callable[[str, GoldTurn], bool]
 
 
-def run_dialogue(dialogue: Dialogue, ask: Ask) -> list[TurnResult]:
-    """Every turn asked in the conversation and alone; the history holds the service's own answers."""
+def run_dialogue(dialogue: Dialogue, ask: Ask, found: Found | None = None) -> list[TurnResult]:
+    """Every turn asked in the conversation and alone; the history holds the service's own answers.
+
+    ``found`` (when given) says whether retrieval for a question finds a gold turn's answer."""
     history: list[Turn] = []
     results = []
     for n, turn in enumerate(dialogue.turns, 1):
@@ -124,6 +143,9 @@ def run_dialogue(dialogue: Dialogue, ask: Ask) -> list[TurnResult]:
             followup_ok=correct(in_context, turn), standalone_ok=correct(alone, turn),
             inherited=turn.kind == "switch" and used != turn.question,
             referent_recall=referent_recall(turn, used),
+            followup_said=said(in_context), standalone_said=said(alone),
+            found_used=found(used, turn) if found and turn.answers else None,
+            found_gold=found(turn.standalone, turn) if found and turn.answers else None,
         ))
         history.append(Turn(question=turn.question, answer=in_context.answer,
                             short_answer=in_context.short_answer))
@@ -184,16 +206,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     def ask(question: str, history: Sequence[Turn]) -> Answer:
         return loop.run_until_complete(answered(question, history))
 
+    def found(question: str, turn: GoldTurn) -> bool:
+        from qa.llm import shown
+
+        evidence = shown(service._retrieve(service._view(), question, service._top_k(None)))
+        return not missing_items(" ".join(p.text for p in evidence.passages), turn.answers)
+
     chosen = [d for d in load_dialogues() if args.split in ("all", d.split)]
     if args.only:
         chosen = [d for d in chosen if d.id in args.only.split(",")]
     results: list[TurnResult] = []
     for d in chosen:
-        for r in run_dialogue(d, ask):
+        for r in run_dialogue(d, ask, found):
             results.append(r)
             print(f"{r.dialogue} t{r.turn} {r.kind:9} follow-up {'ok ' if r.followup_ok else 'BAD'} "
                   f"alone {'ok ' if r.standalone_ok else 'BAD'} | {r.standalone_used}",
                   file=sys.stderr, flush=True)
+            if r.turn > 1 and r.followup_ok != r.standalone_ok:
+                print(f"    follow-up: {r.followup_said}\n    alone:     {r.standalone_said}\n"
+                      f"    answer in the passages read: as answered {r.found_used}, "
+                      f"gold form {r.found_gold}", file=sys.stderr, flush=True)
     loop.run_until_complete(service.aclose())
     loop.close()
     figures = summary(results)

@@ -328,6 +328,17 @@ def still_refers(question: str, rewritten: str) -> bool:
     return any(t.lower_ in left for t in _references(load_parser()(question)))
 
 
+_NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][\w'’-]*|\d+(?:[.,]\d+)*")
+
+
+def invented(question: str, rewritten: str, conversation: Sequence[str]) -> list[str]:
+    """The names and numbers a rewrite adds that neither the question nor the conversation has:
+    a referent comes from what was said, so such a word was made up."""
+    said = " ".join([question, *conversation]).lower()
+    return [w for w in dict.fromkeys(_NAME.findall(rewritten.strip()))
+            if w.lower().rstrip("'’s") not in said]
+
+
 def adds_context(question: str, rewritten: str) -> bool:
     """True when a rewrite says something the question did not (it resolved a reference)."""
     return not set(content_terms(rewritten)) <= set(content_terms(question))

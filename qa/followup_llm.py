@@ -1,4 +1,5 @@
-"""The LLM's standalone form of a follow-up question, kept only when it keeps the user's words."""
+"""The LLM's standalone form of a follow-up question, kept only when it keeps the user's words,
+makes up no name or number, and finds the material the rule's form finds."""
 
 from __future__ import annotations
 
@@ -7,8 +8,16 @@ from collections.abc import Sequence
 
 import httpx
 
-from qa.followup import Turn, adds_context, is_one_question, keeps_user_words, still_refers
+from qa.followup import (
+    Turn,
+    adds_context,
+    invented,
+    is_one_question,
+    keeps_user_words,
+    still_refers,
+)
 from qa.prompts import standalone_messages
+from qa.records import Evidence
 from qa.settings import GeneratorSettings
 
 log = logging.getLogger("qa.followup")
@@ -25,6 +34,7 @@ async def llm_standalone(
         return None
     turns = [(t.question, (t.short_answer or t.answer or "")[:ANSWER_CHARS] or None)
              for t in history[-TURNS_SHOWN:]]
+    conversation = [text for turn in turns for text in turn if text]
     payload = {
         "model": settings.llm_model,
         "messages": standalone_messages(question, turns),
@@ -54,4 +64,18 @@ async def llm_standalone(
     if not adds_context(question, rewritten) or still_refers(question, rewritten):
         log.info("LLM left the follow-up %r unresolved (%r); using the rule", question, rewritten)
         return None
+    if made_up := invented(question, rewritten, conversation):
+        log.info("LLM rewrite %r of %r names %s, which nobody said; using the rule",
+                 rewritten, question, made_up)
+        return None
     return rewritten
+
+
+def same_grounds(rule: Evidence, rewritten: Evidence, read: int) -> bool:
+    """True when the passage found first for the model's rewrite is one of the ``read`` passages
+    found for the rule's form: the rule keeps the user's words and the names asked about before,
+    so a rewrite whose best passage lies elsewhere has drifted to another event."""
+    if not rewritten.passages:
+        return False
+    best = rewritten.passages[0]
+    return any((p.doc_id, p.start) == (best.doc_id, best.start) for p in rule.passages[:read])

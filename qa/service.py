@@ -234,9 +234,23 @@ class QAService:
         if (mode or gen.mode) == "llm" and gen.llm_base_url and not resolved_in_place(question, rule):
             from qa.followup_llm import llm_standalone
 
-            rule = await llm_standalone(self.http_client(), gen, question, history) or rule
+            rewritten = await llm_standalone(self.http_client(), gen, question, history)
+            if rewritten and await anyio.to_thread.run_sync(self._same_grounds, rule, rewritten):
+                rule = rewritten
         # the user's question was within the limit; what it carried along must not break it
         return rule if len(rule) <= self.settings.server.max_question_chars else question
+
+    def _same_grounds(self, rule: str, rewritten: str) -> bool:
+        """True when the model's rewrite finds the material the rule's form finds (qa.followup_llm)."""
+        from qa.followup_llm import same_grounds
+        from qa.llm import LLM_PASSAGES
+
+        snapshot, k = self._view(), self._top_k(None)
+        found = same_grounds(self._retrieve(snapshot, rule, k), self._retrieve(snapshot, rewritten, k),
+                             LLM_PASSAGES)
+        if not found:
+            log.info("the model's rewrite %r finds other passages than %r; using the rule", rewritten, rule)
+        return found
 
     async def ask(
         self, question: str, *, top_k: int | None = None, mode: Mode | None = None,

@@ -17,12 +17,14 @@ from qa.app import create_app
 from qa.followup import (
     MAX_TURNS,
     Turn,
+    invented,
     keeps_user_words,
     resolved_in_place,
     rewrite,
     standalone_chain,
 )
-from qa.followup_llm import llm_standalone
+from qa.followup_llm import llm_standalone, same_grounds
+from qa.records import Evidence, Passage
 from qa.service import QAService
 from qa.settings import GeneratorSettings
 
@@ -90,6 +92,8 @@ def _llm_replying(text: str | None, status: int = 200) -> httpx.AsyncClient:
      200, None),  # drops "January"
     ("How many soldiers did they send there?", '"How many soldiers did Nigeria send to Mali?"',
      200, "How many soldiers did Nigeria send to Mali?"),
+    ("How many soldiers did they send there?", "How many soldiers did Ghana send to Mali?",
+     200, None),  # nobody said Ghana
     ("How many soldiers did they send there?", "How many soldiers did they send there?", 200, None),
     ("And when did that happen?", "", 200, None),
     ("How many operations did it carry out?", "The French army carried out 12 operations.", 200,
@@ -107,8 +111,10 @@ def test_the_llm_rewrite_is_kept_only_when_it_keeps_the_user_words(
 
     async def run() -> str | None:
         async with _llm_replying(reply, status) as client:
-            return await llm_standalone(client, settings, question,
-                                        [Turn(question=KONNA, short_answer="Islamists")])
+            return await llm_standalone(client, settings, question, [
+                Turn(question="How many soldiers has Nigeria committed to Mali?", short_answer="1,200"),
+                Turn(question=KONNA, short_answer="Islamists"),
+            ])
 
     assert asyncio.run(run()) == expected
 
@@ -248,3 +254,51 @@ def test_in_llm_mode_the_model_rewrites_only_what_the_rule_left_unresolved(fake_
     assert in_place == "Which organisation does Jean-Yves Le Drian lead?"
     assert by_model == "When did the Islamists seize Konna?"
     assert len(asked) == 1 and "when did that happen" in asked[0]
+
+
+def _found(*where: tuple[str, int]) -> Evidence:
+    passages = tuple(Passage(doc_id=doc, title=doc, source=None, published=None, text="x", start=start,
+                             end=start + 1, score=1.0) for doc, start in where)
+    return Evidence(question="q", passages=passages, sentences=())
+
+
+def test_the_model_rewrite_must_find_first_a_passage_the_rule_form_finds() -> None:
+    rule = _found(("a", 0), ("a", 500), ("b", 0))
+    assert same_grounds(rule, _found(("a", 500), ("c", 0)), read=2)
+    assert not same_grounds(rule, _found(("b", 0), ("a", 0)), read=2)  # the rule's third: not read
+    assert not same_grounds(rule, _found(("a", 1), ("a", 0)), read=3)  # another passage of a
+    assert not same_grounds(rule, _found(), read=3)
+
+
+def test_a_rewrite_naming_what_nobody_said_is_made_up() -> None:
+    said = ["Who took Konna?", "Islamists seized the town on 10 January [1]."]
+    assert invented("And when did that happen?", "When did Islamists seize Konna?", said) == []
+    assert invented("And when did that happen?", "When did Ansar Dine seize Konna in 2013?",
+                    said) == ["Ansar", "Dine", "2013"]
+    assert invented("And in 2012?", "Who took Konna in 2012?", said) == []  # the user's own number
+
+
+def test_in_llm_mode_a_rewrite_that_finds_other_passages_gives_way_to_the_rule(
+    fake_service: QAService,
+) -> None:
+    drifted = "When did the Nigerian soldiers die in an attack in Kogi?"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = {"choices": [{"message": {"role": "assistant", "content": drifted}}]}
+        return httpx.Response(200, json=body)
+
+    gen = replace(fake_service.settings.generator, mode="llm", llm_base_url="http://llm.invalid/v1")
+    fake_service.settings = replace(fake_service.settings, generator=gen)
+    fake_service._http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    said = "Islamists took Konna, and Nigerian soldiers died in an attack in Kogi."
+    history = [Turn(question=KONNA, answer=said)]
+
+    async def run() -> str:
+        try:
+            return await fake_service.standalone("And when did that happen?", history)
+        finally:
+            await fake_service.aclose()
+
+    standalone = asyncio.run(run())
+    assert standalone != drifted and "Konna" in standalone
+    assert not fake_service._same_grounds(standalone, drifted)
