@@ -48,7 +48,8 @@ def select_corpora(names: str | None) -> list[Corpus]:
 
 def _code_files() -> Iterable[Path]:
     """The ingest code an index depends on: a change to it means a new index."""
-    return sorted((ROOT / "embeddings").rglob("*.py"))
+    shared = [ROOT / "qa" / name for name in ("text.py", "writer.py", "dedupe.py")]  # terms, dedupe
+    return [*sorted((ROOT / "embeddings").rglob("*.py")), *shared]
 
 
 def index_key(corpus: Corpus, settings: Settings) -> str:
