@@ -76,11 +76,24 @@ def retrieve(
     skip = index.hidden(list({c for ranking in rankings for c in ranking}))
     fused = fuse([[c for c in ranking if c not in skip] for ranking in rankings], settings.rrf_k)
     ordered = sorted(fused, key=lambda c: (-fused[c], c))
-    stored = index.chunks(ordered)  # keys no longer stored are left out
+    reranker = reranker or NoReranker()
+    # the fused order as it is needs only its first top_k stored chunks read, not every candidate
+    stored = first_stored(index, ordered, top_k) if type(reranker) is NoReranker else index.chunks(ordered)
     candidates = [_passage(s, fused[s.key]) for s in stored]
     chunk_of = {(p.doc_id, p.start): s for p, s in zip(candidates, stored, strict=True)}
-    chosen = (reranker or NoReranker()).rerank(question, candidates)[:top_k]
+    chosen = reranker.rerank(question, candidates)[:top_k]
     return score_sentences(index, question, query, [(p, chunk_of[p.doc_id, p.start]) for p in chosen])
+
+
+def first_stored(index: Store, keys: list[int], n: int) -> list[StoredChunk]:
+    """The first ``n`` chunks of ``keys`` still stored, in that order (as ``index.chunks(keys)[:n]``)."""
+    found: list[StoredChunk] = []
+    at = 0
+    while len(found) < n and at < len(keys):
+        batch = keys[at:at + n - len(found)]
+        found += index.chunks(batch)
+        at += len(batch)
+    return found
 
 
 def _passage(stored: StoredChunk, score: float) -> Passage:
