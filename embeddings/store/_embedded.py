@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     hidden INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id, start);
 CREATE INDEX IF NOT EXISTS chunks_seq ON chunks (seq);
+CREATE INDEX IF NOT EXISTS chunks_hidden ON chunks (key) WHERE hidden = 1;
 CREATE TABLE IF NOT EXISTS tombstones (key INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS tombstones_seq ON tombstones (seq);
 CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL);
@@ -552,7 +553,8 @@ class EmbeddedStore:
         if not keys:
             return set()
         marks = ",".join("?" * len(keys))
-        sql = f"SELECT key FROM chunks WHERE hidden = 1 AND key IN ({marks})"
+        # the few hidden chunks have their own index: the rows (and their vectors) are not read
+        sql = f"SELECT key FROM chunks INDEXED BY chunks_hidden WHERE hidden = 1 AND key IN ({marks})"
         return {k for (k,) in self._query(sql, list(keys))}
 
     def chunks(self, keys: Sequence[int]) -> list[StoredChunk]:
