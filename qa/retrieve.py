@@ -3,6 +3,8 @@ then sentence scoring."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from embeddings.encoder import Encoder
@@ -10,6 +12,8 @@ from embeddings.store import SENTENCE_SLOTS, Store, StoredChunk
 from qa.generator import NoReranker, Reranker
 from qa.records import Evidence, Passage, Question, ScoredSentence
 from qa.settings import RetrievalSettings
+
+_LEGS = ThreadPoolExecutor(2, thread_name_prefix="retrieval-leg")  # shared by every question
 
 # Sentence score = DENSE_WEIGHT * cosine + (1 - DENSE_WEIGHT) * IDF-weighted term coverage.
 DENSE_WEIGHT = 0.55
@@ -70,9 +74,10 @@ def retrieve(
     """
     text = f"{question.text} {context}" if context else question.text
     query = encoder.encode([text])[0] if query_vector is None else query_vector
-    rankings = [dense_ranking(index, query, settings.candidates),
-                sentence_ranking(index, query, settings.candidates),
-                sparse_ranking(index, text, settings.candidates)]
+    # the two dense legs search on other threads (FAISS lets go of the GIL) while BM25 scores here
+    legs = [_LEGS.submit(leg, index, query, settings.candidates) for leg in (dense_ranking, sentence_ranking)]
+    sparse = sparse_ranking(index, text, settings.candidates)
+    rankings = [legs[0].result(), legs[1].result(), sparse]
     skip = index.hidden(list({c for ranking in rankings for c in ranking}))
     fused = fuse([[c for c in ranking if c not in skip] for ranking in rankings], settings.rrf_k)
     ordered = sorted(fused, key=lambda c: (-fused[c], c))
