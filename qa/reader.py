@@ -101,13 +101,20 @@ def matched(anchors: Anchors, text: str, title: str = "", context: frozenset[str
     """True when ``text`` states every anchor (names may also be in its article's title or in the
     ``context`` terms of the passage around it)."""
     # invisible format characters ("Quill\u200bmere") must not split a name in two
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    text = visible(text)
     if not anchors.numbers <= numbers(text) or not anchors.months <= calendar_words(text):
         return False
     terms = set(content_terms(text)) | set(content_terms(title)) | context
     return all(_mentions(terms, name) for name in anchors.names) and all(
         any(_mentions(terms, name) for name in group) for group in anchors.choices
     )
+
+
+def visible(text: str) -> str:
+    """``text`` without its invisible format characters (Unicode category Cf)."""
+    # each distinct character is looked up once, not each occurrence
+    hidden = {ch for ch in set(text) if unicodedata.category(ch) == "Cf"}
+    return "".join(ch for ch in text if ch not in hidden) if hidden else text
 
 
 def _spelled(resolved: str | None) -> str:

@@ -3,6 +3,8 @@ then sentence scoring."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from embeddings.encoder import Encoder
@@ -10,6 +12,8 @@ from embeddings.store import SENTENCE_SLOTS, Store, StoredChunk
 from qa.generator import NoReranker, Reranker
 from qa.records import Evidence, Passage, Question, ScoredSentence
 from qa.settings import RetrievalSettings
+
+_LEGS = ThreadPoolExecutor(2, thread_name_prefix="retrieval-leg")  # shared by every question
 
 # Sentence score = DENSE_WEIGHT * cosine + (1 - DENSE_WEIGHT) * IDF-weighted term coverage.
 DENSE_WEIGHT = 0.55
@@ -70,17 +74,31 @@ def retrieve(
     """
     text = f"{question.text} {context}" if context else question.text
     query = encoder.encode([text])[0] if query_vector is None else query_vector
-    rankings = [dense_ranking(index, query, settings.candidates),
-                sentence_ranking(index, query, settings.candidates),
-                sparse_ranking(index, text, settings.candidates)]
+    # the two dense legs search on other threads (FAISS lets go of the GIL) while BM25 scores here
+    legs = [_LEGS.submit(leg, index, query, settings.candidates) for leg in (dense_ranking, sentence_ranking)]
+    sparse = sparse_ranking(index, text, settings.candidates)
+    rankings = [legs[0].result(), legs[1].result(), sparse]
     skip = index.hidden(list({c for ranking in rankings for c in ranking}))
     fused = fuse([[c for c in ranking if c not in skip] for ranking in rankings], settings.rrf_k)
     ordered = sorted(fused, key=lambda c: (-fused[c], c))
-    stored = index.chunks(ordered)  # keys no longer stored are left out
+    reranker = reranker or NoReranker()
+    # the fused order as it is needs only its first top_k stored chunks read, not every candidate
+    stored = first_stored(index, ordered, top_k) if type(reranker) is NoReranker else index.chunks(ordered)
     candidates = [_passage(s, fused[s.key]) for s in stored]
     chunk_of = {(p.doc_id, p.start): s for p, s in zip(candidates, stored, strict=True)}
-    chosen = (reranker or NoReranker()).rerank(question, candidates)[:top_k]
+    chosen = reranker.rerank(question, candidates)[:top_k]
     return score_sentences(index, question, query, [(p, chunk_of[p.doc_id, p.start]) for p in chosen])
+
+
+def first_stored(index: Store, keys: list[int], n: int) -> list[StoredChunk]:
+    """The first ``n`` chunks of ``keys`` still stored, in that order (as ``index.chunks(keys)[:n]``)."""
+    found: list[StoredChunk] = []
+    at = 0
+    while len(found) < n and at < len(keys):
+        batch = keys[at:at + n - len(found)]
+        found += index.chunks(batch)
+        at += len(batch)
+    return found
 
 
 def _passage(stored: StoredChunk, score: float) -> Passage:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from embeddings.build import embed_documents
 from embeddings.chunking import load_nlp, process_all
 from embeddings.encoder import Encoder
-from embeddings.records import Document
+from embeddings.records import Document, ProcessedDocument
 from embeddings.store import IndexedDocument, Store
 from qa.dedupe import find_copy
 
@@ -27,11 +28,29 @@ def index_documents(
     todo = [d for d in documents if held.get(d.doc_id) != d]
     stages = {} if stages is None else stages
     nlp = load_nlp() if todo else None
-    for first in range(0, len(todo), BATCH):
-        batch = todo[first:first + BATCH]
-        write_batch(store, encoder, batch, nlp, stages)
-        if progress:
-            progress("index", first + len(batch), len(todo))
+    batches = [todo[first:first + BATCH] for first in range(0, len(todo), BATCH)]
+    # While the encoder embeds one batch, the next is cleaned, split and tagged on one thread and
+    # the one before is judged and stored on another (in order: a document can only copy one
+    # stored before it). The encoder releases the GIL; spaCy and the store mostly hold it.
+    with ThreadPoolExecutor(1) as tagger, ThreadPoolExecutor(1) as writer:
+        ahead = tagger.submit(_processed, encoder, batches[0], nlp, stages) if batches else None
+        written: Future[list[IndexedDocument]] | None = None
+        stored = 0
+        for done in range(len(batches)):
+            assert ahead is not None
+            processed = ahead.result()
+            if done + 1 < len(batches):
+                ahead = tagger.submit(_processed, encoder, batches[done + 1], nlp, stages)
+            embedded = _embedded(encoder, processed, stages)
+            if written is not None:
+                stored += len(written.result())
+                if progress:
+                    progress("index", stored, len(todo))
+            written = writer.submit(_judged_and_stored, store, embedded, stages)
+        if written is not None:
+            stored += len(written.result())
+            if progress:
+                progress("index", stored, len(todo))
     return len(todo)
 
 
@@ -41,23 +60,46 @@ def write_batch(
 ) -> list[IndexedDocument]:
     """Process, embed and upsert a batch; then judge each against the earlier ones (and re-write copies)."""
     stages = {} if stages is None else stages
+    processed = _processed(encoder, batch, nlp or load_nlp(), stages)
+    return _judged_and_stored(store, _embedded(encoder, processed, stages), stages)
+
+
+def _add(stages: dict[str, float], stage: str, began: float) -> None:
+    stages[stage] = stages.get(stage, 0.0) + time.perf_counter() - began
+
+
+def _processed(
+    encoder: Encoder, batch: Sequence[Document], nlp: object, stages: dict[str, float]
+) -> list[ProcessedDocument]:
     began = time.perf_counter()
-    processed = process_all(batch, encoder, nlp or load_nlp())  # type: ignore[arg-type]
-    stages["clean+split+tag"] = stages.get("clean+split+tag", 0.0) + time.perf_counter() - began
+    processed = process_all(batch, encoder, nlp)  # type: ignore[arg-type]
+    _add(stages, "clean+split+tag", began)
+    return processed
+
+
+def _embedded(
+    encoder: Encoder, processed: list[ProcessedDocument], stages: dict[str, float]
+) -> list[IndexedDocument]:
     began = time.perf_counter()
     vectors = embed_documents(processed, encoder)
-    stages["embed"] = stages.get("embed", 0.0) + time.perf_counter() - began
-    began = time.perf_counter()
     docs = [
         IndexedDocument(processed=p, chunk_vectors=vectors[p.document.doc_id].chunks,
                         sentence_vectors=vectors[p.document.doc_id].sentences)
         for p in processed
     ]
+    _add(stages, "embed", began)
+    return docs
+
+
+def _judged_and_stored(
+    store: Store, docs: list[IndexedDocument], stages: dict[str, float]
+) -> list[IndexedDocument]:
+    began = time.perf_counter()
     judged: list[IndexedDocument] = []
     for doc in docs:  # in order: a document can only copy one written before it
         judged.append(find_copy(store, doc, judged))
     store.upsert(judged)
-    stages["store"] = stages.get("store", 0.0) + time.perf_counter() - began
+    _add(stages, "store", began)
     return judged
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -41,8 +42,12 @@ class StoredChunk:
     source: str | None
     published: str | None
     sentence_vectors: np.ndarray
-    sentence_terms: tuple[frozenset[str], ...]  # content terms of each sentence
     copied: frozenset[int]  # starts of its sentences that repeat an earlier document's
+
+    @cached_property
+    def sentence_terms(self) -> tuple[frozenset[str], ...]:
+        """Content terms of each sentence (worked out on first use: most chunks read never need them)."""
+        return tuple(frozenset(content_terms(s.text)) for s in self.chunk.sentences)
 
     @property
     def hidden(self) -> bool:
@@ -161,11 +166,10 @@ def sentence_rows(doc: IndexedDocument) -> list[tuple[Chunk, slice]]:
 def stored_chunk(
     key: int, chunk: Chunk, document: Document, sentence_vectors: np.ndarray, copied: frozenset[int]
 ) -> StoredChunk:
-    """A StoredChunk with its sentence terms worked out."""
+    """A StoredChunk of ``chunk`` in ``document``."""
     return StoredChunk(
         key=key, chunk=chunk, title=document.title, source=document.source,
         published=document.published, sentence_vectors=sentence_vectors,
-        sentence_terms=tuple(frozenset(content_terms(s.text)) for s in chunk.sentences),
         copied=frozenset(s.start for s in chunk.sentences if s.start in copied),
     )
 

@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     hidden INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id, start);
 CREATE INDEX IF NOT EXISTS chunks_seq ON chunks (seq);
+CREATE INDEX IF NOT EXISTS chunks_hidden ON chunks (key) WHERE hidden = 1;
 CREATE TABLE IF NOT EXISTS tombstones (key INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS tombstones_seq ON tombstones (seq);
 CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL);
@@ -148,6 +149,8 @@ class EmbeddedStore:
         self._sentences: faiss.Index = _flat(dim)
         self._sparse = SparseIndex()
         self._idf: dict[str, float] | None = None
+        # IDF by the store version it reflects, shared with every view: one computation per write
+        self._idf_by_seq: dict[int, dict[str, float]] = {}
         self._background: threading.Thread | None = None
         self._regrowing: threading.Thread | None = None
         self._trained_for = {"dense": 0, "sentences": 0}
@@ -278,7 +281,9 @@ class EmbeddedStore:
         view._db_lock = threading.Lock()
         view._db = sqlite3.connect(self.path / "store.db", check_same_thread=False, isolation_level=None)
         view._db.execute("BEGIN")
-        view._db.execute("SELECT value FROM meta WHERE name = 'seq'").fetchone()  # the snapshot starts here
+        # the snapshot starts here
+        view._seq = int(view._db.execute("SELECT value FROM meta WHERE name = 'seq'").fetchone()[0])
+        view._idf = None
         return view
 
     def refresh(self) -> bool:
@@ -548,7 +553,8 @@ class EmbeddedStore:
         if not keys:
             return set()
         marks = ",".join("?" * len(keys))
-        sql = f"SELECT key FROM chunks WHERE hidden = 1 AND key IN ({marks})"
+        # the few hidden chunks have their own index: the rows (and their vectors) are not read
+        sql = f"SELECT key FROM chunks INDEXED BY chunks_hidden WHERE hidden = 1 AND key IN ({marks})"
         return {k for (k,) in self._query(sql, list(keys))}
 
     def chunks(self, keys: Sequence[int]) -> list[StoredChunk]:
@@ -580,9 +586,15 @@ class EmbeddedStore:
     def term_idf(self) -> dict[str, float]:
         """IDF of every sentence term, a copy's copied sentences not counted."""
         idf = self._idf
+        if idf is None and self._frozen:
+            idf = self._idf_by_seq.get(self._seq)
         if idf is None:
             n = int(self._meta("sentences") or 0)
-            idf = self._idf = idf_from_counts(dict(self._query("SELECT term, df FROM terms")), n)
+            idf = idf_from_counts(dict(self._query("SELECT term, df FROM terms")), n)
+            if self._frozen:  # a view: its snapshot is that version of the store, for every view
+                self._idf_by_seq.clear()
+                self._idf_by_seq[self._seq] = idf
+        self._idf = idf
         return idf
 
     def close(self) -> None:
