@@ -64,19 +64,23 @@ def _reply(text: str):
     return handler
 
 
-def test_llm_answer_adopting_a_lone_value_is_replaced_by_the_values_side_by_side(planted):
-    evidence = planted.retrieve(QUESTION)
-    n = next(i for i, p in enumerate(evidence.passages, start=1) if "paratroopers" in p.text)
+def _llm_answer(encoder, question: str, evidence, reply: str) -> Answer:
+    """The LLM generator's answer when the model replies with ``reply``."""
     settings = GeneratorSettings(mode="llm", llm_base_url="http://127.0.0.1:9/v1", llm_timeout=5.0)
 
     async def ask() -> Answer:
-        async with httpx.AsyncClient(transport=httpx.MockTransport(_reply(
-            f"French paratroopers captured Konna on 2 February 2013 [{n}]."
-        ))) as client:
-            generator = LLMGenerator(settings, client, planted.encoder, fallback=ExtractiveGenerator())
-            return await generator.generate(QUESTION, evidence)
+        async with httpx.AsyncClient(transport=httpx.MockTransport(_reply(reply))) as client:
+            generator = LLMGenerator(settings, client, encoder, fallback=ExtractiveGenerator())
+            return await generator.generate(question, evidence)
 
-    answer = asyncio.run(ask())
+    return asyncio.run(ask())
+
+
+def test_llm_answer_adopting_a_lone_value_is_replaced_by_the_values_side_by_side(planted):
+    evidence = planted.retrieve(QUESTION)
+    n = next(i for i, p in enumerate(evidence.passages, start=1) if "paratroopers" in p.text)
+    answer = _llm_answer(planted.encoder, QUESTION, evidence,
+                         f"French paratroopers captured Konna on 2 February 2013 [{n}].")
     assert answer.fallback_reason == SOURCES_DIFFER
     _side_by_side(answer, planted)
     assert "2 February" in answer.answer
@@ -89,16 +93,8 @@ def test_the_rival_value_is_sought_beyond_the_passages_the_model_reads(planted, 
     rival = next(i for i, p in enumerate(evidence.passages) if "January 10" in p.text)
     assert n < rival  # the lone claim is shown, the seeds' value is not
     monkeypatch.setattr(llm_module, "LLM_PASSAGES", rival)
-    settings = GeneratorSettings(mode="llm", llm_base_url="http://127.0.0.1:9/v1", llm_timeout=5.0)
-
-    async def ask() -> Answer:
-        async with httpx.AsyncClient(transport=httpx.MockTransport(_reply(
-            f"French paratroopers captured Konna on 2 February 2013 [{n + 1}]."
-        ))) as client:
-            generator = LLMGenerator(settings, client, planted.encoder, fallback=ExtractiveGenerator())
-            return await generator.generate(QUESTION, evidence)
-
-    answer = asyncio.run(ask())
+    answer = _llm_answer(planted.encoder, QUESTION, evidence,
+                         f"French paratroopers captured Konna on 2 February 2013 [{n + 1}].")
     assert answer.fallback_reason == SOURCES_DIFFER
     _side_by_side(answer, planted)
 
@@ -109,16 +105,8 @@ def test_the_rival_count_is_the_one_said_of_the_asked_thing(seed_service):
     question = "How many soldiers has Nigeria committed to Mali?"
     evidence = seed_service.retrieve(question)
     n = next(i for i, p in enumerate(evidence.passages, start=1) if "250 soldiers" in p.text)
-    settings = GeneratorSettings(mode="llm", llm_base_url="http://127.0.0.1:9/v1", llm_timeout=5.0)
-
-    async def ask() -> Answer:
-        async with httpx.AsyncClient(transport=httpx.MockTransport(_reply(
-            f"So far, 250 soldiers from Nigeria and Togo have joined the Franco-Malian forces [{n}]."
-        ))) as client:
-            generator = LLMGenerator(settings, client, seed_service.encoder, fallback=ExtractiveGenerator())
-            return await generator.generate(question, evidence)
-
-    answer = asyncio.run(ask())
+    reply = f"So far, 250 soldiers from Nigeria and Togo have joined the Franco-Malian forces [{n}]."
+    answer = _llm_answer(seed_service.encoder, question, evidence, reply)
     assert answer.fallback_reason == SOURCES_DIFFER
     assert "1,200 soldiers" in answer.answer and "killed two soldiers" not in answer.answer
 
