@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from embeddings.build import embed_documents
@@ -36,21 +37,23 @@ def index_documents(
         ahead = tagger.submit(_processed, encoder, batches[0], nlp, stages) if batches else None
         written: Future[list[IndexedDocument]] | None = None
         stored = 0
+
+        def wait_for_written() -> None:
+            nonlocal stored
+            if written is not None:
+                stored += len(written.result())
+                if progress:
+                    progress("index", stored, len(todo))
+
         for done in range(len(batches)):
             assert ahead is not None
             processed = ahead.result()
             if done + 1 < len(batches):
                 ahead = tagger.submit(_processed, encoder, batches[done + 1], nlp, stages)
             embedded = _embedded(encoder, processed, stages)
-            if written is not None:
-                stored += len(written.result())
-                if progress:
-                    progress("index", stored, len(todo))
+            wait_for_written()
             written = writer.submit(_judged_and_stored, store, embedded, stages)
-        if written is not None:
-            stored += len(written.result())
-            if progress:
-                progress("index", stored, len(todo))
+        wait_for_written()
     return len(todo)
 
 
@@ -64,43 +67,44 @@ def write_batch(
     return _judged_and_stored(store, _embedded(encoder, processed, stages), stages)
 
 
-def _add(stages: dict[str, float], stage: str, began: float) -> None:
-    stages[stage] = stages.get(stage, 0.0) + time.perf_counter() - began
+@contextmanager
+def _timed(stages: dict[str, float], stage: str) -> Iterator[None]:
+    """Adds the time spent in the block to ``stages[stage]``."""
+    began = time.perf_counter()
+    try:
+        yield
+    finally:
+        stages[stage] = stages.get(stage, 0.0) + time.perf_counter() - began
 
 
 def _processed(
     encoder: Encoder, batch: Sequence[Document], nlp: object, stages: dict[str, float]
 ) -> list[ProcessedDocument]:
-    began = time.perf_counter()
-    processed = process_all(batch, encoder, nlp)  # type: ignore[arg-type]
-    _add(stages, "clean+split+tag", began)
-    return processed
+    with _timed(stages, "clean+split+tag"):
+        return process_all(batch, encoder, nlp)  # type: ignore[arg-type]
 
 
 def _embedded(
     encoder: Encoder, processed: list[ProcessedDocument], stages: dict[str, float]
 ) -> list[IndexedDocument]:
-    began = time.perf_counter()
-    vectors = embed_documents(processed, encoder)
-    docs = [
-        IndexedDocument(processed=p, chunk_vectors=vectors[p.document.doc_id].chunks,
-                        sentence_vectors=vectors[p.document.doc_id].sentences)
-        for p in processed
-    ]
-    _add(stages, "embed", began)
-    return docs
+    with _timed(stages, "embed"):
+        vectors = embed_documents(processed, encoder)
+        return [
+            IndexedDocument(processed=p, chunk_vectors=vectors[p.document.doc_id].chunks,
+                            sentence_vectors=vectors[p.document.doc_id].sentences)
+            for p in processed
+        ]
 
 
 def _judged_and_stored(
     store: Store, docs: list[IndexedDocument], stages: dict[str, float]
 ) -> list[IndexedDocument]:
-    began = time.perf_counter()
-    judged: list[IndexedDocument] = []
-    for doc in docs:  # in order: a document can only copy one written before it
-        judged.append(find_copy(store, doc, judged))
-    store.upsert(judged)
-    _add(stages, "store", began)
-    return judged
+    with _timed(stages, "store"):
+        judged: list[IndexedDocument] = []
+        for doc in docs:  # in order: a document can only copy one written before it
+            judged.append(find_copy(store, doc, judged))
+        store.upsert(judged)
+        return judged
 
 
 def import_snapshot(store: Store, data_dir: Path, model: str) -> int:
