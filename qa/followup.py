@@ -45,6 +45,7 @@ _VALUES = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY",
 _MARKERS = re.compile(r"\s*\[\d+\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _CARRIED = ", regarding "  # how the rule appends the referents it could not put in place
+MAX_DESCRIPTION = 12  # words of a previous question's description a demonstrative may take along
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s+[A-Z]")
 
 
@@ -125,7 +126,8 @@ def rewrite(
         # "And Benin?" asks the previous question again; "And who leads Mali?" stands alone
         return _swapped(prev, nlp(rest.strip(" ?")), previous) if _is_bare(nlp(rest)) else _tidy(rest)
     referents = _referents(prev, answer)
-    replaced, unresolved = _substituted(doc, refs, referents, skip_to=opener.end() if opener else 0)
+    replaced, unresolved = _substituted(doc, refs, referents, skip_to=opener.end() if opener else 0,
+                                        phrases=_described(doc, refs, prev))
     if unresolved or not own_words:
         carried = _carried(prev, answer, replaced)
         if carried:
@@ -225,14 +227,48 @@ def _names(doc: Doc) -> list[Span]:
     return sorted(spans, key=lambda s: s.start)
 
 
+def _described(doc: Doc, refs: list[Token], prev: Doc) -> dict[int, tuple[str, str]]:
+    """"that attack" after a question about "the attack in Nigeria that killed two soldiers": for
+    each demonstrative whose noun the previous question used once, the determiner to put in its
+    place and the words that followed that noun there (its prepositional and relative phrases)."""
+    found: dict[int, tuple[str, str]] = {}
+    for token in refs:
+        noun = token.head
+        if token.dep_ != "det" or noun.pos_ not in ("NOUN", "PROPN") or noun.i < token.i:
+            continue
+        term = content_terms(noun.text)
+        same = [t for t in prev if t.pos_ in ("NOUN", "PROPN") and content_terms(t.text) == term]
+        if len(same) != 1 or any(t.tag_.startswith("W") for t in same[0].lefts):
+            continue  # "which attack": what was asked, not a description to carry
+        head = same[0]
+        after = [t for t in head.subtree if t.i > head.i and t.tag_ != "."]
+        if not after or after[-1].i - head.i != len(after) or len(after) > MAX_DESCRIPTION:
+            continue
+        det = next((t.text for t in head.lefts if t.dep_ == "det"), "the")
+        found[token.i] = ("the" if det.lower() in _DEMONSTRATIVE else det.lower(),
+                          "".join(t.text_with_ws for t in after).strip())
+    return found
+
+
 def _substituted(
-    doc: Doc, refs: list[Token], referents: dict[str, tuple[str, bool]], skip_to: int
+    doc: Doc, refs: list[Token], referents: dict[str, tuple[str, bool]], skip_to: int,
+    phrases: dict[int, tuple[str, str]] | None = None,
 ) -> tuple[str, bool]:
-    """The question with personal pronouns replaced by their referents; True if a reference is left."""
+    """The question with personal pronouns replaced by their referents, and demonstratives by the
+    previous question's description (``_described``); True if a reference is left."""
     out: list[str] = []
     replaced: set[int] = set()
+    phrases = phrases or {}
+    trailing = {doc[i].head.i: rest for i, (_, rest) in phrases.items()}
     for token in doc:
         if token.idx < skip_to:
+            continue
+        if token.i in phrases:
+            out.append(phrases[token.i][0] + token.whitespace_)
+            replaced.add(token.i)
+            continue
+        if token.i in trailing:
+            out.append(f"{token.text} {trailing[token.i]}{token.whitespace_}")
             continue
         pronoun = token in refs and token.lower_ in _PERSONAL | _POSSESSIVE
         found = referents.get(_PRONOUN_KIND.get(token.lower_, "person")) if pronoun else None

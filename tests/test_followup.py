@@ -57,6 +57,17 @@ def test_an_event_pronoun_carries_the_previous_names_and_keeps_every_user_word()
     assert keeps_user_words(question, standalone)
 
 
+def test_a_demonstrative_takes_the_description_the_previous_question_gave_its_noun() -> None:
+    previous = "Which union called the strike in Leeds that halted car production?"
+    question = "When did that strike end?"
+    standalone = rewrite(question, previous)
+    assert standalone == "When did the strike in Leeds that halted car production end?"
+    assert keeps_user_words(question, standalone)
+    # the noun asked about ("which strike") has no description to give: the names are carried
+    assert rewrite("When did that strike end?", "Which strike halted car production in Leeds?") == (
+        "When did that strike end, regarding Leeds and car production?")
+
+
 def test_a_bare_and_asks_the_previous_question_about_the_new_name() -> None:
     previous = "How many soldiers has Nigeria committed to Mali?"
     assert rewrite("What about Benin?", previous) == "How many soldiers has Benin committed to Mali?"
