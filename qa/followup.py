@@ -193,8 +193,9 @@ def _referents(prev: Doc, answer: Doc | None) -> dict[str, tuple[str, bool]]:
     found: dict[str, dict[int, str]] = {}  # kind -> the phrases' head words -> the phrase
     subject: str | None = None
     for span in _names(prev) + [c for c in prev.noun_chunks if _plain(c)]:
-        if span.root.dep_ not in ("amod", "compound"):
-            found.setdefault(_kind(span), {}).setdefault(span.root.i, span.text)
+        if span.root.dep_ not in ("amod", "compound") and span.root.ent_type_ not in _VALUES:
+            phrase = span[2:] if span[:2].text.lower() in ("how many", "how much") else span
+            found.setdefault(_kind(span), {}).setdefault(span.root.i, phrase.text)
             if span.root.dep_ in ("nsubj", "nsubjpass") and subject is None:
                 subject = _kind(span)
     unresolved = {_PRONOUN_KIND.get(t.lower_, "person") for t in prev
@@ -213,7 +214,10 @@ def _referents(prev: Doc, answer: Doc | None) -> dict[str, tuple[str, bool]]:
 
 
 def _plain(chunk: Span) -> bool:
-    return not any(t.tag_.startswith("W") or t.tag_ == "PRP" for t in chunk)
+    """A noun phrase a pronoun may stand for: not "which group" (the answer is the referent); "how
+    many net cafes" is, as the net cafes."""
+    counted = chunk[:2].text.lower() in ("how many", "how much")
+    return not any(t.tag_.startswith("W") or t.tag_ == "PRP" for t in chunk[2 if counted else 0:])
 
 
 def _names(doc: Doc) -> list[Span]:
@@ -273,7 +277,10 @@ def _substituted(
         pronoun = token in refs and token.lower_ in _PERSONAL | _POSSESSIVE
         found = referents.get(_PRONOUN_KIND.get(token.lower_, "person")) if pronoun else None
         is_subject = token.dep_ in ("nsubj", "nsubjpass")
-        referent = found[0] if found and (found[1] or not is_subject) else None
+        # "they" may stand for a group named in the singular, so a subject "they" only continues a
+        # subject; "it", "he" and "she" agree strictly, so one phrase of their kind is enough
+        loose = _PRONOUN_KIND.get(token.lower_) == "plural"
+        referent = found[0] if found and (found[1] or not is_subject or not loose) else None
         if referent:
             possessive = token.lower_ in _POSSESSIVE and not _POSSESSIVE_END.search(referent)
             word = f"{referent}'s" if possessive else referent

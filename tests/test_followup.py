@@ -68,6 +68,13 @@ def test_a_demonstrative_takes_the_description_the_previous_question_gave_its_no
         "When did that strike end, regarding Leeds and car production?")
 
 
+def test_it_agrees_strictly_so_one_thing_is_enough_but_they_may_be_a_group() -> None:
+    previous = "Which day did the ministers approve the budget?"
+    assert rewrite("When was it published?", previous) == "When was the budget published?"
+    # "how many net cafes" offers the net cafes; with the authorities also plural, "they" is unsure
+    assert "regarding" in rewrite("When did they open?", "How many net cafes did the authorities close?")
+
+
 def test_a_bare_and_asks_the_previous_question_about_the_new_name() -> None:
     previous = "How many soldiers has Nigeria committed to Mali?"
     assert rewrite("What about Benin?", previous) == "How many soldiers has Benin committed to Mali?"
