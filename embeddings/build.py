@@ -7,7 +7,6 @@ from collections.abc import Callable
 from embeddings.chunking import load_nlp, process_all
 from embeddings.encoder import Encoder
 from embeddings.index import CorpusIndex, DocVectors, build_snapshot
-from embeddings.pooling import chunk_and_sentence_vectors
 from embeddings.records import Document, ProcessedDocument
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -16,14 +15,17 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 def embed_documents(
     processed: list[ProcessedDocument], encoder: Encoder, progress: Progress | None = None
 ) -> dict[str, DocVectors]:
-    """Embed every chunk (sentences pooled from its tokens, ``embeddings/pooling.py``), in large
-    batches, and split the vectors per document."""
-    chunks = [c for p in processed for c in p.chunks]
+    """Embed every chunk and sentence, in large batches, and split the vectors per document."""
+    chunk_texts = [c.text for p in processed for c in p.chunks]
+    sentence_texts = [s.text for p in processed for c in p.chunks for s in c.sentences]
     if progress:
-        progress("embed", 0, len(chunks))
-    chunk_vectors, sentence_vectors = chunk_and_sentence_vectors(encoder, chunks)
+        progress("embed", 0, len(chunk_texts) + len(sentence_texts))
+    chunk_vectors = encoder.encode(chunk_texts)
     if progress:
-        progress("embed", len(chunks), len(chunks))
+        progress("embed", len(chunk_texts), len(chunk_texts) + len(sentence_texts))
+    sentence_vectors = encoder.encode(sentence_texts)
+    if progress:
+        progress("embed", len(chunk_texts) + len(sentence_texts), len(chunk_texts) + len(sentence_texts))
     out: dict[str, DocVectors] = {}
     ci = si = 0
     for p in processed:

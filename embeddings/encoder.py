@@ -13,9 +13,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,7 +24,7 @@ import numpy as np
 from embeddings.batching import MicroBatcher
 from qa.settings import IndexSettings, Settings
 
-__all__ = ["BACKENDS", "MODEL_NAME", "Encoder", "MiniLMEncoder", "TokenVectors", "default_encoder"]
+__all__ = ["BACKENDS", "MODEL_NAME", "Encoder", "MiniLMEncoder", "default_encoder"]
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 BACKENDS = ("auto", "onnx", "onnx-int8", "torch")
@@ -63,16 +62,6 @@ class Encoder(Protocol):
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """An (n, dimension) float32 array, one normalised row per text."""
         ...
-
-
-@dataclass(frozen=True)
-class TokenVectors:
-    """One encoded text's real tokens: where each starts and ends in the text, and its embedding."""
-
-    starts: np.ndarray  # (n,) int64 character offsets
-    ends: np.ndarray  # (n,) int64
-    vectors: np.ndarray  # (n, dimension) float32 contextual token embeddings (before pooling)
-    special: np.ndarray  # (dimension,) float32: the [CLS] and [SEP] embeddings, summed
 
 
 class MiniLMEncoder:
@@ -140,73 +129,27 @@ class MiniLMEncoder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if self._session is None:
             return self._encode_torch(texts, show_progress)
+        # Longest first, so each batch pads to a similar length; batches run on a small pool.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
 
         def run(batch: list[int]) -> None:
             out[batch] = self._encode_onnx([texts[i] for i in batch])
 
-        self._in_batches(texts, run)
-        return out
-
-    def encode_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[TokenVectors]]:
-        """``encode_batch(texts)`` and, from the same pass of the model, each text's token embeddings."""
-        out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        tokens: list[TokenVectors | None] = [None] * len(texts)
-
-        def run(batch: list[int]) -> None:
-            vectors, made = self._tokens([texts[i] for i in batch])
-            out[batch] = vectors
-            for i, t in zip(batch, made, strict=True):
-                tokens[i] = t
-
-        if texts:
-            self._in_batches(texts, run)
-        return out, [t for t in tokens if t is not None]
-
-    def _in_batches(self, texts: Sequence[str], run: Callable[[list[int]], None]) -> None:
-        # Longest first, so each batch pads to a similar length; batches run on a small pool.
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
         if len(batches) == 1 or self.workers == 1:
             for batch in batches:
                 run(batch)
         else:
             with ThreadPoolExecutor(min(self.workers, len(batches))) as pool:
                 list(pool.map(run, batches))
-
-    def _tokens(self, texts: list[str]) -> tuple[np.ndarray, list[TokenVectors]]:
-        from embeddings.onnx_backend import tokenize_spans
-
-        if self._session is None:
-            return self._tokens_torch(texts)
-        ids, mask, encodings = tokenize_spans(self._tokenizer, texts)
-        vectors, hidden = self._session.run(
-            ["embedding", "token_embeddings"], {"input_ids": ids, "attention_mask": mask}
-        )
-        return np.asarray(vectors, dtype=np.float32), _token_vectors(encodings, hidden)
-
-    def _tokens_torch(self, texts: list[str]) -> tuple[np.ndarray, list[TokenVectors]]:
-        import torch
-
-        from embeddings.onnx_backend import load_tokenizer, tokenize_spans
-
-        if self._tokenizer is None:
-            self._tokenizer = load_tokenizer(_model_dir())
-        ids, mask, encodings = tokenize_spans(self._tokenizer, texts)
-        with self._lock, torch.no_grad():
-            hidden = self._model[0].auto_model(
-                input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)
-            ).last_hidden_state.numpy()
-        weights = mask[:, :, None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-        pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return pooled.astype(np.float32), _token_vectors(encodings, hidden)
+        return out
 
     def _encode_onnx(self, texts: list[str]) -> np.ndarray:
         from embeddings.onnx_backend import tokenize
 
         ids, mask = tokenize(self._tokenizer, texts)
-        vectors = self._session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})[0]
+        vectors = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
         return np.asarray(vectors, dtype=np.float32)
 
     def _encode_torch(self, texts: Sequence[str], show_progress: bool) -> np.ndarray:
@@ -223,21 +166,6 @@ class MiniLMEncoder:
     def encode_one(self, text: str) -> np.ndarray:
         """Return the (dim,) embedding of one text; concurrent calls are encoded together."""
         return self._batcher.encode_one(text)
-
-
-def _token_vectors(encodings: Sequence[Any], hidden: np.ndarray) -> list[TokenVectors]:
-    made = []
-    for row, encoding in enumerate(encodings):
-        real = np.array(encoding.attention_mask, dtype=bool)
-        special = np.array(encoding.special_tokens_mask, dtype=bool) & real
-        keep = real & ~special
-        offsets = np.array(encoding.offsets, dtype=np.int64).reshape(-1, 2)[keep]
-        made.append(TokenVectors(
-            starts=offsets[:, 0], ends=offsets[:, 1],
-            vectors=np.ascontiguousarray(hidden[row][keep], dtype=np.float32),
-            special=hidden[row][special].sum(axis=0).astype(np.float32),
-        ))
-    return made
 
 
 def default_encoder(settings: IndexSettings | None = None) -> MiniLMEncoder:

@@ -1,8 +1,7 @@
 """ONNX Runtime backend of the encoder: the bundled PyTorch weights, exported once to a local cache.
 
-The exported graph includes mean pooling and L2 normalisation: its first output is the text's
-embedding itself, its second the token embeddings it pooled (sentence vectors are pooled from a
-chunk's tokens, ``embeddings/pooling.py``). The export is checked against PyTorch before it is kept.
+The exported graph includes mean pooling and L2 normalisation, so its output is the sentence
+embedding itself; the export is checked against PyTorch before it is kept.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-EXPORT_VERSION = 2  # bump when the exported graph changes
+EXPORT_VERSION = 1  # bump when the exported graph changes
 OPSET = 17
 CHECK_TEXTS = ("Who leads the country?", "A longer sentence about troops, towns and a ceasefire.")
 MIN_EXPORT_COSINE = 0.9999  # the export must reproduce PyTorch's vectors to float precision
@@ -67,13 +66,11 @@ def _export(model_dir: Path, path: Path) -> None:
             super().__init__()
             self.model = model
 
-        def forward(
-            self, input_ids: torch.Tensor, attention_mask: torch.Tensor
-        ) -> tuple[torch.Tensor, torch.Tensor]:
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
             hidden = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, p=2.0, dim=1), hidden
+            return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
 
     embedder = Embedder(AutoModel.from_pretrained(str(model_dir))).eval()
     tokenizer = load_tokenizer(model_dir)
@@ -85,14 +82,13 @@ def _export(model_dir: Path, path: Path) -> None:
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 embedder, (torch.from_numpy(ids), torch.from_numpy(mask)), str(tmp),
-                input_names=["input_ids", "attention_mask"], output_names=["embedding", "token_embeddings"],
+                input_names=["input_ids", "attention_mask"], output_names=["embedding"],
                 dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
-                              "attention_mask": {0: "batch", 1: "tokens"}, "embedding": {0: "batch"},
-                              "token_embeddings": {0: "batch", 1: "tokens"}},
+                              "attention_mask": {0: "batch", 1: "tokens"}, "embedding": {0: "batch"}},
                 opset_version=OPSET, dynamo=False,
             )
-            expected = embedder(torch.from_numpy(ids), torch.from_numpy(mask))[0].numpy()
-        got = make_session(tmp).run(["embedding"], {"input_ids": ids, "attention_mask": mask})[0]
+            expected = embedder(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
+        got = make_session(tmp).run(None, {"input_ids": ids, "attention_mask": mask})[0]
         cosine = float((expected * got).sum(axis=1).min())
         if cosine < MIN_EXPORT_COSINE:
             raise RuntimeError(f"the ONNX export differs from PyTorch (cosine {cosine:.6f})")
@@ -126,16 +122,10 @@ def load_tokenizer(model_dir: Path):  # type: ignore[no-untyped-def]
 
 def tokenize(tokenizer, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
     """(input_ids, attention_mask) as int64 arrays, padded to the longest text."""
-    ids, mask, _ = tokenize_spans(tokenizer, texts)
-    return ids, mask
-
-
-def tokenize_spans(tokenizer, texts: Sequence[str]):  # type: ignore[no-untyped-def]
-    """(input_ids, attention_mask, encodings): the encodings carry each token's character offsets."""
     encoded = tokenizer.encode_batch(list(texts))
     ids = np.array([e.ids for e in encoded], dtype=np.int64)
     mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-    return ids, mask, encoded
+    return ids, mask
 
 
 def make_session(path: Path):  # type: ignore[no-untyped-def]
