@@ -3,8 +3,9 @@
 Backends (``IndexSettings.encoder_backend``, from ``QA_ENCODER_BACKEND``): ``onnx`` runs the bundled
 weights, exported once to ``QA_MODEL_CACHE`` (``embeddings/onnx_backend.py``), on ONNX Runtime: the
 same vectors as PyTorch (cosine > 0.9999), about 3x faster for one question and 2x for batches.
-``torch`` runs them through sentence-transformers. ``onnx-int8`` is dynamically quantised: faster
-again, but its vectors move (cosine ~0.993) and depend on what they are batched with. ``auto`` (the
+``torch`` runs them through sentence-transformers. ``onnx-int8`` is dynamically quantised: about
+twice as fast again, but its vectors move (cosine ~0.993 to fp32); it encodes one text per call,
+since a quantised batch's vectors depend on what they are batched with. ``auto`` (the
 default) is ``onnx`` when onnxruntime is installed and the export works, else ``torch``.
 """
 
@@ -97,8 +98,10 @@ class MiniLMEncoder:
         self.backend = choice
         # ONNX, one thread per batch, runs small batches fastest (activations stay in cache):
         # measured on 2 cores, 4-16 texts per batch ~1.5x the chunks/s of 64. PyTorch's own
-        # thread team prefers large batches.
-        self.batch_size = batch_size or (64 if choice == "torch" else 8)
+        # thread team prefers large batches. The int8 model quantises each batch's activations
+        # with one scale, so a text's vector would depend on the texts batched with it (cosine
+        # ~0.99 to itself alone): it encodes one text per call, at the same CPU cost.
+        self.batch_size = batch_size or {"torch": 64, "onnx-int8": 1}.get(choice, 8)
         self._batcher = MicroBatcher(self.encode_batch, max_batch=QUESTION_BATCH, lanes=self.workers)
 
     def _open_onnx(self, quantized: bool) -> None:

@@ -80,8 +80,7 @@ def _timed(stages: dict[str, float], stage: str) -> Iterator[None]:
 def _processed(
     encoder: Encoder, batch: Sequence[Document], nlp: object, stages: dict[str, float]
 ) -> list[ProcessedDocument]:
-    with _timed(stages, "clean+split+tag"):
-        return process_all(batch, encoder, nlp)  # type: ignore[arg-type]
+    return process_all(batch, encoder, nlp, stages=stages)  # type: ignore[arg-type]
 
 
 def _embedded(

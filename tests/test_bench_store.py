@@ -28,3 +28,19 @@ def test_a_synthetic_store_is_bulk_written_and_served_with_ivf_recall(
     reopened = _embedded.EmbeddedStore(tmp_path / "store", model=encoder.name, dim=encoder.dimension)
     assert "IVF" in type(reopened._dense).__name__ and reopened.count() == 300
     reopened.close()
+
+
+@pytest.mark.slow
+def test_the_ingest_figures_give_each_stage_and_the_bare_encoder_of_the_same_run(
+    encoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eval import bench_store
+
+    monkeypatch.setattr(bench_store, "BBC", Path(__file__).resolve().parent.parent / "seeds")
+    figures, texts, _, _ = bench_store.bbc_ingest(tmp_path, encoder, 3)
+    assert figures["documents"] == 3 and figures["chunks"] == len(texts) > 0
+    assert set(figures["stages_s"]) >= {"clean", "split+tag", "embed", "store"}  # type: ignore[arg-type]
+    assert figures["ingest_over_bare"] > 0 and figures["bare_encoder_chunks_per_s"] > 0  # type: ignore[operator]
+    assert figures["cpu_s"]["ingest"] > figures["cpu_s"]["bare_encoder"] > 0  # type: ignore[index]
+    assert set(figures["load_avg_1min"]) == {"before", "after_ingest", "after_bare"}  # type: ignore[arg-type]
+    assert figures["encoder_backend"] == encoder.backend
