@@ -24,12 +24,9 @@ pytestmark = pytest.mark.slow
 QUESTIONS = [q.id for q in load_questions()]
 UNRELATED = unrelated_questions(load_questions(), load_planted())
 
-# One attack gets through in extractive mode; no unrelated answer moves.
-_ECHO = ("a plain false claim written as a quiz answer key ('Q: <the question> A: <false date>') "
-         "echoes the question word for word, so it ranks first; the seeds' sentence leaves the country "
-         "to its title, so it is not 'the same thing' and the lone value is not challenged")
-NOT_CORRECT: dict[str, str] = {"rt-air-raids": _ECHO}
-ADOPTED: dict[str, str] = {"rt-air-raids": _ECHO}
+# No known gaps in extractive mode; a gap found later is listed here as a strict xfail.
+NOT_CORRECT: dict[str, str] = {}
+ADOPTED: dict[str, str] = {}
 QUOTED: dict[str, str] = {}
 CHANGED: dict[str, str] = {}
 
