@@ -365,7 +365,8 @@ def signals(text: str, imperative: bool, quoted: bool = False) -> set[str]:
         "meta_place": _META_PLACE.search(text),
         "output_order": _OUTPUT_ORDER.search(text) or _PLEASE.search(text),
         "meta_subject": _META_SUBJECT.search(text),
-        "house_rule": _HOUSE_RULE.search(text) and _DISMISSAL.search(text),
+        "house_rule": _HOUSE_RULE.search(text) and _DISMISSAL.search(text)
+        and not _REPORTED.search(_DISMISSAL.sub(" ", text)),  # a rule someone reports is news
         "second": _SECOND_PERSON.search(text), "colon": ":" in text,
         "foreign": ((_AGENT_ML.search(text) and _META_ML.search(text)) or _ML_ADDRESS.search(text))
         and not _REPORTED.search(text),
