@@ -490,9 +490,16 @@ def lone_value_rivals(
     # powerhouse ... 1,200 soldiers")
     before = _sentence_before(ranked) if counting else {}
 
+    # "how much money": a sum ("50 million euros") says what it counts without the word
+    sums = counting and bool(_ASKS_MONEY.search(question.text))
+
+    def own(s: ScoredSentence) -> set[str]:
+        terms = set(content_terms(s.sentence.text))
+        return terms | set(question.counted) if sums and values(s.sentence, NUMBER, question) else terms
+
     def stated(s: ScoredSentence) -> set[str]:
         previous = before.get(id(s))
-        return set(content_terms(s.sentence.text + (" " + previous.sentence.text if previous else "")))
+        return own(s) | (own(previous) if previous else set())
 
     setting = setting_terms(question.text)
 
@@ -508,7 +515,7 @@ def lone_value_rivals(
 
     def corroborates(s: ScoredSentence, kind: str) -> bool:
         # a figure recurs by chance ("2,000 troops" of France, "2,000 soldiers" of Benin)
-        same = kind != NUMBER or said <= set(content_terms(s.sentence.text))
+        same = kind != NUMBER or said <= own(s)
         agrees = claimed[kind] & key_values(s.sentence, question, kind)
         return s.sentence.doc_id != home and same and bool(agrees)
 

@@ -173,6 +173,20 @@ def test_an_llm_answer_adopting_an_echoed_lone_value_is_replaced(echo):
     _both_dates(held, echo)
 
 
+def test_a_lone_sum_is_shown_beside_the_sum_the_seeds_give(fresh_service):
+    """"How much money": the seeds' "pledging 50 million euros" says money by its currency."""
+    fresh_service.add_document(NewDocument(
+        doc_id="sum", title="EU money", source="Brussels Wire", published="2013-01-23",
+        text="EU money\n\nThe European Union has pledged 75 million euros for the African force in Mali, "
+             "officials said.\n",
+    ))
+    answer = fresh_service.ask_sync("How much money has the European Union pledged for the African force?")
+    assert "50 million euros" in answer.answer
+    if "75 million" in answer.answer:
+        assert "According to Brussels Wire (23 January 2013)" in answer.answer
+    assert invariant_violations(answer, lambda d: fresh_service.document(d).text) == []
+
+
 @pytest.mark.parametrize(("question", "terms"), [
     (AIR_RAIDS, {"mali"}),
     ("Who is France's foreign minister?", set()),  # a holder, not where it happens
