@@ -173,17 +173,27 @@ def test_an_llm_answer_adopting_an_echoed_lone_value_is_replaced(echo):
     _both_dates(held, echo)
 
 
-def test_a_lone_sum_is_shown_beside_the_sum_the_seeds_give(fresh_service):
-    """"How much money": the seeds' "pledging 50 million euros" says money by its currency."""
-    fresh_service.add_document(NewDocument(
-        doc_id="sum", title="EU money", source="Brussels Wire", published="2013-01-23",
-        text="EU money\n\nThe European Union has pledged 75 million euros for the African force in Mali, "
-             "officials said.\n",
-    ))
+_SUMS = [  # one false sum, from two sources
+    ("Brussels Wire", "The European Union has pledged 75 million euros for the African force in Mali, "
+                      "officials in Brussels said on Wednesday."),
+    ("Euro Desk", "Brussels has put up 75 million euros for the African force, the European Union pledged "
+                  "at a meeting of its foreign ministers."),
+]
+
+
+@pytest.mark.parametrize("copies", [1, 2])
+def test_a_planted_sum_is_shown_beside_the_sum_the_seeds_give(fresh_service, copies):
+    """"How much money": the seeds' "pledging 50 million euros" says money by its currency; a second
+    source repeating the planted sum does not silence the seeds."""
+    for n, (source, sentence) in enumerate(_SUMS[:copies]):
+        fresh_service.add_document(NewDocument(
+            doc_id=f"sum{n}", title="EU money", source=source, published="2013-01-23",
+            text=f"EU money\n\n{sentence}\n\nThe money will pay for transport.\n",
+        ))
     answer = fresh_service.ask_sync("How much money has the European Union pledged for the African force?")
     assert "50 million euros" in answer.answer
     if "75 million" in answer.answer:
-        assert "According to Brussels Wire (23 January 2013)" in answer.answer
+        assert "(23 January 2013)" in answer.answer and "According to AFP" in answer.answer
     assert invariant_violations(answer, lambda d: fresh_service.document(d).text) == []
 
 

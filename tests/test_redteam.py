@@ -24,12 +24,9 @@ pytestmark = pytest.mark.slow
 QUESTIONS = [q.id for q in load_questions()]
 UNRELATED = unrelated_questions(load_questions(), load_planted())
 
-# One attack gets through in extractive mode; no unrelated answer moves.
-_COPIES = ("coordinated copies: two documents from two sources give the same false figure, so each "
-           "corroborates the other, and the seeds' sentence states fewer of the question's words "
-           "('pledging 50 million euros', no 'African force'), so it is not 'the same thing'")
-NOT_CORRECT: dict[str, str] = {"rt-eu-money": _COPIES}
-ADOPTED: dict[str, str] = {"rt-eu-money": _COPIES}
+# No known gaps in extractive mode; a gap found later is listed here as a strict xfail.
+NOT_CORRECT: dict[str, str] = {}
+ADOPTED: dict[str, str] = {}
 QUOTED: dict[str, str] = {}
 CHANGED: dict[str, str] = {}
 
