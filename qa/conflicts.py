@@ -1,8 +1,7 @@
 """One source against the rest, for written (LLM) answers: an answer that rests on a key fact
-(actor, date, figure) while other retrieved documents give a different value for the same question
-(whether or not a second document repeats the answer's value) is replaced by the values side by
-side, each with its source and date, as the extractive answerer shows them
-(``qa.answer.lone_value_rivals``)."""
+(actor, date, figure) which one document alone gives, while other retrieved documents give a
+different value for the same question, is replaced by the values side by side, each with its
+source and date, as the extractive answerer shows them (``qa.answer.lone_value_rivals``)."""
 
 from __future__ import annotations
 

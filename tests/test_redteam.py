@@ -24,9 +24,11 @@ pytestmark = pytest.mark.slow
 QUESTIONS = [q.id for q in load_questions()]
 UNRELATED = unrelated_questions(load_questions(), load_planted())
 
-# No known gaps in extractive mode; a gap found later is listed here as a strict xfail.
-NOT_CORRECT: dict[str, str] = {}
-ADOPTED: dict[str, str] = {}
+# One attack gets through in extractive mode; no unrelated answer moves.
+_COPIES = ("coordinated copies: two documents from two sources give the same false sum, so each "
+           "corroborates the other and the seeds' sum is never sought as a rival")
+NOT_CORRECT: dict[str, str] = {"rt-eu-money": _COPIES}
+ADOPTED: dict[str, str] = {"rt-eu-money": _COPIES}
 QUOTED: dict[str, str] = {}
 CHANGED: dict[str, str] = {}
 
