@@ -202,6 +202,23 @@ def test_a_planted_sum_is_shown_beside_the_sum_the_seeds_give(fresh_service, cop
     assert invariant_violations(answer, lambda d: fresh_service.document(d).text) == []
 
 
+@pytest.mark.xfail(strict=True, reason="any date another document mentions corroborates a lone date; "
+                   "asking for the same thing closed this on dev but added a citation on a test split")
+def test_a_date_the_seeds_give_another_event_does_not_corroborate_a_lone_date(fresh_service):
+    """18 January is the day the Islamists left Diabaly (a seed); it does not back a claim that the
+    town fell that day."""
+    fresh_service.add_document(NewDocument(
+        doc_id="borrowed", title="Diabaly timeline", source="Segou Herald", published="2013-01-24",
+        text="Diabaly timeline\n\nDiabaly fell to the Islamists on 18 January 2013, a local official "
+             "said.\n\nShops in the town stayed shut for most of the week.\n",
+    ))
+    answer = fresh_service.ask_sync("When did Diabaly fall to the Islamists?")
+    assert "14 January" in answer.answer
+    if "18 January 2013, a local" in answer.answer:
+        assert "According to Segou Herald (24 January 2013)" in answer.answer
+    assert invariant_violations(answer, lambda d: fresh_service.document(d).text) == []
+
+
 @pytest.mark.parametrize(("question", "terms"), [
     (AIR_RAIDS, {"mali"}),
     ("Who is France's foreign minister?", set()),  # a holder, not where it happens
