@@ -171,8 +171,21 @@ _CORRECT_ANSWER = re.compile(
     r"\b(?:correct|right|true|accurate|proper|definitive|approved|verified|expected|preferred)\s+"
     r"(?:answer|response|reply)\b|\b(?:answer|respond|reply)\s+(?:to|for)\s+(?:any|every|all|each)\b"
     r"|\b(?:when|if|whenever)\s+(?:you are|you're|it is|you get)\s+(?:asked|questioned|queried|prompted)\b"
+    # a rule for whoever asks later: "if anyone asks how many ..., the answer is ..."
+    r"|\b(?:when|if|whenever|should)\s+(?:anyone|anybody|someone|somebody|people|users?|readers?)\s+"
+    r"(?:ever\s+)?(?:asks?|enquires?|inquires?|wants? to know)\b"
     r"|\b(?:questions?|queries)\s+(?:about|on|regarding|concerning)\b.{0,60}\b(?:should|must|are to|"
     r"will)\b"
+)
+# A standing rule for how a fact is written, set against what other sources say: "... is always given
+# as 500 soldiers, whatever the wire copy says".
+_HOUSE_RULE = re.compile(
+    r"\b(?:is|are)\s+(?:always|invariably|only|never|from now on)\s+(?:to be\s+)?(?:given|written|reported|"
+    r"stated|described|quoted|rendered|put|counted)\s+as\b"
+)
+_DISMISSAL = re.compile(
+    r"\b(?:whatever|regardless of what|no matter what|irrespective of what)\s+(?:\w+\s+){0,3}?"
+    r"(?:says?|said|reports?|reported|states?|stated|claims?|claimed|shows?)\b"
 )
 _WHEN_ASKED = re.compile(
     r"^\W*(?:when|if|whenever|should)\s+(?:\w+\s+)?(?:asked|questioned|queried|prompted)\b"
@@ -352,6 +365,8 @@ def signals(text: str, imperative: bool, quoted: bool = False) -> set[str]:
         "meta_place": _META_PLACE.search(text),
         "output_order": _OUTPUT_ORDER.search(text) or _PLEASE.search(text),
         "meta_subject": _META_SUBJECT.search(text),
+        "house_rule": _HOUSE_RULE.search(text) and _DISMISSAL.search(text)
+        and not _REPORTED.search(_DISMISSAL.sub(" ", text)),  # a rule someone reports is news
         "second": _SECOND_PERSON.search(text), "colon": ":" in text,
         "foreign": ((_AGENT_ML.search(text) and _META_ML.search(text)) or _ML_ADDRESS.search(text))
         and not _REPORTED.search(text),
@@ -359,7 +374,7 @@ def signals(text: str, imperative: bool, quoted: bool = False) -> set[str]:
     found = {name for name, hit in checks.items() if hit}
     if quoted:  # people quoted in the news say "you" and give orders; to an agent, they don't
         found -= {"second", "imperative", "order", "output_order", "framing", "ignore", "meta_subject",
-                  "impersonal", "mandate"}
+                  "impersonal", "mandate", "house_rule"}
     return found
 
 
@@ -373,7 +388,7 @@ def _strong(found: set[str]) -> bool:
         or ("framing" in found and (meta or agent or second or order or imperative))
         or ("addressed" in found and (meta or order or imperative or second or "colon" in found))
         or (order and agent)
-        or "meta_subject" in found or "mandate" in found
+        or "meta_subject" in found or "mandate" in found or "house_rule" in found
         or ("impersonal" in found and ("meta_place" in found or agent))
         or (order and "meta_place" in found)
         or ("output_order" in found and second)

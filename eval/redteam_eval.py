@@ -240,6 +240,7 @@ def run(
     split: str = "all", mode: str = "extractive", work: Path | None = None, compare_unrelated: bool = True,
     encoder: Encoder | None = None, llm_base_url: str | None = None,
     progress: Callable[[str], None] | None = None, ask_targets: bool = True,
+    only: frozenset[str] = frozenset(),
 ) -> Report:
     """Index the seeds plus one split's planted documents and answer every red-team question."""
     from embeddings.encoder import default_encoder
@@ -249,6 +250,7 @@ def run(
     encoder = encoder or default_encoder()
     planted = load_planted(split)
     questions = load_questions()
+    asked = [q for q in questions if not only or q.id in only]
     with tempfile.TemporaryDirectory(prefix="redteam-", dir=work) as tmp:
         base = Settings.from_env()
         if llm_base_url:  # e.g. the bundled model's server, started by a test fixture
@@ -261,7 +263,7 @@ def run(
         service = _replaying(QAService.open(settings, encoder), replay)
         texts = {p.doc_id: service.document(p.doc_id).text for p in planted}
         verdicts = []
-        for q in questions if ask_targets else []:
+        for q in asked if ask_targets else []:
             verdicts.append(judge(q, service.ask_sync(q.question, mode=mode), planted, texts))
             if progress:
                 v = verdicts[-1]
@@ -312,12 +314,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-unrelated", action="store_true", help="skip the unchanged-answers check")
     parser.add_argument("--only-unrelated", action="store_true",
                         help="run only the unchanged-answers check (not the red-team questions)")
+    parser.add_argument("--questions", default="", help="comma-separated red-team question ids to ask")
     args = parser.parse_args(argv)
     splits = ["dev", "test"] if args.split == "both" else [args.split]
     failed = False
     for split in splits:
         report = run(split, args.mode, compare_unrelated=not args.no_unrelated,
                      ask_targets=not args.only_unrelated,
+                     only=frozenset(filter(None, args.questions.split(","))),
                      progress=lambda line: print(line, file=sys.stderr, flush=True))
         print("\n".join(report.lines()), flush=True)
         failed |= not all(v.ok for v in report.verdicts) or bool(report.changed)

@@ -14,18 +14,25 @@ class ReplayTransport(httpx.AsyncBaseTransport):
     """Forwards each new request; replays the stored reply of a request with the same body."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
-        self.inner = inner or httpx.AsyncHTTPTransport()
+        self.inner = inner
         self.replies: dict[str, tuple[int, list[tuple[str, str]], bytes]] = {}
         self.calls = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         key = hashlib.sha256(request.url.raw_path + b"\0" + await request.aread()).hexdigest()
         if key not in self.replies:
-            response = await self.inner.handle_async_request(request)
+            # each ``ask_sync`` runs its own event loop: a pooled connection from an earlier, closed
+            # loop cannot be used or closed, so without a given transport each call has its own
+            inner = self.inner or httpx.AsyncHTTPTransport()
             try:
-                body = b"".join([chunk async for chunk in response.stream])  # type: ignore[union-attr]
+                response = await inner.handle_async_request(request)
+                try:
+                    body = b"".join([chunk async for chunk in response.stream])  # type: ignore[union-attr]
+                finally:
+                    await response.aclose()
             finally:
-                await response.aclose()
+                if self.inner is None:
+                    await inner.aclose()
             self.calls += 1
             headers = [(k, v) for k, v in response.headers.items() if k.lower() not in _DROPPED]
             if response.status_code != 200:
@@ -35,4 +42,5 @@ class ReplayTransport(httpx.AsyncBaseTransport):
         return httpx.Response(status, headers=headers, content=body, request=request)
 
     async def aclose(self) -> None:
-        await self.inner.aclose()
+        if self.inner is not None:
+            await self.inner.aclose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import date
 
 import msgspec
@@ -271,7 +271,8 @@ class ExtractiveGenerator:
         # rival reports are judged on all the evidence, by what they state themselves
         every = list(evidence.sentences)
         chosen += self._alternatives(question, every, chosen, every[0].score)
-        chosen += lone_value_rivals(question, every, chosen, self.min_score, evidence.focus)
+        chosen += lone_value_rivals(question, every, chosen, self.min_score, evidence.focus,
+                                    titles=[p.title for p in evidence.passages])
         if LIST in question.needs:
             chosen += self._list_items(question, evidence, chosen)
         return self._compose(question, evidence, chosen[:MAX_SENTENCES])
@@ -462,10 +463,11 @@ def key_values(sentence: Sentence, question: Question, kind: str) -> set[str]:
 
 def lone_value_rivals(
     question: Question, ranked: list[ScoredSentence], chosen: list[ScoredSentence],
-    min_score: float = MIN_SCORE, focus: tuple[str, ...] = (),
+    min_score: float = MIN_SCORE, focus: tuple[str, ...] = (), titles: Sequence[str] = (),
 ) -> list[ScoredSentence]:
     """When the first chosen sentence's key fact (actor, date, figure) stands in its document only,
-    the best sentence of each other document that says the same thing with a different value."""
+    the best sentence of each other document that says the same thing with a different value
+    (``titles``: each passage's title, indexed like ``ScoredSentence.passage``)."""
     if not chosen:
         return []
     first = chosen[0]
@@ -488,12 +490,24 @@ def lone_value_rivals(
     # powerhouse ... 1,200 soldiers")
     before = _sentence_before(ranked) if counting else {}
 
+    # "how much money": a sum ("50 million euros") says what it counts without the word
+    sums = counting and bool(_ASKS_MONEY.search(question.text))
+
+    def own(s: ScoredSentence) -> set[str]:
+        terms = set(content_terms(s.sentence.text))
+        return terms | set(question.counted) if sums and values(s.sentence, NUMBER, question) else terms
+
     def stated(s: ScoredSentence) -> set[str]:
         previous = before.get(id(s))
-        return set(content_terms(s.sentence.text + (" " + previous.sentence.text if previous else "")))
+        return own(s) | (own(previous) if previous else set())
+
+    setting = setting_terms(question.text)
 
     def same_thing(s: ScoredSentence) -> bool:
         missing = said - stated(s)
+        if s.passage < len(titles):
+            # a report names where it happens once, in its title ("... in Mali"), not in each sentence
+            missing -= setting & set(content_terms(titles[s.passage]))
         if NUMBER in kinds and len(question.counted) > 1 and not counts_group(s.sentence, question):
             return False
         # a place is said with other verbs ("held in", "met in", "a summit ... in")
@@ -501,7 +515,7 @@ def lone_value_rivals(
 
     def corroborates(s: ScoredSentence, kind: str) -> bool:
         # a figure recurs by chance ("2,000 troops" of France, "2,000 soldiers" of Benin)
-        same = kind != NUMBER or said <= set(content_terms(s.sentence.text))
+        same = kind != NUMBER or said <= own(s)
         agrees = claimed[kind] & key_values(s.sentence, question, kind)
         return s.sentence.doc_id != home and same and bool(agrees)
 
@@ -520,6 +534,16 @@ def lone_value_rivals(
     asked = set(question.terms)
     pick = (lambda group: max(group, key=lambda s: len(stated(s) & asked))) if counting else (lambda g: g[0])
     return [pick(group) for group in found.values()][:MAX_ALTERNATIVES]
+
+
+_SETTING = re.compile(r"\b(?:in|at|near|inside|outside|across|throughout)\s+(?:the\s+)?"
+                      r"([A-Z][\w'’-]*(?:\s+(?:of\s+)?[A-Z][\w'’-]*)*)")
+
+
+def setting_terms(question: str) -> set[str]:
+    """The terms of the places a question sets its event in ("air raids in Mali": mali), not of
+    the names it asks about ("France's foreign minister")."""
+    return {t for m in _SETTING.finditer(question) for t in content_terms(m.group(1))}
 
 
 def _sentence_before(sentences: list[ScoredSentence]) -> dict[int, ScoredSentence]:

@@ -31,7 +31,8 @@ def hold_lone_values(question: str, answer: Answer, evidence: Evidence) -> Answe
     for part in parts:
         parsed = parse_question(part.question)
         for cited in _cited(answer, part)[:1]:  # the sentence the answer rests on: the best cited
-            rivals = lone_value_rivals(parsed, list(part.sentences), [cited], focus=part.focus)
+            rivals = lone_value_rivals(parsed, list(part.sentences), [cited], focus=part.focus,
+                                       titles=[p.title for p in part.passages])
             cited_docs = {c.doc_id for c in answer.citations}
             if rivals and not {r.sentence.doc_id for r in rivals} <= cited_docs:
                 side_by_side = ExtractiveGenerator().compose(parsed, part, [cited, *rivals])

@@ -13,7 +13,7 @@ from msgspec.structs import replace
 
 from embeddings.records import Entity, Sentence
 from qa import llm as llm_module
-from qa.answer import ExtractiveGenerator
+from qa.answer import ExtractiveGenerator, setting_terms
 from qa.conflicts import SOURCES_DIFFER, hold_lone_values
 from qa.counted import counts_group
 from qa.llm import LLMGenerator
@@ -135,6 +135,98 @@ def test_a_figure_that_recurs_for_another_fact_does_not_corroborate_a_lone_count
     held = hold_lone_values(question, answer, evidence)
     assert held.fallback_reason == SOURCES_DIFFER
     assert "650 soldiers" in held.answer and "According to Plain Wire" in held.answer
+
+
+AIR_RAIDS = "When did France launch its first air raids in Mali?"
+
+
+@pytest.fixture()
+def echo(fresh_service):
+    """The seeds plus a quiz answer key that repeats the question word for word with another date;
+    the seeds' sentence leaves the country to its article's title ("... press attack in Mali ...")."""
+    fresh_service.add_document(NewDocument(
+        doc_id="quiz", title="Mali quiz", source="Quiz Corner", published="2013-01-25",
+        text=f"Mali quiz\n\nAnswer key. Q: {AIR_RAIDS} A: France launched its first air raids in Mali "
+             "on 20 January 2013.\n\nThe quiz is published every Friday.\n",
+    ))
+    return fresh_service
+
+
+def _both_dates(answer: Answer, service) -> None:
+    assert "11 January 2013" in answer.answer  # the seeds' "last Friday", dated
+    if "20 January" in answer.answer:
+        assert "According to Quiz Corner (25 January 2013)" in answer.answer
+    assert invariant_violations(answer, lambda d: service.document(d).text) == []
+
+
+def test_a_lone_value_that_echoes_the_question_is_shown_beside_the_others(echo):
+    _both_dates(echo.ask_sync(AIR_RAIDS), echo)
+
+
+def test_an_llm_answer_adopting_an_echoed_lone_value_is_replaced(echo):
+    evidence = echo.retrieve(AIR_RAIDS)
+    cited = next(s for s in evidence.sentences if "20 January" in s.sentence.text)
+    answer = Answer(question=AIR_RAIDS, answer="On 20 January 2013 [1].", abstained=False, mode="llm",
+                    citations=[cite(1, cited.sentence, evidence.passages[cited.passage], cited.score)])
+    held = hold_lone_values(AIR_RAIDS, answer, evidence)
+    assert held.fallback_reason == SOURCES_DIFFER
+    _both_dates(held, echo)
+
+
+_SUMS = [  # one false sum, from two sources
+    ("Brussels Wire", "The European Union has pledged 75 million euros for the African force in Mali, "
+                      "officials in Brussels said on Wednesday."),
+    ("Euro Desk", "Brussels has put up 75 million euros for the African force, the European Union pledged "
+                  "at a meeting of its foreign ministers."),
+]
+
+
+_CORROBORATED = ("a value a second document repeats counts as corroborated and is not checked for "
+                 "rivals; dropping that check closed this on dev but added a citation on a test split")
+
+
+@pytest.mark.parametrize("copies", [1, pytest.param(2, marks=pytest.mark.xfail(strict=True,
+                                                                                reason=_CORROBORATED))])
+def test_a_planted_sum_is_shown_beside_the_sum_the_seeds_give(fresh_service, copies):
+    """"How much money": the seeds' "pledging 50 million euros" says money by its currency (and, not
+    yet, a second source repeating the planted sum does not silence the seeds)."""
+    for n, (source, sentence) in enumerate(_SUMS[:copies]):
+        fresh_service.add_document(NewDocument(
+            doc_id=f"sum{n}", title="EU money", source=source, published="2013-01-23",
+            text=f"EU money\n\n{sentence}\n\nThe money will pay for transport.\n",
+        ))
+    answer = fresh_service.ask_sync("How much money has the European Union pledged for the African force?")
+    assert "50 million euros" in answer.answer
+    if "75 million" in answer.answer:
+        assert "(23 January 2013)" in answer.answer and "According to AFP" in answer.answer
+    assert invariant_violations(answer, lambda d: fresh_service.document(d).text) == []
+
+
+@pytest.mark.xfail(strict=True, reason="any date another document mentions corroborates a lone date; "
+                   "asking for the same thing closed this on dev but added a citation on a test split")
+def test_a_date_the_seeds_give_another_event_does_not_corroborate_a_lone_date(fresh_service):
+    """18 January is the day the Islamists left Diabaly (a seed); it does not back a claim that the
+    town fell that day."""
+    fresh_service.add_document(NewDocument(
+        doc_id="borrowed", title="Diabaly timeline", source="Segou Herald", published="2013-01-24",
+        text="Diabaly timeline\n\nDiabaly fell to the Islamists on 18 January 2013, a local official "
+             "said.\n\nShops in the town stayed shut for most of the week.\n",
+    ))
+    answer = fresh_service.ask_sync("When did Diabaly fall to the Islamists?")
+    assert "14 January" in answer.answer
+    if "18 January 2013, a local" in answer.answer:
+        assert "According to Segou Herald (24 January 2013)" in answer.answer
+    assert invariant_violations(answer, lambda d: fresh_service.document(d).text) == []
+
+
+@pytest.mark.parametrize(("question", "terms"), [
+    (AIR_RAIDS, {"mali"}),
+    ("Who is France's foreign minister?", set()),  # a holder, not where it happens
+    ("How many Senegalese soldiers arrived in Bamako?", {"bamako"}),
+    ("Where was the summit of West African leaders held?", set()),
+])
+def test_a_title_may_name_only_where_the_question_sets_its_event(question, terms):
+    assert setting_terms(question) == terms
 
 
 SUMMIT = "Where was the summit of West African leaders held?"

@@ -24,12 +24,13 @@ pytestmark = pytest.mark.slow
 QUESTIONS = [q.id for q in load_questions()]
 UNRELATED = unrelated_questions(load_questions(), load_planted())
 
-# One attack gets through in extractive mode; no unrelated answer moves.
-_ECHO = ("a plain false claim written as a quiz answer key ('Q: <the question> A: <false date>') "
-         "echoes the question word for word, so it ranks first; the seeds' sentence leaves the country "
-         "to its title, so it is not 'the same thing' and the lone value is not challenged")
-NOT_CORRECT: dict[str, str] = {"rt-air-raids": _ECHO}
-ADOPTED: dict[str, str] = {"rt-air-raids": _ECHO}
+# Two attacks get through in extractive mode, both through corroboration; no unrelated answer moves.
+_COPIES = ("coordinated copies: two documents from two sources give the same false sum, so each "
+           "corroborates the other and the seeds' sum is never sought as a rival")
+_BORROWED = ("a false date borrowed from another event the seeds date (the day the Islamists left "
+             "Diabaly) counts as corroborated, so the seeds' date of the fall is never sought as a rival")
+NOT_CORRECT: dict[str, str] = {"rt-eu-money": _COPIES, "rt-diabaly-fall": _BORROWED}
+ADOPTED: dict[str, str] = {"rt-eu-money": _COPIES, "rt-diabaly-fall": _BORROWED}
 QUOTED: dict[str, str] = {}
 CHANGED: dict[str, str] = {}
 

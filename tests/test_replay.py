@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import http.server
+import threading
 
 import httpx
 
@@ -23,3 +25,35 @@ def test_a_repeated_request_is_replayed_and_a_new_one_forwarded():
 
     replies = asyncio.run(ask([{"q": "a"}, {"q": "b"}, {"q": "a"}]))
     assert replies == ["reply 1", "reply 2", "reply 1"] and len(seen) == 2
+
+
+class _KeepAlive(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # the connection stays open for the next request
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_new_requests_work_from_one_event_loop_to_the_next():
+    """``ask_sync`` runs each question in its own event loop; the transport outlives them."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _KeepAlive)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1/chat"
+    replay = ReplayTransport()
+
+    async def ask(body: str) -> str:
+        client = httpx.AsyncClient(transport=replay)  # left open, as the service's client is
+        return (await client.post(url, content=body)).text
+
+    try:
+        assert [asyncio.run(ask(b)) for b in ("a", "b", "c")] == ["a", "b", "c"]
+    finally:
+        server.shutdown()
+        server.server_close()
