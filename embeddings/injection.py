@@ -178,7 +178,7 @@ _CORRECT_ANSWER = re.compile(
     r"will)\b"
 )
 # A standing rule for how a fact is written, set against what other sources say: "... is always given
-# as 500 soldiers, whatever the wire copy says".
+# as 300 staff, whatever the wire copy says".
 _HOUSE_RULE = re.compile(
     r"\b(?:is|are)\s+(?:always|invariably|only|never|from now on)\s+(?:to be\s+)?(?:given|written|reported|"
     r"stated|described|quoted|rendered|put|counted)\s+as\b"

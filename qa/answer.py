@@ -77,7 +77,7 @@ _ASKS_MONEY = re.compile(
     r"compensation|damages|money|invest|invested|borrow|borrowed|lend|lent|owe|owed)\b", re.IGNORECASE
 )
 _CURRENCY = re.compile(r"[£$€¥]\s?\d")
-# "50 million euros" (the tagger may call it a cardinal): the names of currencies and their parts
+# "40 million dollars" (the tagger may call it a cardinal): the names of currencies and their parts
 _CURRENCY_AFTER = re.compile(
     r"\s*(?:(?:million|billion|bn|m|thousand|trillion)\s+)?(?:euros?|dollars?|pounds?|sterling|yen|francs?|"
     r"rand|rupees?|yuan|renminbi|roubles?|rubles?|pesos?|crowns?|kronor|kronur|krona|lira|liras|dinars?|"
@@ -490,7 +490,7 @@ def lone_value_rivals(
     # powerhouse ... 1,200 soldiers")
     before = _sentence_before(ranked) if counting else {}
 
-    # "how much money": a sum ("50 million euros") says what it counts without the word
+    # "how much money": a sum ("40 million dollars") says what it counts without the word
     sums = counting and bool(_ASKS_MONEY.search(question.text))
 
     def own(s: ScoredSentence) -> set[str]:
@@ -506,7 +506,7 @@ def lone_value_rivals(
     def same_thing(s: ScoredSentence) -> bool:
         missing = said - stated(s)
         if s.passage < len(titles):
-            # a report names where it happens once, in its title ("... in Mali"), not in each sentence
+            # a report names where it happens once, in its title ("... in Peru"), not in each sentence
             missing -= setting & set(content_terms(titles[s.passage]))
         if NUMBER in kinds and len(question.counted) > 1 and not counts_group(s.sentence, question):
             return False
@@ -541,8 +541,8 @@ _SETTING = re.compile(r"\b(?:in|at|near|inside|outside|across|throughout)\s+(?:t
 
 
 def setting_terms(question: str) -> set[str]:
-    """The terms of the places a question sets its event in ("air raids in Mali": mali), not of
-    the names it asks about ("France's foreign minister")."""
+    """The terms of the places a question sets its event in ("floods in Peru": peru), not of
+    the names it asks about ("Chile's finance minister")."""
     return {t for m in _SETTING.finditer(question) for t in content_terms(m.group(1))}
 
 

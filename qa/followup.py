@@ -215,7 +215,7 @@ def _referents(prev: Doc, answer: Doc | None) -> dict[str, tuple[str, bool]]:
 
 def _plain(chunk: Span) -> bool:
     """A noun phrase a pronoun may stand for: not "which group" (the answer is the referent); "how
-    many net cafes" is, as the net cafes."""
+    many ferries" is, as the ferries."""
     counted = chunk[:2].text.lower() in ("how many", "how much")
     return not any(t.tag_.startswith("W") or t.tag_ == "PRP" for t in chunk[2 if counted else 0:])
 
@@ -232,7 +232,7 @@ def _names(doc: Doc) -> list[Span]:
 
 
 def _described(doc: Doc, refs: list[Token], prev: Doc) -> dict[int, tuple[str, str]]:
-    """"that attack" after a question about "the attack in Nigeria that killed two soldiers": for
+    """"that strike" after a question about "the strike in Leeds that halted car production": for
     each demonstrative whose noun the previous question used once, the determiner to put in its
     place and the words that followed that noun there (its prepositional and relative phrases)."""
     found: dict[int, tuple[str, str]] = {}
