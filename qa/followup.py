@@ -194,7 +194,7 @@ def _referents(prev: Doc, answer: Doc | None) -> dict[str, tuple[str, bool]]:
     subject: str | None = None
     for span in _names(prev) + [c for c in prev.noun_chunks if _plain(c)]:
         if span.root.dep_ not in ("amod", "compound") and span.root.ent_type_ not in _VALUES:
-            phrase = span[2:] if span[:2].text.lower() in ("how many", "how much") else span
+            phrase = span[_counted(span):]
             found.setdefault(_kind(span), {}).setdefault(span.root.i, phrase.text)
             if span.root.dep_ in ("nsubj", "nsubjpass") and subject is None:
                 subject = _kind(span)
@@ -213,11 +213,15 @@ def _referents(prev: Doc, answer: Doc | None) -> dict[str, tuple[str, bool]]:
     return {kind: (text, subject in (None, kind)) for kind, text in chosen.items()}
 
 
+def _counted(chunk: Span) -> int:
+    """How many words of the phrase ask for a count ("how many ferries": 2)."""
+    return 2 if chunk[:2].text.lower() in ("how many", "how much") else 0
+
+
 def _plain(chunk: Span) -> bool:
     """A noun phrase a pronoun may stand for: not "which group" (the answer is the referent); "how
     many ferries" is, as the ferries."""
-    counted = chunk[:2].text.lower() in ("how many", "how much")
-    return not any(t.tag_.startswith("W") or t.tag_ == "PRP" for t in chunk[2 if counted else 0:])
+    return not any(t.tag_.startswith("W") or t.tag_ == "PRP" for t in chunk[_counted(chunk):])
 
 
 def _names(doc: Doc) -> list[Span]:
