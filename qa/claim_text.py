@@ -7,8 +7,26 @@ import re
 import msgspec
 from msgspec.structs import replace
 
-from qa.question import AGENT, DATE, DISTANCE, DURATION, NUMBER, PLACE, Question, parse_question
-from qa.text import ABBREVIATIONS, CARDINALS, MONTH_NAMES, MONTHS, WEEKDAY_NAMES, content_terms, words
+from qa.question import (
+    AGENT,
+    DATE,
+    DISTANCE,
+    DURATION,
+    NUMBER,
+    PLACE,
+    Question,
+    carried_apart,
+    parse_question,
+)
+from qa.text import (
+    ABBREVIATIONS,
+    CARDINALS,
+    MONTH_NAMES,
+    MONTHS,
+    WEEKDAY_NAMES,
+    content_terms,
+    words,
+)
 
 RELATIVE = {"yesterday", "today", "tonight", "tomorrow", "week", "month", "year", "ago"}
 
@@ -146,7 +164,9 @@ class Asked(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def asked(question: str) -> Asked:
-    """The terms and constraints of one question."""
+    """The terms and constraints of one question; referents a follow-up carried along are one group,
+    any of which the answer may be about."""
+    question, carried = carried_apart(full := question)
     parsed = parse_question(question)
     if _WHICH_PLACE.search(question):  # "the capture of which town ...": asked mid-sentence
         parsed = replace(parsed, needs=parsed.needs | {PLACE})
@@ -162,8 +182,10 @@ def asked(question: str) -> Asked:
         grouped |= group
     stated = names(question)
     groups += [frozenset({n}) for n in stated - grouped]
+    if carried_terms := frozenset(content_terms(carried)) - frozenset(content_terms(question)):
+        groups.append(carried_terms)
     return Asked(
-        text=question, parsed=parsed, terms=frozenset(content_terms(question)),
+        text=full, parsed=parsed, terms=frozenset(content_terms(full)),
         key=frozenset(parsed.terms) - stated - grouped, name_groups=tuple(groups),
         numbers=frozenset(numbers(question)), dates=frozenset(calendar_words(question)),
         days=_stated_days(question), negated=negated(question),

@@ -21,6 +21,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from qa.errors import InvalidQuestion
+from qa.question import CARRIED
 from qa.records import NOT_BLANK
 from qa.text import content_terms
 
@@ -44,7 +45,6 @@ _POSSESSIVE_START = re.compile(r"^['’]s?\b")
 _VALUES = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT"})
 _MARKERS = re.compile(r"\s*\[\d+\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_CARRIED = ", regarding "  # how the rule appends the referents it could not put in place
 MAX_DESCRIPTION = 12  # words of a previous question's description a demonstrative may take along
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s+[A-Z]")
 
@@ -131,7 +131,7 @@ def rewrite(
     if unresolved or not own_words:
         carried = _carried(prev, answer, replaced)
         if carried:
-            replaced = f"{replaced.rstrip(' ?.')}{_CARRIED}{carried}?"
+            replaced = f"{replaced.rstrip(' ?.')}{CARRIED}{carried}?"
     return _tidy(replaced)
 
 
@@ -361,7 +361,7 @@ def keeps_user_words(question: str, rewritten: str) -> bool:
 def resolved_in_place(question: str, standalone: str) -> bool:
     """True when the rule's standalone form names every referent where the user pointed to it
     (a pronoun replaced, "And Benin?" re-asked), not as a carried tail of earlier names."""
-    return standalone != question and _CARRIED not in standalone
+    return standalone != question and CARRIED not in standalone
 
 
 def is_one_question(text: str) -> bool:

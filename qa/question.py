@@ -68,12 +68,29 @@ _SECOND_QUESTION = re.compile(
 )
 
 
+# A follow-up made to stand alone names after this the referents it could not put in place
+# (qa.followup): "When did they open, regarding net cafes and the authorities?"
+CARRIED = ", regarding "
+
+
+def carried_apart(question: str) -> tuple[str, str]:
+    """A question split into what it asks and the referents carried after ``CARRIED``, any one of
+    which it may be about; ``(question, "")`` when it carries none."""
+    head, sep, tail = question.rpartition(CARRIED)
+    tail = tail.strip().rstrip("?").strip()
+    if not sep or not head.strip() or not tail:
+        return question, ""
+    return f"{head.rstrip(' ?')}?", tail
+
+
 def _asked(pattern: re.Pattern[str], lowered: str) -> bool:
     return any(_ASKS_AT.search(lowered[: m.start()]) for m in pattern.finditer(lowered))
 
 
 def parse_question(text: str) -> Question:
-    """Classify a question by its wording; no model is needed, so this costs microseconds."""
+    """Classify a question by its wording; no model is needed, so this costs microseconds. What it
+    asks comes from its own words; referents a follow-up carried along are ``carried`` terms."""
+    full, (text, tail) = text, carried_apart(text)
     lowered = " ".join(text.lower().split())
     needs = {kind for kind, pattern in _PATTERNS if _asked(pattern, lowered)}
     if PERSON in needs:
@@ -100,8 +117,10 @@ def parse_question(text: str) -> Question:
     if match and not _AUXILIARY.match(match.group(1)):
         # "how much does X say ..." counts nothing named: what follows is a clause
         counted = tuple(content_terms(match.group(1), skip=_WH_WORDS))
+    carried = tuple(t for t in dict.fromkeys(content_terms(tail)) if t not in terms)
     return Question(
-        text=text, terms=terms, needs=frozenset(needs), list_size=list_size, counted=counted
+        text=full, terms=terms + carried, needs=frozenset(needs), list_size=list_size, counted=counted,
+        carried=carried,
     )
 
 

@@ -38,6 +38,7 @@ class Question(msgspec.Struct, frozen=True, kw_only=True):
     needs: frozenset[str]
     list_size: int | None = None
     counted: tuple[str, ...] = ()  # terms of what "how many/how much" counts ("French troops")
+    carried: tuple[str, ...] = ()  # terms of the referents a follow-up carried along (any one applies)
 
 
 class Passage(msgspec.Struct, frozen=True, kw_only=True):

@@ -45,9 +45,12 @@ def sparse_ranking(index: Store, text: str, n: int) -> list[int]:
 
 
 def term_weights(idf: dict[str, float], question: Question) -> dict[str, float]:
-    """IDF of each question term (a term the corpus lacks weighs as much as its rarest)."""
+    """IDF of each question term (a term the corpus lacks weighs as much as its rarest); the referents
+    a follow-up carried along share one term's weight, as the question is about one of them."""
     default = max(idf.values(), default=1.0)
-    return {t: idf.get(t, default) for t in sorted(set(question.terms))}
+    share = 1 / max(1, len(question.carried))
+    return {t: idf.get(t, default) * (share if t in question.carried else 1.0)
+            for t in sorted(set(question.terms))}
 
 
 def term_coverage(weights: dict[str, float], terms: frozenset[str]) -> float:
@@ -132,7 +135,8 @@ def score_sentences(
                 similarity=round(float(cosines[offset]), 6), coverage=round(coverage, 6),
             ))
     scored.sort(key=lambda s: (-s.score, s.sentence.doc_id, s.sentence.start))
-    known = sorted({t for t in question.terms if t in idf}, key=lambda t: (-idf[t], t))
+    # the rarest of the question's own words first: what it asks, not whom it is about
+    known = sorted({t for t in question.terms if t in idf}, key=lambda t: (t in question.carried, -idf[t], t))
     return Evidence(
         question=question.text, passages=tuple(passages), sentences=tuple(scored),
         focus=tuple(known), passage_terms=tuple(passage_terms), parsed=question,

@@ -307,8 +307,9 @@ def _claim(text: str, question: Asked) -> _Claim:
     return _Claim(
         text=text, terms=terms, own_terms=terms - question.terms,
         own_names={n for n in claim_names if not mentions(set(question.terms), n)},
-        numbers=numbers(text), own_numbers=numbers(text) - question.numbers,
-        own_dates=calendar_words(text) - question.dates,
+        # what a follow-up carried along (``question.text`` has it) is given, not the claim's own
+        numbers=numbers(text), own_numbers=numbers(text) - numbers(question.text),
+        own_dates=calendar_words(text) - calendar_words(question.text),
         negations=negated_terms(text) - (negated_terms(question.text) if question.negated else set()),
     )
 
