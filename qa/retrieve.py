@@ -135,8 +135,15 @@ def score_sentences(
                 similarity=round(float(cosines[offset]), 6), coverage=round(coverage, 6),
             ))
     scored.sort(key=lambda s: (-s.score, s.sentence.doc_id, s.sentence.start))
-    # the rarest of the question's own words first: what it asks, not whom it is about
-    known = sorted({t for t in question.terms if t in idf}, key=lambda t: (t in question.carried, -idf[t], t))
+    known = sorted({t for t in question.terms if t in idf}, key=lambda t: (-idf[t], t))
+    if question.carried:
+        # a follow-up is about what it asks ("how many soldiers died there") more than about the
+        # referents it carried along, unless it says little of its own ("when did that happen")
+        said = frozenset().union(*passage_terms)
+        if len(set(question.terms) - set(question.carried)) > 1:
+            known.sort(key=lambda t: t in question.carried or t not in said)
+        else:
+            known.sort(key=lambda t: t not in question.carried)
     return Evidence(
         question=question.text, passages=tuple(passages), sentences=tuple(scored),
         focus=tuple(known), passage_terms=tuple(passage_terms), parsed=question,
