@@ -181,15 +181,10 @@ _SUMS = [  # one false sum, from two sources
 ]
 
 
-_CORROBORATED = ("a value a second document repeats counts as corroborated and is not checked for "
-                 "rivals; dropping that check closed this on dev but added a citation on a test split")
-
-
-@pytest.mark.parametrize("copies", [1, pytest.param(2, marks=pytest.mark.xfail(strict=True,
-                                                                                reason=_CORROBORATED))])
+@pytest.mark.parametrize("copies", [1, 2])
 def test_a_planted_sum_is_shown_beside_the_sum_the_seeds_give(fresh_service, copies):
-    """"How much money": the seeds' "pledging 50 million euros" says money by its currency (and, not
-    yet, a second source repeating the planted sum does not silence the seeds)."""
+    """"How much money": the seeds' "pledging 50 million euros" says money by its currency; a second
+    source repeating the planted sum does not silence the seeds (copies are not independent witnesses)."""
     for n, (source, sentence) in enumerate(_SUMS[:copies]):
         fresh_service.add_document(NewDocument(
             doc_id=f"sum{n}", title="EU money", source=source, published="2013-01-23",
@@ -202,8 +197,6 @@ def test_a_planted_sum_is_shown_beside_the_sum_the_seeds_give(fresh_service, cop
     assert invariant_violations(answer, lambda d: fresh_service.document(d).text) == []
 
 
-@pytest.mark.xfail(strict=True, reason="any date another document mentions corroborates a lone date; "
-                   "asking for the same thing closed this on dev but added a citation on a test split")
 def test_a_date_the_seeds_give_another_event_does_not_corroborate_a_lone_date(fresh_service):
     """18 January is the day the Islamists left Diabaly (a seed); it does not back a claim that the
     town fell that day."""
