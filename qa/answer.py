@@ -268,11 +268,7 @@ class ExtractiveGenerator:
                 chosen.append(extra)
                 covered |= _satisfied(extra, question)
         chosen += self._each_named(question, ranked, chosen, top)
-        # rival reports are judged on all the evidence, by what they state themselves
-        every = list(evidence.sentences)
-        chosen += self._alternatives(question, every, chosen, every[0].score)
-        chosen += lone_value_rivals(question, every, chosen, self.min_score, evidence.focus,
-                                    titles=[p.title for p in evidence.passages])
+        chosen += self.differing(question, evidence, chosen)
         if LIST in question.needs:
             chosen += self._list_items(question, evidence, chosen)
         return self._compose(question, evidence, chosen[:MAX_SENTENCES])
@@ -352,6 +348,17 @@ class ExtractiveGenerator:
             return False
         # a qualified count ("Malian soldiers") is another group's when the qualifier stands apart
         return len(question.counted) < 2 or counts_group(s.sentence, question)
+
+    def differing(
+        self, question: Question, evidence: Evidence, chosen: list[ScoredSentence]
+    ) -> list[ScoredSentence]:
+        """What is shown beside ``chosen`` where reports differ (both modes): runners-up giving
+        another figure, date or actor, then other documents' rivals to its key fact."""
+        # rival reports are judged on all the evidence, by what they state themselves
+        every = list(evidence.sentences)
+        extra = self._alternatives(question, every, chosen, every[0].score)
+        return extra + lone_value_rivals(question, every, chosen + extra, self.min_score, evidence.focus,
+                                         titles=[p.title for p in evidence.passages])
 
     def _alternatives(
         self, question: Question, pool: list[ScoredSentence], chosen: list[ScoredSentence],

@@ -137,6 +137,28 @@ def test_a_figure_that_recurs_for_another_fact_does_not_corroborate_a_lone_count
     assert "650 soldiers" in held.answer and "According to Plain Wire" in held.answer
 
 
+def test_an_llm_answer_adopting_a_lone_count_shows_what_the_extractive_answer_shows(fresh_service):
+    """The llm check shows the extractive answer's same-count runners-up too: once other reports
+    name Benin, "sending" is the count's rarest word, so "boosting ... to 650 soldiers" is no
+    lone-value rival, only a runner-up counting the same soldiers."""
+    for n, text in enumerate(["Benin is now sending 2,000 soldiers to Mali, a spokesman said on Thursday.",
+                              "Benin's parliament met in Porto-Novo on Tuesday.",
+                              "The president of Benin spoke to reporters in Cotonou."]):
+        fresh_service.add_document(NewDocument(
+            doc_id=f"benin{n}", title="Benin", source="Plain Wire", published="2013-01-24",
+            text=f"Benin\n\n{text}\n",
+        ))
+    question = "How many soldiers is Benin now sending to Mali?"
+    evidence = fresh_service.retrieve(question)
+    n = next(i for i, p in enumerate(evidence.passages, start=1) if "2,000 soldiers" in p.text)
+    answer = _llm_answer(fresh_service.encoder, question, evidence,
+                         f"Benin is now sending 2,000 soldiers to Mali [{n}].")
+    assert answer.fallback_reason == SOURCES_DIFFER
+    assert "650 soldiers" in answer.answer and "According to Plain Wire" in answer.answer
+    assert answer.answer == fresh_service.ask_sync(question, mode="extractive").answer
+    assert invariant_violations(answer, lambda d: fresh_service.document(d).text) == []
+
+
 AIR_RAIDS = "When did France launch its first air raids in Mali?"
 
 
