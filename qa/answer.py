@@ -357,8 +357,12 @@ class ExtractiveGenerator:
         # rival reports are judged on all the evidence, by what they state themselves
         every = list(evidence.sentences)
         extra = self._alternatives(question, every, chosen, every[0].score)
-        return extra + lone_value_rivals(question, every, chosen + extra, self.min_score, evidence.focus,
-                                         titles=[p.title for p in evidence.passages])
+        titles = [p.title for p in evidence.passages]
+        rivals = {r.sentence.doc_id: r
+                  for r in lone_value_rivals(question, every, chosen, self.min_score, evidence.focus, titles)}
+        # a document's rival says the asked thing; its runner-up may count another ("killed two soldiers")
+        shown = [rivals.pop(s.sentence.doc_id, s) for s in extra] + list(rivals.values())
+        return list({id(s): s for s in shown}.values())
 
     def _alternatives(
         self, question: Question, pool: list[ScoredSentence], chosen: list[ScoredSentence],

@@ -101,14 +101,18 @@ def test_the_rival_value_is_sought_beyond_the_passages_the_model_reads(planted, 
 
 def test_the_rival_count_is_the_one_said_of_the_asked_thing(seed_service):
     """Of another document's counts, the rival is the troop commitment (its holder named in the
-    sentence before), not the soldiers killed in the sentence that names the country."""
+    sentence before), not the soldiers killed in the sentence that names the country (which may
+    follow it as a runner-up, as in the extractive answer)."""
     question = "How many soldiers has Nigeria committed to Mali?"
     evidence = seed_service.retrieve(question)
     n = next(i for i, p in enumerate(evidence.passages, start=1) if "250 soldiers" in p.text)
     reply = f"So far, 250 soldiers from Nigeria and Togo have joined the Franco-Malian forces [{n}]."
     answer = _llm_answer(seed_service.encoder, question, evidence, reply)
     assert answer.fallback_reason == SOURCES_DIFFER
-    assert "1,200 soldiers" in answer.answer and "killed two soldiers" not in answer.answer
+    text = answer.answer
+    assert "1,200 soldiers" in text
+    if "killed two soldiers" in text:  # a runner-up, after its document's rival
+        assert text.index("1,200 soldiers") < text.index("killed two soldiers")
 
 
 def test_an_llm_answer_resting_on_corroborated_facts_is_kept(seed_service):
