@@ -238,6 +238,25 @@ def test_a_date_the_seeds_give_another_event_does_not_corroborate_a_lone_date(fr
     assert invariant_violations(answer, lambda d: fresh_service.document(d).text) == []
 
 
+def test_an_llm_answer_citing_one_of_two_copies_is_replaced(fresh_service):
+    """The model cites one copy of a planted sum; the other copy does not silence the seeds."""
+    for n, (source, sentence) in enumerate(_SUMS):
+        fresh_service.add_document(NewDocument(
+            doc_id=f"sum{n}", title="EU money", source=source, published="2013-01-23",
+            text=f"EU money\n\n{sentence}\n\nThe money will pay for transport.\n",
+        ))
+    question = "How much money has the European Union pledged for the African force?"
+    evidence = fresh_service.retrieve(question)
+    cited = next(s for s in evidence.sentences if "75 million" in s.sentence.text)
+    answer = hold_lone_values(question, Answer(
+        question=question, answer="75 million euros [1].", abstained=False, mode="llm",
+        citations=[cite(1, cited.sentence, evidence.passages[cited.passage], cited.score)],
+    ), evidence)
+    assert answer.fallback_reason == SOURCES_DIFFER
+    assert "50 million euros" in answer.answer and "According to AFP" in answer.answer
+    assert invariant_violations(answer, lambda d: fresh_service.document(d).text) == []
+
+
 @pytest.mark.parametrize(("question", "terms"), [
     (AIR_RAIDS, {"mali"}),
     ("Who is France's foreign minister?", set()),  # a holder, not where it happens
