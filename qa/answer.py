@@ -360,7 +360,7 @@ class ExtractiveGenerator:
         titles = [p.title for p in evidence.passages]
         rivals = {r.sentence.doc_id: r
                   for r in lone_value_rivals(question, every, chosen, self.min_score, evidence.focus, titles)}
-        # a document's rival says the asked thing; its runner-up may count another ("killed two soldiers")
+        # a document's rival says the asked thing; its runner-up may count another (casualties, not troops)
         shown = [rivals.pop(s.sentence.doc_id, s) for s in extra] + list(rivals.values())
         return list({id(s): s for s in shown}.values())
 

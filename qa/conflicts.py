@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import msgspec
 
-from qa.answer import MAX_SENTENCES, ExtractiveGenerator
+from qa.answer import MAX_SENTENCES, ExtractiveGenerator, lone_value_rivals
 from qa.question import parse_question
 from qa.records import Answer, Evidence, ScoredSentence
 
@@ -24,7 +24,7 @@ def _cited(answer: Answer, evidence: Evidence) -> list[ScoredSentence]:
 
 
 def hold_lone_values(question: str, answer: Answer, evidence: Evidence) -> Answer:
-    """``answer``, or the sources-differ answer when other documents give another value for it."""
+    """``answer``, or the sources-differ answer when other documents give another value for its key fact."""
     if answer.abstained or not answer.citations:
         return answer
     generator = ExtractiveGenerator()
@@ -32,9 +32,12 @@ def hold_lone_values(question: str, answer: Answer, evidence: Evidence) -> Answe
     for part in evidence.parts or (evidence,):
         parsed = parse_question(part.question)
         for cited in _cited(answer, part)[:1]:  # the sentence the answer rests on: the best cited
-            # what the extractive answer would show beside it (same-count runners-up, lone-value rivals)
-            beside = generator.differing(parsed, part, [cited])
-            if not {s.sentence.doc_id for s in beside} <= cited_docs:
+            rivals = lone_value_rivals(parsed, list(part.sentences), [cited], focus=part.focus,
+                                       titles=[p.title for p in part.passages])
+            # a runner-up alone is no contradiction (any other figure scoring close), but once documents
+            # differ the answer shows what the extractive one shows (same-count runners-up too)
+            if rivals and not {r.sentence.doc_id for r in rivals} <= cited_docs:
+                beside = generator.differing(parsed, part, [cited])
                 side_by_side = generator.compose(parsed, part, [cited, *beside][:MAX_SENTENCES])
                 return msgspec.structs.replace(
                     side_by_side, question=question, mode="extractive", fallback_reason=SOURCES_DIFFER

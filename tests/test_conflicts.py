@@ -124,6 +124,18 @@ def test_an_llm_answer_resting_on_corroborated_facts_is_kept(seed_service):
     assert hold_lone_values(evidence.question, answer, evidence) is answer
 
 
+def test_an_llm_answer_is_kept_when_another_figure_only_scores_close(seed_service):
+    """The extractive answer lists runners-up with other figures; no other document says the same
+    thing with another value, so the model's answer stands."""
+    question = "How many operations did the French military carry out in Mali over the weekend?"
+    evidence = seed_service.retrieve(question)
+    cited = next(s for s in evidence.sentences if "a dozen operations" in s.sentence.text)
+    answer = Answer(question=question, answer="A dozen operations [1].", abstained=False, mode="llm",
+                    citations=[cite(1, cited.sentence, evidence.passages[cited.passage], cited.score)])
+    assert len(seed_service.ask_sync(question, mode="extractive").citations) > 1  # a runner-up is shown
+    assert hold_lone_values(question, answer, evidence) is answer
+
+
 def test_a_figure_that_recurs_for_another_fact_does_not_corroborate_a_lone_count(fresh_service):
     # "2,000" is also France's troop figure in a seed; it says nothing about Benin's soldiers
     fresh_service.add_document(NewDocument(
