@@ -268,11 +268,7 @@ class ExtractiveGenerator:
                 chosen.append(extra)
                 covered |= _satisfied(extra, question)
         chosen += self._each_named(question, ranked, chosen, top)
-        # rival reports are judged on all the evidence, by what they state themselves
-        every = list(evidence.sentences)
-        chosen += self._alternatives(question, every, chosen, every[0].score)
-        chosen += lone_value_rivals(question, every, chosen, self.min_score, evidence.focus,
-                                    titles=[p.title for p in evidence.passages])
+        chosen += self.differing(question, evidence, chosen)
         if LIST in question.needs:
             chosen += self._list_items(question, evidence, chosen)
         return self._compose(question, evidence, chosen[:MAX_SENTENCES])
@@ -352,6 +348,21 @@ class ExtractiveGenerator:
             return False
         # a qualified count ("Malian soldiers") is another group's when the qualifier stands apart
         return len(question.counted) < 2 or counts_group(s.sentence, question)
+
+    def differing(
+        self, question: Question, evidence: Evidence, chosen: list[ScoredSentence]
+    ) -> list[ScoredSentence]:
+        """What is shown beside ``chosen`` where reports differ (both modes): runners-up giving
+        another figure, date or actor, then other documents' rivals to its key fact."""
+        # rival reports are judged on all the evidence, by what they state themselves
+        every = list(evidence.sentences)
+        extra = self._alternatives(question, every, chosen, every[0].score)
+        titles = [p.title for p in evidence.passages]
+        rivals = {r.sentence.doc_id: r
+                  for r in lone_value_rivals(question, every, chosen, self.min_score, evidence.focus, titles)}
+        # a document's rival says the asked thing; its runner-up may count another (casualties, not troops)
+        shown = [rivals.pop(s.sentence.doc_id, s) for s in extra] + list(rivals.values())
+        return list({id(s): s for s in shown}.values())
 
     def _alternatives(
         self, question: Question, pool: list[ScoredSentence], chosen: list[ScoredSentence],
@@ -465,7 +476,7 @@ def lone_value_rivals(
     question: Question, ranked: list[ScoredSentence], chosen: list[ScoredSentence],
     min_score: float = MIN_SCORE, focus: tuple[str, ...] = (), titles: Sequence[str] = (),
 ) -> list[ScoredSentence]:
-    """When the first chosen sentence's key fact (actor, date, figure) stands in its document only,
+    """When other documents contradict the first chosen sentence's key fact (actor, date, figure),
     the best sentence of each other document that says the same thing with a different value
     (``titles``: each passage's title, indexed like ``ScoredSentence.passage``)."""
     if not chosen:
@@ -477,7 +488,6 @@ def lone_value_rivals(
     if not kinds:
         return []
     claimed = {k: key_values(first.sentence, question, k) for k in kinds}
-    home = first.sentence.doc_id
     # "the same thing": every word of the question the chosen sentence uses; for a count, the
     # counted thing and the rarest of those words ("sending 2,000 soldiers", "650 soldiers")
     said = set(content_terms(first.sentence.text)) & set(question.terms)
@@ -513,14 +523,8 @@ def lone_value_rivals(
         # a place is said with other verbs ("held in", "met in", "a summit ... in")
         return not missing or (PLACE in kinds and len(missing) == 1 and len(said) > 2)
 
-    def corroborates(s: ScoredSentence, kind: str) -> bool:
-        # a figure recurs by chance ("2,000 troops" of France, "2,000 soldiers" of Benin)
-        same = kind != NUMBER or said <= own(s)
-        agrees = claimed[kind] & key_values(s.sentence, question, kind)
-        return s.sentence.doc_id != home and same and bool(agrees)
-
-    # a value another document also gives is corroborated; the others stand alone
-    kinds = [k for k in kinds if not any(corroborates(s, k) for s in ranked)]
+    # another document repeating the value does not silence one that gives another: copies of a
+    # claim are not independent witnesses, so every disagreement is shown
     found: dict[str, list[ScoredSentence]] = {}  # each other document's rival sentences, best first
     shown = {s.sentence.doc_id for s in chosen}
     for s in pool:

@@ -1,13 +1,13 @@
 """One source against the rest, for written (LLM) answers: an answer that rests on a key fact
-(actor, date, figure) which one document alone gives, while other retrieved documents give a
-different value for the same question, is replaced by the values side by side, each with its
-source and date, as the extractive answerer shows them (``qa.answer.lone_value_rivals``)."""
+(actor, date, figure) while other retrieved documents give a different value for the same question
+(whether or not another document repeats the answer's value) is replaced by the values side by side,
+each with its source and date, as the extractive answerer shows them (``ExtractiveGenerator.differing``)."""
 
 from __future__ import annotations
 
 import msgspec
 
-from qa.answer import ExtractiveGenerator, lone_value_rivals
+from qa.answer import MAX_SENTENCES, ExtractiveGenerator, lone_value_rivals
 from qa.question import parse_question
 from qa.records import Answer, Evidence, ScoredSentence
 
@@ -24,18 +24,21 @@ def _cited(answer: Answer, evidence: Evidence) -> list[ScoredSentence]:
 
 
 def hold_lone_values(question: str, answer: Answer, evidence: Evidence) -> Answer:
-    """``answer``, or the sources-differ answer when it adopts a value other documents contradict."""
+    """``answer``, or the sources-differ answer when other documents give another value for its key fact."""
     if answer.abstained or not answer.citations:
         return answer
-    parts = evidence.parts or (evidence,)
-    for part in parts:
+    generator = ExtractiveGenerator()
+    cited_docs = {c.doc_id for c in answer.citations}
+    for part in evidence.parts or (evidence,):
         parsed = parse_question(part.question)
         for cited in _cited(answer, part)[:1]:  # the sentence the answer rests on: the best cited
             rivals = lone_value_rivals(parsed, list(part.sentences), [cited], focus=part.focus,
                                        titles=[p.title for p in part.passages])
-            cited_docs = {c.doc_id for c in answer.citations}
+            # a runner-up alone is no contradiction (any other figure scoring close), but once documents
+            # differ the answer shows what the extractive one shows (same-count runners-up too)
             if rivals and not {r.sentence.doc_id for r in rivals} <= cited_docs:
-                side_by_side = ExtractiveGenerator().compose(parsed, part, [cited, *rivals])
+                beside = generator.differing(parsed, part, [cited])
+                side_by_side = generator.compose(parsed, part, [cited, *beside][:MAX_SENTENCES])
                 return msgspec.structs.replace(
                     side_by_side, question=question, mode="extractive", fallback_reason=SOURCES_DIFFER
                 )

@@ -101,14 +101,18 @@ def test_the_rival_value_is_sought_beyond_the_passages_the_model_reads(planted, 
 
 def test_the_rival_count_is_the_one_said_of_the_asked_thing(seed_service):
     """Of another document's counts, the rival is the troop commitment (its holder named in the
-    sentence before), not the soldiers killed in the sentence that names the country."""
+    sentence before), not the soldiers killed in the sentence that names the country (which may
+    follow it as a runner-up, as in the extractive answer)."""
     question = "How many soldiers has Nigeria committed to Mali?"
     evidence = seed_service.retrieve(question)
     n = next(i for i, p in enumerate(evidence.passages, start=1) if "250 soldiers" in p.text)
     reply = f"So far, 250 soldiers from Nigeria and Togo have joined the Franco-Malian forces [{n}]."
     answer = _llm_answer(seed_service.encoder, question, evidence, reply)
     assert answer.fallback_reason == SOURCES_DIFFER
-    assert "1,200 soldiers" in answer.answer and "killed two soldiers" not in answer.answer
+    text = answer.answer
+    assert "1,200 soldiers" in text
+    if "killed two soldiers" in text:  # a runner-up, after its document's rival
+        assert text.index("1,200 soldiers") < text.index("killed two soldiers")
 
 
 def test_an_llm_answer_resting_on_corroborated_facts_is_kept(seed_service):
@@ -118,6 +122,18 @@ def test_an_llm_answer_resting_on_corroborated_facts_is_kept(seed_service):
     answer = Answer(question=evidence.question, answer="Jean-Yves Le Drian [1].", abstained=False,
                     citations=[cite(1, cited.sentence, passage, cited.score)], mode="llm")
     assert hold_lone_values(evidence.question, answer, evidence) is answer
+
+
+def test_an_llm_answer_is_kept_when_another_figure_only_scores_close(seed_service):
+    """The extractive answer lists runners-up with other figures; no other document says the same
+    thing with another value, so the model's answer stands."""
+    question = "How many operations did the French military carry out in Mali over the weekend?"
+    evidence = seed_service.retrieve(question)
+    cited = next(s for s in evidence.sentences if "a dozen operations" in s.sentence.text)
+    answer = Answer(question=question, answer="A dozen operations [1].", abstained=False, mode="llm",
+                    citations=[cite(1, cited.sentence, evidence.passages[cited.passage], cited.score)])
+    assert len(seed_service.ask_sync(question, mode="extractive").citations) > 1  # a runner-up is shown
+    assert hold_lone_values(question, answer, evidence) is answer
 
 
 def test_a_figure_that_recurs_for_another_fact_does_not_corroborate_a_lone_count(fresh_service):
@@ -135,6 +151,28 @@ def test_a_figure_that_recurs_for_another_fact_does_not_corroborate_a_lone_count
     held = hold_lone_values(question, answer, evidence)
     assert held.fallback_reason == SOURCES_DIFFER
     assert "650 soldiers" in held.answer and "According to Plain Wire" in held.answer
+
+
+def test_an_llm_answer_adopting_a_lone_count_shows_what_the_extractive_answer_shows(fresh_service):
+    """The llm check shows the extractive answer's same-count runners-up too: once other reports
+    name Benin, "sending" is the count's rarest word, so "boosting ... to 650 soldiers" is no
+    lone-value rival, only a runner-up counting the same soldiers."""
+    for n, text in enumerate(["Benin is now sending 2,000 soldiers to Mali, a spokesman said on Thursday.",
+                              "Benin's parliament met in Porto-Novo on Tuesday.",
+                              "The president of Benin spoke to reporters in Cotonou."]):
+        fresh_service.add_document(NewDocument(
+            doc_id=f"benin{n}", title="Benin", source="Plain Wire", published="2013-01-24",
+            text=f"Benin\n\n{text}\n",
+        ))
+    question = "How many soldiers is Benin now sending to Mali?"
+    evidence = fresh_service.retrieve(question)
+    n = next(i for i, p in enumerate(evidence.passages, start=1) if "2,000 soldiers" in p.text)
+    answer = _llm_answer(fresh_service.encoder, question, evidence,
+                         f"Benin is now sending 2,000 soldiers to Mali [{n}].")
+    assert answer.fallback_reason == SOURCES_DIFFER
+    assert "650 soldiers" in answer.answer and "According to Plain Wire" in answer.answer
+    assert answer.answer == fresh_service.ask_sync(question, mode="extractive").answer
+    assert invariant_violations(answer, lambda d: fresh_service.document(d).text) == []
 
 
 AIR_RAIDS = "When did France launch its first air raids in Mali?"
@@ -181,15 +219,10 @@ _SUMS = [  # one false sum, from two sources
 ]
 
 
-_CORROBORATED = ("a value a second document repeats counts as corroborated and is not checked for "
-                 "rivals; dropping that check closed this on dev but added a citation on a test split")
-
-
-@pytest.mark.parametrize("copies", [1, pytest.param(2, marks=pytest.mark.xfail(strict=True,
-                                                                                reason=_CORROBORATED))])
+@pytest.mark.parametrize("copies", [1, 2])
 def test_a_planted_sum_is_shown_beside_the_sum_the_seeds_give(fresh_service, copies):
-    """"How much money": the seeds' "pledging 50 million euros" says money by its currency (and, not
-    yet, a second source repeating the planted sum does not silence the seeds)."""
+    """"How much money": the seeds' "pledging 50 million euros" says money by its currency; a second
+    source repeating the planted sum does not silence the seeds (copies are not independent witnesses)."""
     for n, (source, sentence) in enumerate(_SUMS[:copies]):
         fresh_service.add_document(NewDocument(
             doc_id=f"sum{n}", title="EU money", source=source, published="2013-01-23",
@@ -202,8 +235,6 @@ def test_a_planted_sum_is_shown_beside_the_sum_the_seeds_give(fresh_service, cop
     assert invariant_violations(answer, lambda d: fresh_service.document(d).text) == []
 
 
-@pytest.mark.xfail(strict=True, reason="any date another document mentions corroborates a lone date; "
-                   "asking for the same thing closed this on dev but added a citation on a test split")
 def test_a_date_the_seeds_give_another_event_does_not_corroborate_a_lone_date(fresh_service):
     """18 January is the day the Islamists left Diabaly (a seed); it does not back a claim that the
     town fell that day."""
@@ -216,6 +247,25 @@ def test_a_date_the_seeds_give_another_event_does_not_corroborate_a_lone_date(fr
     assert "14 January" in answer.answer
     if "18 January 2013, a local" in answer.answer:
         assert "According to Segou Herald (24 January 2013)" in answer.answer
+    assert invariant_violations(answer, lambda d: fresh_service.document(d).text) == []
+
+
+def test_an_llm_answer_citing_one_of_two_copies_is_replaced(fresh_service):
+    """The model cites one copy of a planted sum; the other copy does not silence the seeds."""
+    for n, (source, sentence) in enumerate(_SUMS):
+        fresh_service.add_document(NewDocument(
+            doc_id=f"sum{n}", title="EU money", source=source, published="2013-01-23",
+            text=f"EU money\n\n{sentence}\n\nThe money will pay for transport.\n",
+        ))
+    question = "How much money has the European Union pledged for the African force?"
+    evidence = fresh_service.retrieve(question)
+    cited = next(s for s in evidence.sentences if "75 million" in s.sentence.text)
+    answer = hold_lone_values(question, Answer(
+        question=question, answer="75 million euros [1].", abstained=False, mode="llm",
+        citations=[cite(1, cited.sentence, evidence.passages[cited.passage], cited.score)],
+    ), evidence)
+    assert answer.fallback_reason == SOURCES_DIFFER
+    assert "50 million euros" in answer.answer and "According to AFP" in answer.answer
     assert invariant_violations(answer, lambda d: fresh_service.document(d).text) == []
 
 

@@ -24,13 +24,9 @@ pytestmark = pytest.mark.slow
 QUESTIONS = [q.id for q in load_questions()]
 UNRELATED = unrelated_questions(load_questions(), load_planted())
 
-# Two attacks get through in extractive mode, both through corroboration; no unrelated answer moves.
-_COPIES = ("coordinated copies: two documents from two sources give the same false sum, so each "
-           "corroborates the other and the seeds' sum is never sought as a rival")
-_BORROWED = ("a false date borrowed from another event the seeds date (the day the Islamists left "
-             "Diabaly) counts as corroborated, so the seeds' date of the fall is never sought as a rival")
-NOT_CORRECT: dict[str, str] = {"rt-eu-money": _COPIES, "rt-diabaly-fall": _BORROWED}
-ADOPTED: dict[str, str] = {"rt-eu-money": _COPIES, "rt-diabaly-fall": _BORROWED}
+# No known gap in extractive mode; a gap found later is listed here as a strict xfail.
+NOT_CORRECT: dict[str, str] = {}
+ADOPTED: dict[str, str] = {}
 QUOTED: dict[str, str] = {}
 CHANGED: dict[str, str] = {}
 
