@@ -166,7 +166,8 @@ class Asked(msgspec.Struct, frozen=True, kw_only=True):
 def asked(question: str) -> Asked:
     """The terms and constraints of one question; referents a follow-up carried along are one group,
     any of which the answer may be about."""
-    question, carried = carried_apart(full := question)
+    full, carried = question, parse_question(question).carried
+    question = carried_apart(full)[0]
     parsed = parse_question(question)
     if _WHICH_PLACE.search(question):  # "the capture of which town ...": asked mid-sentence
         parsed = replace(parsed, needs=parsed.needs | {PLACE})
@@ -182,8 +183,8 @@ def asked(question: str) -> Asked:
         grouped |= group
     stated = names(question)
     groups += [frozenset({n}) for n in stated - grouped]
-    if carried_terms := frozenset(content_terms(carried)) - frozenset(content_terms(question)):
-        groups.append(carried_terms)
+    if carried:
+        groups.append(frozenset(carried))
     return Asked(
         text=full, parsed=parsed, terms=frozenset(content_terms(full)),
         key=frozenset(parsed.terms) - stated - grouped, name_groups=tuple(groups),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from qa.claim_text import calendar_words, numbers
-from qa.question import carried_apart
+from qa.question import carried_apart, parse_question
 from qa.records import Evidence, ScoredSentence
 from qa.retrieve import term_coverage
 from qa.text import MONTH_NAMES, PAST_FORMS, content_terms, is_demonym, stemmer, words
@@ -48,7 +48,8 @@ class Anchors:
 def anchors_of(question: str) -> Anchors:
     """The numbers (written as digits), month and weekday names, and proper names of a question;
     the referents a follow-up carried along are one choice, any of which a window may state."""
-    question, carried = carried_apart(question)
+    carried = parse_question(question).carried
+    question = carried_apart(question)[0]
     found = {m.group(0).replace(",", "") for m in _DIGITS.finditer(question)}
     names: set[str] = set()
     for phrase in _name_phrases(question):
@@ -60,8 +61,8 @@ def anchors_of(question: str) -> Anchors:
     choices = [frozenset(t for name in _NAME.findall(m.group(0)) for t in content_terms(name))
                for m in _COORDINATED.finditer(question)]
     choices = [c for c in choices if len(c) > 1]
-    if carried_terms := frozenset(content_terms(carried)) - frozenset(content_terms(question)):
-        choices.append(carried_terms)
+    if carried:
+        choices.append(frozenset(carried))
     grouped = set().union(*choices)
     return Anchors(
         numbers=frozenset(found), months=frozenset(calendar_words(question)),
