@@ -17,6 +17,17 @@ SEEDS = ROOT / "seeds"
 REAL_MODEL_FIXTURES = frozenset({"encoder", "seed_settings", "seed_index", "seed_service", "fresh_service"})
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop milvus-lite's in-process servers now: its exit hook would log to streams pytest has closed."""
+    import logging
+    import sys
+
+    manager = sys.modules.get("milvus_lite.server_manager")
+    if manager is not None:
+        logging.getLogger("milvus_lite").setLevel(logging.WARNING)  # its shutdown chatter, after the summary
+        manager.server_manager_instance.release_all()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test on the real model `slow`, so `-m "not slow"` is the fast layer on the fakes."""
     for item in items:
