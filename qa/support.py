@@ -115,11 +115,12 @@ class ClaimVerifier:
         text, cited = parse_claim(sentence)
         if DECLINED.search(text):
             return DroppedClaim(text=text, reason="declined")
-        if not cited:
-            return DroppedClaim(text=text, reason="no_citation")
+        # a sentence the model left unmarked is sought in every passage, as a mis-cited one is
         known = [n - 1 for n in cited if 1 <= n <= len(self.evidence.passages)]
-        if not known:
+        if cited and not known:
             return DroppedClaim(text=text, reason="unknown_passage")
+        if not self.evidence.passages:
+            return DroppedClaim(text=text, reason="no_citation")
         if not (content_terms(text) or numbers(text)):
             return DroppedClaim(text=text, reason="too_vague")
         reasons: list[str] = []
@@ -129,7 +130,7 @@ class ClaimVerifier:
                 return verdict
             reasons.append(verdict)
         # the most telling reason: the claim got furthest with one of the question's parts
-        reason = min(reasons, key=_REASONS.index)
+        reason = min(reasons, key=_REASONS.index) if cited else "no_citation"
         return DroppedClaim(text=text, reason=reason)
 
     def _check(self, text: str, question: Asked, known: list[int]) -> SupportedClaim | str:

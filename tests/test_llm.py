@@ -163,7 +163,7 @@ def test_verification_drops_each_kind_of_unsupported_sentence(evidence, encoder)
         f"Russia has sent 2,000 troops to Mali [{troops}]. "  # a name the passage lacks
         f"France has sent 2,000 troops to Diabaly [{troops}]. "  # a name from another sentence
         f"France has sent 2,000 troops to Mali [{len(evidence.passages) + 1}]. "  # no such passage
-        "France has sent 2,000 troops to Mali. "  # no citation
+        "France has sent 3,000 troops to Mali. "  # no citation, and no passage says it
         f"{CANNOT_ANSWER}"
     )
     kept, dropped = verify_claims(text, evidence, encoder)
@@ -177,6 +177,19 @@ def test_verification_drops_each_kind_of_unsupported_sentence(evidence, encoder)
         *["unsupported"] * 2, "unknown_passage", "no_citation", "declined",
     ]
     assert verify_claims(text, evidence, encoder) == (kept, dropped)  # deterministic
+
+
+def test_a_sentence_the_model_left_unmarked_is_cited_where_a_passage_supports_it(
+    evidence, text_of
+) -> None:
+    answer = _ask(_replying(
+        "France has sent 2,000 troops to Mali. ",  # no marker: the service finds the passage
+        "Germany has sent 2,000 troops to Mali.",  # no marker, and no passage says it
+    ), evidence)
+    assert answer.mode == "llm" and answer.fallback_reason is None
+    _assert_sound(answer, text_of)
+    assert answer.answer == "France has sent 2,000 troops to Mali [1]."
+    assert TROOPS in answer.citations[0].quote
 
 
 def test_citations_to_missing_passages_never_reach_the_answer(evidence, text_of) -> None:
