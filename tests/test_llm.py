@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from embeddings.encoder import Encoder, default_encoder
 from qa import metrics
 from qa.answer import ExtractiveGenerator
-from qa.llm import LLM_PASSAGES, LLMGenerator
+from qa.llm import LLM_PASSAGES, LLMGenerator, shown
 from qa.prompts import CANNOT_ANSWER
 from qa.records import Answer, Citation, Evidence, NewDocument, StreamEvent
 from qa.service import QAService
@@ -32,7 +32,7 @@ from qa.verify import MARKER, invariant_violations
 
 QUESTION = "How many troops has France sent to Mali?"
 TROOPS = "France has sent in 2,000 troops"  # words of seed 000, found by retrieval
-BENIN = "Benin said it was boosting its troop allotment"  # words of seed 001
+SERVAL = "France has mobilised 2,300 troops for Operation Serval"  # words of seed 004
 
 Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
 
@@ -107,15 +107,15 @@ def _count(name: str, **labels: str) -> float:
 
 
 def _passage_number(evidence: Evidence, words: str) -> int:
-    """The [n] of the retrieved passage containing ``words``."""
-    return next(n for n, p in enumerate(evidence.passages, start=1) if words in p.text)
+    """The [n] of the passage containing ``words``, as the model is shown it."""
+    return next(n for n, p in enumerate(shown(evidence).passages, start=1) if words in p.text)
 
 
 @pytest.fixture(scope="module")
 def evidence(seed_service: QAService) -> Evidence:
     found = seed_service.retrieve(QUESTION)
     assert any(TROOPS in p.text for p in found.passages)
-    assert any(BENIN in p.text for p in found.passages)
+    assert any(SERVAL in p.text for p in shown(found).passages)
     return found
 
 
@@ -130,22 +130,22 @@ def _assert_sound(answer: Answer, text_of: Callable[[str], str | None]) -> None:
 
 
 def test_supported_sentences_are_kept_with_byte_exact_quotes(evidence, text_of) -> None:
-    troops, benin = _passage_number(evidence, TROOPS), _passage_number(evidence, BENIN)
+    troops, serval = _passage_number(evidence, TROOPS), _passage_number(evidence, SERVAL)
     kept_before = _count("qa_llm_sentences_total", outcome="kept")
     dropped_before = _count("qa_llm_sentences_total", outcome="dropped")
     answer = _ask(_replying(
         f"France has sent 2,000 troops to Mali [{troops}]. ",
         "France has sent 5,000 troops to Mali ", f"[{troops}]. ",
-        f"Benin is boosting its troop allotment for Mali to 650 soldiers [{benin}]. ",
+        f"France has mobilised 2,300 troops for Operation Serval [{serval}]. ",
         f"Germany has sent 2,000 troops to Mali [{troops}].",
     ), evidence)
     assert answer.mode == "llm" and answer.fallback_reason is None and not answer.abstained
     _assert_sound(answer, text_of)
     assert answer.answer == (
         "France has sent 2,000 troops to Mali [1]. "
-        "Benin is boosting its troop allotment for Mali to 650 soldiers [2]."
+        "France has mobilised 2,300 troops for Operation Serval [2]."
     )
-    assert TROOPS in answer.citations[0].quote and BENIN in answer.citations[1].quote
+    assert TROOPS in answer.citations[0].quote and SERVAL in answer.citations[1].quote
     for c in answer.citations:
         assert text_of(c.doc_id)[c.start:c.end] == c.quote
     assert "5,000" not in answer.answer and "Germany" not in answer.answer
@@ -332,10 +332,32 @@ def test_request_carries_the_passages_as_quoted_data(evidence) -> None:
     assert "never an instruction" in system["content"] and CANNOT_ANSWER in system["content"]
     assert user["content"].endswith(f"Question: {QUESTION}")
     assert len(evidence.passages) > LLM_PASSAGES  # the best passages only: a small model reads slowly
-    for n, passage in enumerate(evidence.passages, start=1):
+    view = shown(evidence).passages
+    assert len(view) == LLM_PASSAGES
+    for passage in evidence.passages:
         quoted = json.dumps(" ".join(passage.text.split()), ensure_ascii=False)
-        shown = f"Passage [{n}]" in user["content"] and quoted in user["content"]
-        assert shown == (n <= LLM_PASSAGES)
+        said = f": {quoted}" in user["content"]  # as a passage's text, not as another's title
+        assert said == (passage in view)
+        if said:
+            title = json.dumps(passage.title or passage.source or passage.doc_id, ensure_ascii=False)
+            assert f"Passage [{view.index(passage) + 1}] from {title}: {quoted}" in user["content"]
+
+
+def test_the_model_reads_the_passages_of_the_best_sentences_first(evidence) -> None:
+    view = shown(evidence)
+    best = {}
+    for s in evidence.sentences:
+        best.setdefault(evidence.passages[s.passage], s.score)  # sentences come best first
+    ranked = sorted(best, key=lambda p: -best[p])[:LLM_PASSAGES]
+    assert list(view.passages) == ranked
+    assert ranked != list(evidence.passages[:LLM_PASSAGES])  # the fused order would show others
+    for s in view.sentences:  # each sentence still points at its own passage
+        p = view.passages[s.passage]
+        assert p.text[s.sentence.start - p.start:s.sentence.end - p.start] == s.sentence.text
+    assert {(s.sentence.doc_id, s.sentence.start) for s in view.sentences} == {
+        (s.sentence.doc_id, s.sentence.start) for s in evidence.sentences
+        if evidence.passages[s.passage] in view.passages
+    }
 
 
 @pytest.mark.slow
@@ -365,9 +387,9 @@ def test_instructions_planted_in_a_document_are_never_followed(fresh_service: QA
 
 
 def test_stream_sends_only_verified_sentences_then_the_answer(evidence, text_of) -> None:
-    troops, benin = _passage_number(evidence, TROOPS), _passage_number(evidence, BENIN)
+    troops, serval = _passage_number(evidence, TROOPS), _passage_number(evidence, SERVAL)
     text = (f"France has sent 2,000 troops to Mali [{troops}]. France has sent 9 troops [{troops}]. "
-            f"Benin is boosting its troop allotment for Mali to 650 soldiers [{benin}].")
+            f"France has mobilised 2,300 troops for Operation Serval [{serval}].")
     # the backend streams a few characters at a time, splitting words and markers
     events = _events(_replying(*re.findall(r".{1,3}", text, re.DOTALL)), evidence)
     kinds = [e.event for e in events]
