@@ -10,6 +10,7 @@ from datetime import date
 import msgspec
 
 from embeddings.records import Entity, Sentence
+from qa.claim_text import numbers
 from qa.counted import counts_group
 from qa.generator import answer_events
 from qa.question import (
@@ -207,6 +208,16 @@ def _nearest(s: ScoredSentence, windows: Windows, question: Question) -> float:
                default=0.0)
 
 
+def hinted(relevant: list[ScoredSentence], hint: str, question: Question) -> list[ScoredSentence]:
+    """``relevant`` with the sentences that state the figures ``hint`` adds to the question first,
+    when a figure is asked (order otherwise kept)."""
+    # a figure is exact: a sentence that states the same one is the model's source; a name the
+    # model gives may come from any sentence near the question's words, right or wrong
+    if NUMBER in question.needs and (said := numbers(hint) - numbers(question.text)):
+        return sorted(relevant, key=lambda s: not said <= numbers(s.sentence.text))
+    return relevant
+
+
 def _counts_named(s: ScoredSentence, question: Question) -> bool:
     """A figure counts what is asked only if its sentence names whose it is ("French soldiers"),
     or names nobody (then "he", "it" refer to the subject of its neighbours)."""
@@ -231,13 +242,22 @@ class ExtractiveGenerator:
         answers = [self.answer(_parsed(part), part) for part in evidence.parts]
         return combine(question, answers)
 
+    async def guided(self, question: str, evidence: Evidence, hint: str) -> Answer:
+        """Guided protocol: as ``generate``, the candidates that state ``hint``'s values first."""
+        plain = await self.generate(question, evidence)
+        if evidence.parts or plain.abstained:
+            return plain  # the hint never makes it answer what it would not
+        led = self.answer(_parsed(evidence), evidence, hint)
+        return plain if led.abstained else led
+
     async def stream(self, question: str, evidence: Evidence) -> AsyncIterator[StreamEvent]:
         """Generator protocol: the whole answer is known at once, so it streams as it is cited."""
         async for event in answer_events(await self.generate(question, evidence)):
             yield event
 
-    def answer(self, question: Question, evidence: Evidence) -> Answer:
-        """Pick evidence sentences, cite them, or abstain when they don't answer."""
+    def answer(self, question: Question, evidence: Evidence, hint: str = "") -> Answer:
+        """Pick evidence sentences, cite them, or abstain when they don't answer; with a ``hint``
+        (another reader's answer), the candidates stating its values come first."""
         anchors = anchors_of(question.text)
         windows = Windows(evidence, named_terms(question.text))
         # the question's numbers, dates and names must all be stated around the evidence
@@ -255,6 +275,8 @@ class ExtractiveGenerator:
         if negated(question.text):
             # "what is never involved": a sentence that negates nothing says what is, not what is not
             relevant = [s for s in relevant if negated(s.sentence.text)]
+        if hint:
+            relevant = hinted(relevant, hint, question)
         needs = _needs(question)
         if not relevant or (needs and not _kinds_given(relevant[0], question)):
             return abstain(question.text, "extractive")

@@ -7,12 +7,12 @@ Implementations: ``qa.answer.ExtractiveGenerator`` and ``qa.llm.LLMGenerator``, 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from qa.records import Answer, Evidence, Passage, Question, StreamEvent
 from qa.text import MARKER
 
-__all__ = ["Generator", "NoReranker", "Reranker", "answer_events"]
+__all__ = ["Generator", "Guided", "NoReranker", "Reranker", "answer_events"]
 
 
 class Generator(Protocol):
@@ -24,6 +24,16 @@ class Generator(Protocol):
 
     def stream(self, question: str, evidence: Evidence) -> AsyncIterator[StreamEvent]:
         """``delta`` and ``citation`` events as the answer is written, then ``done`` with the record."""
+        ...
+
+
+@runtime_checkable
+class Guided(Protocol):
+    """A fallback generator that can take another reader's answer as a hint (``qa.llm``'s fallback)."""
+
+    async def guided(self, question: str, evidence: Evidence, hint: str) -> Answer:
+        """Its own answer, preferring among what it would answer the evidence that states ``hint``'s
+        values; never anything it would not answer without the hint."""
         ...
 
 

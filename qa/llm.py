@@ -27,7 +27,7 @@ from qa.errors import (
     EmptyResponse,
     MalformedResponse,
 )
-from qa.generator import Generator
+from qa.generator import Generator, Guided
 from qa.prompts import chat_messages
 from qa.records import Answer, Evidence, StreamEvent
 from qa.settings import GeneratorSettings
@@ -146,7 +146,9 @@ class LLMGenerator:
             log.info("dropped LLM sentence (%s): %r", claim.reason, claim.text)
         weak = _weak_result(len(parts), dropped, reply)
         if weak is not None and (not parts or not replay):
-            async for event in self._fall_back(question, full, weak, replay):
+            # what the model answered first guides the fallback's choice among its own candidates
+            hint = next((d.text for d in dropped if d.reason not in ("declined", "cut_off")), "")
+            async for event in self._fall_back(question, full, weak, replay, hint):
                 yield event
             return
         yield StreamEvent(event="done", data=hold_lone_values(question, Answer(
@@ -155,12 +157,15 @@ class LLMGenerator:
         ), full))  # rivals are sought in all the retrieved evidence, not only the passages shown
 
     async def _fall_back(
-        self, question: str, evidence: Evidence, reason: str, replay: bool
+        self, question: str, evidence: Evidence, reason: str, replay: bool, hint: str = ""
     ) -> AsyncIterator[StreamEvent]:
         """The fallback generator's answer, marked with why it replaced the LLM's."""
         metrics.LLM_FALLBACKS.labels(reason).inc()
         log.warning("answering with the fallback generator: %s", reason)
-        answer = await self._fallback.generate(question, evidence)
+        if hint and isinstance(self._fallback, Guided):
+            answer = await self._fallback.guided(question, evidence, hint)
+        else:
+            answer = await self._fallback.generate(question, evidence)
         answer = msgspec.structs.replace(answer, mode="extractive", fallback_reason=reason)
         if replay:
             yield StreamEvent(event="delta", data={"text": answer.answer})

@@ -437,3 +437,35 @@ def test_sentences_split_the_same_however_the_text_arrives(
         streamed += done
     streamed += split_sentences(buffer)[0]
     assert [s.strip() for s in streamed] == sentences
+
+
+COST = "How much will the African military mission in Mali cost?"  # two sources, two figures
+
+
+def test_a_dropped_figure_guides_the_fallback_among_its_own_candidates(seed_service, text_of) -> None:
+    evidence = seed_service.retrieve(COST)
+    plain = _ask_extractive(evidence, "unsupported_claims")
+    assert "500 million" in plain.answer.split("[1]")[0]  # the reader's own first choice
+    n = _passage_number(evidence, "150 and 200 million euros")
+    # the model's figure stands in a candidate the reader weighs; its added words do not
+    answer = _ask(_replying(f"The mission will cost 150 million euros, paid by Germany [{n}]."), evidence)
+    assert answer.mode == "extractive" and answer.fallback_reason == "unsupported_claims"
+    _assert_sound(answer, text_of)
+    assert "150 and 200 million euros" in answer.answer.split("[1]")[0]
+    assert answer.citations and "150" in answer.citations[0].quote
+    # a figure no candidate states, or a hint to a question that asks no figure, changes nothing
+    assert _ask(_replying(f"The mission will cost 999 million euros, paid by Germany [{n}]."),
+                evidence) == plain
+
+
+def test_a_hint_never_makes_the_reader_answer_what_it_would_not(seed_service) -> None:
+    reader = ExtractiveGenerator()
+    for question, hint in [
+        # the reader abstains (no window names Germany), though a candidate states the figure
+        ("How many troops has Germany sent to Mali?", "Germany has sent 2,000 troops to Mali."),
+        ("Who is the French defence minister?", "It was 2,300."),  # no figure is asked
+    ]:
+        evidence = seed_service.retrieve(question)
+        plain = asyncio.run(reader.generate(question, evidence))
+        assert asyncio.run(reader.guided(question, evidence, hint)) == plain
+        assert plain.abstained == question.startswith("How many")
