@@ -49,7 +49,8 @@ _HOW_MUCH_VERB = re.compile(
     r"\bhow (?:much|many) (?:is|are|was|were|do|does|did|has|have|had|will|would|can|could)\b", re.I
 )
 # "which companies ...": a thing asked by its kind, not a figure ("what" often asks an amount)
-_WHICH_THING = re.compile(r"^(?:\S+ ){0,2}which (?!(?:is|are|was|were|do|does|did|has|have|had)\b)\w+",
+_WHICH_THING = re.compile(r"^(?:\S+ ){0,2}(?:which (?!(?:is|are|was|were|do|does|did|has|have|had)\b)\w+|"
+                          r"what (?:type|kind|sort|form|class)s? of\b)",
                           re.I)
 _MONTH = "(" + "|".join(m.capitalize() for m in MONTH_NAMES) + ")"
 _DAY_MONTH = re.compile(rf"\b(\d{{1,2}})\s+{_MONTH}\b|\b{_MONTH}\s+(\d{{1,2}})\b")

@@ -16,6 +16,7 @@ from collections.abc import Set
 
 import msgspec
 import numpy as np
+from msgspec.structs import replace
 
 from embeddings.encoder import Encoder
 from embeddings.records import Sentence
@@ -46,8 +47,9 @@ from qa.question import (
     PLACE,
     split_question,
 )
+from qa.reader import anchors_of
 from qa.records import Citation, Evidence
-from qa.text import content_terms, words
+from qa.text import content_terms, is_demonym, words
 from qa.verify import cite
 
 NEGATION_TERMS = 3  # a claim with this many content terms states a polarity of its own
@@ -93,7 +95,7 @@ class ClaimVerifier:
         self._vectors: dict[str, np.ndarray] = {}
         self._candidates: dict[int, list[Sentence]] = {}
         parts = split_question(evidence.question)
-        self._asked = [asked(q) for q in dict.fromkeys([*parts, evidence.question])]
+        self._asked = [_anchored(q) for q in dict.fromkeys([*parts, evidence.question])]
         for scored in evidence.sentences:
             passage = evidence.passages[scored.passage]
             s = scored.sentence
@@ -282,6 +284,20 @@ _RIVAL_KINDS = {
 }
 _ANY_ENTITY = frozenset({"PERSON", "ORG", "NORP", "GPE", "LOC", "FAC", "DATE", "TIME", "EVENT",
                          "WORK_OF_ART", "PRODUCT", "CARDINAL", "MONEY", "PERCENT", "QUANTITY"})
+_POSSESSIVE = re.compile(r"(?<=\s)([A-Z][\w-]*)['’]s\b")
+
+
+def _anchored(question: str) -> Asked:
+    """What ``asked`` reads, with the names a window must carry anchored as the reader anchors
+    them: by their head ("Mr Brown" for "Gordon Brown"), a people's adjective before a common noun
+    ("Asian countries") naming nothing."""
+    anchors = anchors_of(question)
+    # a possessive ends a name: "Gordon Brown's Budget" is Brown's, whatever its head
+    owners = {t for m in _POSSESSIVE.finditer(question) for t in content_terms(m.group(1))}
+    heads = anchors.names | (owners - set().union(*anchors.choices))
+    return replace(asked(question), name_groups=(*(frozenset({n}) for n in heads), *anchors.choices))
+
+
 def _kind(needs: frozenset[str]) -> str | None:
     """The entity kind an answer must name, when the question asks for one."""
     # "who" asking for an agent may be answered by a group ("rebels"): no entity is required
@@ -304,14 +320,21 @@ class _Claim(msgspec.Struct, frozen=True, kw_only=True):
 def _claim(text: str, question: Asked) -> _Claim:
     terms = set(content_terms(text))
     claim_names = names(text, first=True)
+    given = set(question.terms)
     return _Claim(
-        text=text, terms=terms, own_terms=terms - question.terms,
+        # "Asia" adds nothing to "Asian countries": a shorter form of a word the question states
+        text=text, terms=terms, own_terms={t for t in terms - given if not _shortens(t, given)},
         own_names={n for n in claim_names if not mentions(set(question.terms), n)},
         # what a follow-up carried along (``question.text`` has it) is given, not the claim's own
         numbers=numbers(text), own_numbers=numbers(text) - numbers(question.text),
         own_dates=calendar_words(text) - calendar_words(question.text),
         negations=negated_terms(text) - (negated_terms(question.text) if question.negated else set()),
     )
+
+
+def _shortens(term: str, given: set[str]) -> bool:
+    """True when ``term`` is a shorter form of one of the ``given`` terms ("asia" of "asian")."""
+    return len(term) >= 4 and any(g.startswith(term) for g in given)
 
 
 def _wrong_type(claim: _Claim, question: Asked) -> str | None:
@@ -323,10 +346,14 @@ def _wrong_type(claim: _Claim, question: Asked) -> str | None:
         return "wrong_type"
     if PERSON in needs and not claim.own_names:  # what a thing is called may be a common noun
         return "wrong_type"
-    if needs & {AGENT, PERSON, PLACE, NAME} and not (
-        claim.own_names - TEMPORAL or {t for t in claim.own_terms - TEMPORAL if not t[:1].isdigit()}
-    ):
+    substance = claim.own_names - TEMPORAL or {t for t in claim.own_terms - TEMPORAL if not t[:1].isdigit()}
+    if needs & {AGENT, PERSON, PLACE, NAME} and not substance:
         return "wrong_type"  # a date or a figure where a who, where or what was asked
+    own = [w for w in words(claim.text) if set(content_terms(w)) & (claim.own_terms | claim.own_names)]
+    if PLACE in needs and own and all(is_demonym(w) for w in own):
+        return "wrong_type"  # "Malian" qualifies a place, it names none
+    if claim.own_dates and not substance and not needs & {DATE, NUMBER, DURATION, DISTANCE}:
+        return "wrong_type"  # a bare date where no when, how many or how long was asked
     return None
 
 

@@ -1,0 +1,51 @@
+"""The claim verifier's reading of what a question asks: names by their head, the kind of answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from embeddings.chunking import load_nlp
+from embeddings.encoder import default_encoder
+from eval.claims import Case
+from qa.support import ClaimVerifier, DroppedClaim, SupportedClaim
+
+pytestmark = pytest.mark.slow
+
+
+def _verdict(question: str, claim: str, passage: str, title: str = "") -> SupportedClaim | DroppedClaim:
+    case = Case(id="t:a:bare", split="dev", source="t", form="bare", question=question, claim=claim,
+                accept=True, title=title, passage=passage)
+    return ClaimVerifier(case.evidence(load_nlp()), default_encoder()).check(claim)
+
+
+SPEECH = ("The chancellor delivered his Budget to a packed chamber. During his 49 minute speech "
+          "Mr Brown told MPs he had hit his growth target.")
+TOUR = ("Two executives of Arsenal are travelling round Japan and China at the moment, building "
+        "relationships with clubs across Asia.")
+SIEGE = ("The town of Konna fell to Islamist fighters on 10 January. Its capture by the rebels "
+         "triggered the French intervention, Malian officials said.")
+
+
+def test_a_name_asked_is_matched_by_its_head() -> None:
+    assert isinstance(_verdict("How long did Gordon Brown's Budget speech last?", "49 minutes [1].", SPEECH),
+                      SupportedClaim)
+    dropped = _verdict("How long did Gordon Smith's Budget speech last?", "49 minutes [1].", SPEECH)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "unconstrained"
+
+
+def test_a_peoples_adjective_before_a_noun_qualifies_but_a_shorter_form_adds_nothing() -> None:
+    assert isinstance(_verdict("Which Asian countries are Arsenal executives touring?", "Japan [1].", TOUR),
+                      SupportedClaim)
+    dropped = _verdict("Which Asian countries are Arsenal executives touring?", "Asia [1].", TOUR)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "no_answer"
+
+
+def test_answers_of_the_wrong_kind_are_dropped() -> None:
+    place = _verdict("The capture of which town triggered the French intervention?", "Malian [1].", SIEGE)
+    assert isinstance(place, DroppedClaim) and place.reason == "wrong_type"
+    date = _verdict("What triggered the French intervention?", "10 January [1].", SIEGE)
+    assert isinstance(date, DroppedClaim) and date.reason == "wrong_type"
+    kind = _verdict("What type of fighters took Konna?", "10 [1].", SIEGE)
+    assert isinstance(kind, DroppedClaim) and kind.reason == "wrong_type"
+    assert isinstance(_verdict("The capture of which town triggered the French intervention?", "Konna [1].",
+                               SIEGE), SupportedClaim)
