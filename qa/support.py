@@ -194,7 +194,8 @@ class ClaimVerifier:
         denied = (negated_terms(s.text) & claim.terms) - claim.negations
         if len(claim.terms) >= NEGATION_TERMS and denied and not question.negated:
             return None  # the source negates what the claim affirms
-        missing = claim.own_terms - terms
+        # "128" of "their 128-year history": a figure is checked as a number, not as a word
+        missing = {t for t in claim.own_terms - terms if t.replace(",", "") not in numbers(s.text)}
         if len(missing) > max(1, len(claim.own_terms) // 3):
             return None
         if missing and not self._paraphrased(missing, claim.text, s.text):
@@ -223,6 +224,8 @@ class ClaimVerifier:
             counted = set(question.parsed.counted)
             if not counted & terms and not self._fuzzy(counted, s.text, question.text):
                 return ()  # a figure, but for something other than what the question counts
+            if _dated(claim, s, counted):
+                return ()  # "the last three months" is a time, not a count of what was asked
         if self._carries(question, s.text, KEY_MISSING):
             return (None, *neighbours)
         question_vec, sentence_vec = self._embed([question.text, s.text])
@@ -357,6 +360,18 @@ def _wrong_type(claim: _Claim, question: Asked) -> str | None:
     return None
 
 
+def _dated(claim: _Claim, s: Sentence, counted: set[str]) -> bool:
+    """True when each of the claim's figures stands in the sentence only inside a date or time
+    that does not name the counted thing."""
+    spans = [e for e in s.entities if e.label in ("DATE", "TIME")]
+    found = numbers(s.text)
+    return all(
+        n in found and any(n in numbers(e.text) and not counted & set(content_terms(e.text)) for e in spans)
+        and not any(n in numbers(e.text) for e in s.entities if e.label not in ("DATE", "TIME"))
+        for n in claim.own_numbers
+    ) and bool(claim.own_numbers)
+
+
 def _rival(question: Asked, claim: _Claim, sentence: Sentence) -> bool:
     """True when a sentence names something of the kind asked that neither question nor claim gives."""
     needs = question.parsed.needs
@@ -373,7 +388,8 @@ def _constrained(question: Asked, s: Sentence, context: Sentence | None, title: 
     """True when the window (with the article title) carries every name, number and date asked."""
     text = f"{s.text} {context.text if context else ''} {title}"
     terms = set(content_terms(text))
-    wanted_numbers, wanted_dates = set(question.numbers), set(question.dates)
+    # figures written as digits, as the reader anchors them: "one example" states no figure
+    wanted_numbers, wanted_dates = set(anchors_of(question.text).numbers), set(question.dates)
     resolved = [d.resolved or "" for w in (s, context) if w is not None for d in w.dates]
     for day, month, suffix in question.days:
         # "on Thursday" in an article of 20 January 2013 is 17 January: dates resolved at index time

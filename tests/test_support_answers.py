@@ -49,3 +49,26 @@ def test_answers_of_the_wrong_kind_are_dropped() -> None:
     assert isinstance(kind, DroppedClaim) and kind.reason == "wrong_type"
     assert isinstance(_verdict("The capture of which town triggered the French intervention?", "Konna [1].",
                                SIEGE), SupportedClaim)
+
+
+BROADBAND = ("BT said 600,000 more people signed up for its broadband in the last three months, its best "
+             "quarter yet.")
+PHARMACY = ("The clinical pharmacist's role involves creating a comprehensive drug therapy plan for "
+            "patient-specific problems.")
+
+
+def test_a_figure_inside_a_date_counts_nothing_asked() -> None:
+    question = "How many people signed up for BT broadband in the last quarter?"
+    dropped = _verdict(question, "the last three months [1].", BROADBAND)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
+    assert isinstance(_verdict(question, "600,000 [1].", BROADBAND), SupportedClaim)
+
+
+def test_a_number_word_in_the_question_is_no_figure_to_find_and_a_when_clause_asks_no_date() -> None:
+    example = "creating a comprehensive drug therapy plan [1]."
+    assert isinstance(_verdict("What is one example of what a clinical pharmacist's duties entail?", example,
+                               PHARMACY), SupportedClaim)
+    dropped = _verdict("What is 1 example of what a clinical pharmacist's duties entail?", example, PHARMACY)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "unconstrained"
+    assert isinstance(_verdict("What happens when a clinical pharmacist meets a patient?",
+                               "a comprehensive drug therapy plan [1].", PHARMACY), SupportedClaim)
