@@ -245,8 +245,11 @@ class ClaimVerifier:
         holds an answer of its own of the kind asked."""
         vectors = self._embed([question.text, *(c.text for c in candidates)])
         similarity = np.stack(vectors[1:]) @ vectors[0]
-        return any(similarity[j] - similarity[i] > RANK_MARGIN and _rival(question, claim, c)
-                   for j, c in enumerate(candidates))
+        # a sentence that states every key term of the question is outranked by none that states fewer
+        carried = [len(question.key & set(content_terms(c.text))) for c in candidates]
+        complete = carried[i] == len(question.key)
+        return any(similarity[j] - similarity[i] > RANK_MARGIN and not (complete and carried[j] < carried[i])
+                   and _rival(question, claim, c) for j, c in enumerate(candidates))
 
     def _carries(self, question: Asked, text: str, allowed: float) -> bool:
         """True when ``text`` lacks at most ``allowed`` of the question's key terms."""

@@ -6,7 +6,7 @@ import pytest
 
 from embeddings.chunking import load_nlp
 from embeddings.encoder import default_encoder
-from eval.claims import Case
+from eval.claims import Case, load_cases
 from qa.support import ClaimVerifier, DroppedClaim, SupportedClaim
 
 pytestmark = pytest.mark.slow
@@ -72,3 +72,10 @@ def test_a_number_word_in_the_question_is_no_figure_to_find_and_a_when_clause_as
     assert isinstance(dropped, DroppedClaim) and dropped.reason == "unconstrained"
     assert isinstance(_verdict("What happens when a clinical pharmacist meets a patient?",
                                "a comprehensive drug therapy plan [1].", PHARMACY), SupportedClaim)
+
+
+def test_a_sentence_stating_every_key_term_is_not_outranked_by_one_stating_fewer() -> None:
+    # the seed article: a sentence about French ministers' views sits closer to the question, as an
+    # embedding, than the one naming the foreign minister
+    case = next(c for c in load_cases(split="dev") if c.id == "seeds:who-02:bare")
+    assert isinstance(_verdict(case.question, case.claim, case.passage, case.title), SupportedClaim)
