@@ -34,8 +34,8 @@ HERE = Path(__file__).parent
 CASES = HERE / "claims.jsonl"
 TARGET_ACCEPT = 0.95  # the targets (not met yet: see the README)
 TARGET_REJECT = 0.98
-# what CI holds on each split (dev 80.3 / 92.7 %, test 72.3 / 93.3 %), so that a regression fails
-GATE_ACCEPT = 0.72
+# what CI holds on each split (dev 85.3 / 92.8 %, test 75.7 / 92.8 %), so that a regression fails
+GATE_ACCEPT = 0.75
 GATE_REJECT = 0.92
 FAITHFUL = ("bare", "restated", "sentence", "shortened")
 _AUX = re.compile(r"\b(is|was|are|were|has|have|had|will|can|could|would|should|did|does)\b")
