@@ -135,7 +135,7 @@ class ClaimVerifier:
         return DroppedClaim(text=text, reason=reason)
 
     def _check(self, text: str, question: Asked, known: list[int]) -> SupportedClaim | str:
-        claim = _claim(text, question)
+        claim = _claim(text, question, self.evidence.question)
         yes_no = not question.parsed.needs and bool(AUXILIARY.match(question.text))
         if not (claim.own_terms or claim.own_numbers or claim.own_dates or (yes_no and claim.negations)):
             return "no_answer"  # it only restates the question
@@ -323,17 +323,19 @@ class _Claim(msgspec.Struct, frozen=True, kw_only=True):
     negations: set[str]
 
 
-def _claim(text: str, question: Asked) -> _Claim:
+def _claim(text: str, question: Asked, whole: str) -> _Claim:
+    """The claim against one part of the question; restating any part of the ``whole`` is free."""
     terms = set(content_terms(text))
     claim_names = names(text, first=True)
-    given = set(question.terms)
+    given = set(question.terms) | set(content_terms(whole))
+    stated = f"{question.text} {whole}"
     return _Claim(
         # "Asia" adds nothing to "Asian countries": a shorter form of a word the question states
         text=text, terms=terms, own_terms={t for t in terms - given if not _shortens(t, given)},
-        own_names={n for n in claim_names if not mentions(set(question.terms), n)},
+        own_names={n for n in claim_names if not mentions(given, n)},
         # what a follow-up carried along (``question.text`` has it) is given, not the claim's own
-        numbers=numbers(text), own_numbers=numbers(text) - numbers(question.text),
-        own_dates=calendar_words(text) - calendar_words(question.text),
+        numbers=numbers(text), own_numbers=numbers(text) - numbers(stated),
+        own_dates=calendar_words(text) - calendar_words(stated),
         negations=negated_terms(text) - (negated_terms(question.text) if question.negated else set()),
     )
 

@@ -79,3 +79,10 @@ def test_a_sentence_stating_every_key_term_is_not_outranked_by_one_stating_fewer
     # embedding, than the one naming the foreign minister
     case = next(c for c in load_cases(split="dev") if c.id == "seeds:who-02:bare")
     assert isinstance(_verdict(case.question, case.claim, case.passage, case.title), SupportedClaim)
+
+
+def test_restating_the_other_part_of_a_compound_question_is_free() -> None:
+    # the whole question also names Paris, which this passage never does: only its first part is met
+    question = "What type of fighters took Konna, and what did Paris say about it?"
+    claim = "What type of fighters took Konna, and what did Paris say about it: Islamist fighters [1]."
+    assert isinstance(_verdict(question, claim, SIEGE), SupportedClaim)
