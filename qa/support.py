@@ -163,7 +163,7 @@ class ClaimVerifier:
             if score is None:
                 continue
             windows = self._answers(claim, question, s, _neighbours(candidates, i), shown.title or "")
-            if windows and windows[0] is None and self._outranked(claim, question, candidates, i):
+            if windows and self._outranked(claim, question, candidates, i):
                 windows = ()
             if not windows:
                 reason = "off_question"
@@ -380,8 +380,8 @@ def _dated(claim: _Claim, s: Sentence, counted: set[str]) -> bool:
 def _rival(question: Asked, claim: _Claim, sentence: Sentence) -> bool:
     """True when a sentence names something of the kind asked that neither question nor claim gives."""
     needs = question.parsed.needs
-    if needs & {NUMBER, DISTANCE, DURATION} and numbers(sentence.text) - question.numbers - claim.numbers:
-        return True
+    if needs & {NUMBER, DISTANCE, DURATION}:  # a figure asked: only another figure is a rival answer
+        return bool(numbers(sentence.text) - question.numbers - claim.numbers)
     labels = {label for need in needs for label in _RIVAL_KINDS.get(need, ())}
     if not labels:
         return True  # an untyped question: any sentence may hold its answer

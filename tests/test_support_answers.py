@@ -86,3 +86,21 @@ def test_restating_the_other_part_of_a_compound_question_is_free() -> None:
     question = "What type of fighters took Konna, and what did Paris say about it?"
     claim = "What type of fighters took Konna, and what did Paris say about it: Islamist fighters [1]."
     assert isinstance(_verdict(question, claim, SIEGE), SupportedClaim)
+
+
+OUTPUT = ("Industrial production in Ruritania continued to rise in November, at a slower pace than in "
+          "October. The statistics office said output from factories, mines and utilities rose 0.4%, in "
+          "line with forecasts.")
+
+
+def test_for_a_figure_asked_only_a_sentence_with_another_figure_offers_a_rival_answer() -> None:
+    # the neighbour says what grew and states no figure: it lends its terms to the one that does
+    question = "By how much did Ruritanian industrial production grow in November?"
+    assert isinstance(_verdict(question, "0.4% [1].", OUTPUT), SupportedClaim)
+
+
+def test_a_window_lent_its_terms_by_a_neighbour_is_outranked_by_a_far_closer_rival() -> None:
+    # the news article: "Harry Potter" stands beside the sentence naming the winning presenters
+    case = next(c for c in load_cases(split="dev") if c.id == "news:news-list-06:neighbour_entity")
+    verdict = _verdict(case.question, case.claim, case.passage, case.title)
+    assert isinstance(verdict, DroppedClaim) and verdict.reason == "off_question"
