@@ -368,20 +368,25 @@ def _wrong_type(claim: _Claim, question: Asked) -> str | None:
 def _dated(claim: _Claim, s: Sentence, counted: set[str]) -> bool:
     """True when each of the claim's figures stands in the sentence only inside a date or time
     that does not name the counted thing."""
+    return bool(claim.own_numbers) and claim.own_numbers <= _timed(claim.own_numbers, s, counted)
+
+
+def _timed(figures: Set[str], s: Sentence, counted: Set[str]) -> set[str]:
+    """The figures that stand in the sentence only inside a date or time not naming the counted thing."""
     spans = [e for e in s.entities if e.label in ("DATE", "TIME")]
-    found = numbers(s.text)
-    return all(
-        n in found and any(n in numbers(e.text) and not counted & set(content_terms(e.text)) for e in spans)
-        and not any(n in numbers(e.text) for e in s.entities if e.label not in ("DATE", "TIME"))
-        for n in claim.own_numbers
-    ) and bool(claim.own_numbers)
+    return {n for n in figures & numbers(s.text)
+            if any(n in numbers(e.text) and not counted & set(content_terms(e.text)) for e in spans)
+            and not any(n in numbers(e.text) for e in s.entities if e.label not in ("DATE", "TIME"))}
 
 
 def _rival(question: Asked, claim: _Claim, sentence: Sentence) -> bool:
     """True when a sentence names something of the kind asked that neither question nor claim gives."""
     needs = question.parsed.needs
     if needs & {NUMBER, DISTANCE, DURATION}:  # a figure asked: only another figure is a rival answer
-        return bool(numbers(sentence.text) - question.numbers - claim.numbers)
+        others = numbers(sentence.text) - question.numbers - claim.numbers
+        counted = set(question.parsed.counted)
+        # "in the last three months" is no rival count of people
+        return bool(others - _timed(others, sentence, counted) if counted else others)
     labels = {label for need in needs for label in _RIVAL_KINDS.get(need, ())}
     if not labels:
         return True  # an untyped question: any sentence may hold its answer

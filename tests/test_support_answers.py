@@ -104,3 +104,13 @@ def test_a_window_lent_its_terms_by_a_neighbour_is_outranked_by_a_far_closer_riv
     case = next(c for c in load_cases(split="dev") if c.id == "news:news-list-06:neighbour_entity")
     verdict = _verdict(case.question, case.claim, case.passage, case.title)
     assert isinstance(verdict, DroppedClaim) and verdict.reason == "off_question"
+
+
+QUARTER = ("BT reports that more people signed up for broadband in the last three months than in any "
+           "other quarter. The 600,000 connections take the number of people signing up for broadband "
+           "from BT to almost 3.3 million.")
+
+
+def test_a_figure_inside_a_date_is_no_rival_count() -> None:
+    question = "How many people signed up for BT broadband in the last quarter?"
+    assert isinstance(_verdict(question, "600,000 [1].", QUARTER), SupportedClaim)
