@@ -34,9 +34,9 @@ HERE = Path(__file__).parent
 CASES = HERE / "claims.jsonl"
 TARGET_ACCEPT = 0.95  # the targets (not met yet: see the README)
 TARGET_REJECT = 0.98
-# what CI holds on each split (dev 80.3 / 92.7 %, test 72.3 / 93.3 %), so that a regression fails
-GATE_ACCEPT = 0.72
-GATE_REJECT = 0.92
+# what CI holds on each split (dev 86.1 / 92.9 %, test 76.6 / 92.9 %), so that a regression fails
+GATE_ACCEPT = 0.76
+GATE_REJECT = 0.925
 FAITHFUL = ("bare", "restated", "sentence", "shortened")
 _AUX = re.compile(r"\b(is|was|are|were|has|have|had|will|can|could|would|should|did|does)\b")
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")

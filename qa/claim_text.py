@@ -49,8 +49,14 @@ _HOW_MUCH_VERB = re.compile(
     r"\bhow (?:much|many) (?:is|are|was|were|do|does|did|has|have|had|will|would|can|could)\b", re.I
 )
 # "which companies ...": a thing asked by its kind, not a figure ("what" often asks an amount)
-_WHICH_THING = re.compile(r"^(?:\S+ ){0,2}which (?!(?:is|are|was|were|do|does|did|has|have|had)\b)\w+",
+_WHICH_THING = re.compile(r"^(?:\S+ ){0,2}(?:which (?!(?:is|are|was|were|do|does|did|has|have|had)\b)\w+|"
+                          r"what (?:type|kind|sort|form|class)s? of\b)",
                           re.I)
+# "What happens when ...": a "when" clause inside a question that asks something else
+_WHEN_CLAUSE = re.compile(
+    r"^\s*(?:what|who|whom|which|how|where|why)\b(?:(?!\b(?:and|or|date|day|month|year|time)\b)[^,;])*?"
+    r"\bwhen\b", re.I
+)
 _MONTH = "(" + "|".join(m.capitalize() for m in MONTH_NAMES) + ")"
 _DAY_MONTH = re.compile(rf"\b(\d{{1,2}})\s+{_MONTH}\b|\b{_MONTH}\s+(\d{{1,2}})\b")
 AUXILIARY = re.compile(r"\s*(?:is|are|was|were|has|have|had|do|does|did|will|can|could)\b", re.I)
@@ -171,6 +177,8 @@ def asked(question: str) -> Asked:
     parsed = parse_question(question)
     if _WHICH_PLACE.search(question):  # "the capture of which town ...": asked mid-sentence
         parsed = replace(parsed, needs=parsed.needs | {PLACE})
+    if DATE in parsed.needs and _WHEN_CLAUSE.search(question):
+        parsed = replace(parsed, needs=parsed.needs - {DATE})
     if _HOW_MUCH_VERB.search(question):
         parsed = replace(parsed, counted=())
     if _WHICH_THING.search(question) and not parsed.needs & {NUMBER, DATE, DURATION, DISTANCE}:

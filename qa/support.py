@@ -16,6 +16,7 @@ from collections.abc import Set
 
 import msgspec
 import numpy as np
+from msgspec.structs import replace
 
 from embeddings.encoder import Encoder
 from embeddings.records import Sentence
@@ -46,8 +47,9 @@ from qa.question import (
     PLACE,
     split_question,
 )
+from qa.reader import anchors_of
 from qa.records import Citation, Evidence
-from qa.text import content_terms, words
+from qa.text import content_terms, is_demonym, words
 from qa.verify import cite
 
 NEGATION_TERMS = 3  # a claim with this many content terms states a polarity of its own
@@ -93,7 +95,7 @@ class ClaimVerifier:
         self._vectors: dict[str, np.ndarray] = {}
         self._candidates: dict[int, list[Sentence]] = {}
         parts = split_question(evidence.question)
-        self._asked = [asked(q) for q in dict.fromkeys([*parts, evidence.question])]
+        self._asked = [_anchored(q) for q in dict.fromkeys([*parts, evidence.question])]
         for scored in evidence.sentences:
             passage = evidence.passages[scored.passage]
             s = scored.sentence
@@ -134,7 +136,7 @@ class ClaimVerifier:
         return DroppedClaim(text=text, reason=reason)
 
     def _check(self, text: str, question: Asked, known: list[int]) -> SupportedClaim | str:
-        claim = _claim(text, question)
+        claim = _claim(text, question, self.evidence.question)
         yes_no = not question.parsed.needs and bool(AUXILIARY.match(question.text))
         if not (claim.own_terms or claim.own_numbers or claim.own_dates or (yes_no and claim.negations)):
             return "no_answer"  # it only restates the question
@@ -162,7 +164,7 @@ class ClaimVerifier:
             if score is None:
                 continue
             windows = self._answers(claim, question, s, _neighbours(candidates, i), shown.title or "")
-            if windows and windows[0] is None and self._outranked(claim, question, candidates, i):
+            if windows and self._outranked(claim, question, candidates, i):
                 windows = ()
             if not windows:
                 reason = "off_question"
@@ -193,7 +195,8 @@ class ClaimVerifier:
         denied = (negated_terms(s.text) & claim.terms) - claim.negations
         if len(claim.terms) >= NEGATION_TERMS and denied and not question.negated:
             return None  # the source negates what the claim affirms
-        missing = claim.own_terms - terms
+        # "128" of "their 128-year history": a figure is checked as a number, not as a word
+        missing = {t for t in claim.own_terms - terms if t.replace(",", "") not in numbers(s.text)}
         if len(missing) > max(1, len(claim.own_terms) // 3):
             return None
         if missing and not self._paraphrased(missing, claim.text, s.text):
@@ -222,6 +225,8 @@ class ClaimVerifier:
             counted = set(question.parsed.counted)
             if not counted & terms and not self._fuzzy(counted, s.text, question.text):
                 return ()  # a figure, but for something other than what the question counts
+            if _dated(claim, s, counted):
+                return ()  # "the last three months" is a time, not a count of what was asked
         if self._carries(question, s.text, KEY_MISSING):
             return (None, *neighbours)
         question_vec, sentence_vec = self._embed([question.text, s.text])
@@ -241,8 +246,11 @@ class ClaimVerifier:
         holds an answer of its own of the kind asked."""
         vectors = self._embed([question.text, *(c.text for c in candidates)])
         similarity = np.stack(vectors[1:]) @ vectors[0]
-        return any(similarity[j] - similarity[i] > RANK_MARGIN and _rival(question, claim, c)
-                   for j, c in enumerate(candidates))
+        # a sentence that states every key term of the question is outranked by none that states fewer
+        carried = [len(question.key & set(content_terms(c.text))) for c in candidates]
+        complete = carried[i] == len(question.key)
+        return any(similarity[j] - similarity[i] > RANK_MARGIN and not (complete and carried[j] < carried[i])
+                   and _rival(question, claim, c) for j, c in enumerate(candidates))
 
     def _carries(self, question: Asked, text: str, allowed: float) -> bool:
         """True when ``text`` lacks at most ``allowed`` of the question's key terms."""
@@ -283,6 +291,20 @@ _RIVAL_KINDS = {
 }
 _ANY_ENTITY = frozenset({"PERSON", "ORG", "NORP", "GPE", "LOC", "FAC", "DATE", "TIME", "EVENT",
                          "WORK_OF_ART", "PRODUCT", "CARDINAL", "MONEY", "PERCENT", "QUANTITY"})
+_POSSESSIVE = re.compile(r"(?<=\s)([A-Z][\w-]*)['’]s\b")
+
+
+def _anchored(question: str) -> Asked:
+    """What ``asked`` reads, with the names a window must carry anchored as the reader anchors
+    them: by their head ("Mr Brown" for "Gordon Brown"), a people's adjective before a common noun
+    ("Asian countries") naming nothing."""
+    anchors = anchors_of(question)
+    # a possessive ends a name: "Gordon Brown's Budget" is Brown's, whatever its head
+    owners = {t for m in _POSSESSIVE.finditer(question) for t in content_terms(m.group(1))}
+    heads = anchors.names | (owners - set().union(*anchors.choices))
+    return replace(asked(question), name_groups=(*(frozenset({n}) for n in heads), *anchors.choices))
+
+
 def _kind(needs: frozenset[str]) -> str | None:
     """The entity kind an answer must name, when the question asks for one."""
     # "who" asking for an agent may be answered by a group ("rebels"): no entity is required
@@ -302,17 +324,26 @@ class _Claim(msgspec.Struct, frozen=True, kw_only=True):
     negations: set[str]
 
 
-def _claim(text: str, question: Asked) -> _Claim:
+def _claim(text: str, question: Asked, whole: str) -> _Claim:
+    """The claim against one part of the question; restating any part of the ``whole`` is free."""
     terms = set(content_terms(text))
     claim_names = names(text, first=True)
+    given = set(question.terms) | set(content_terms(whole))
+    stated = f"{question.text} {whole}"
     return _Claim(
-        text=text, terms=terms, own_terms=terms - question.terms,
-        own_names={n for n in claim_names if not mentions(set(question.terms), n)},
+        # "Asia" adds nothing to "Asian countries": a shorter form of a word the question states
+        text=text, terms=terms, own_terms={t for t in terms - given if not _shortens(t, given)},
+        own_names={n for n in claim_names if not mentions(given, n)},
         # what a follow-up carried along (``question.text`` has it) is given, not the claim's own
-        numbers=numbers(text), own_numbers=numbers(text) - numbers(question.text),
-        own_dates=calendar_words(text) - calendar_words(question.text),
+        numbers=numbers(text), own_numbers=numbers(text) - numbers(stated),
+        own_dates=calendar_words(text) - calendar_words(stated),
         negations=negated_terms(text) - (negated_terms(question.text) if question.negated else set()),
     )
+
+
+def _shortens(term: str, given: set[str]) -> bool:
+    """True when ``term`` is a shorter form of one of the ``given`` terms ("asia" of "asian")."""
+    return len(term) >= 4 and any(g.startswith(term) for g in given)
 
 
 def _wrong_type(claim: _Claim, question: Asked) -> str | None:
@@ -324,18 +355,39 @@ def _wrong_type(claim: _Claim, question: Asked) -> str | None:
         return "wrong_type"
     if PERSON in needs and not claim.own_names:  # what a thing is called may be a common noun
         return "wrong_type"
-    if needs & {AGENT, PERSON, PLACE, NAME} and not (
-        claim.own_names - TEMPORAL or {t for t in claim.own_terms - TEMPORAL if not t[:1].isdigit()}
-    ):
+    substance = claim.own_names - TEMPORAL or {t for t in claim.own_terms - TEMPORAL if not t[:1].isdigit()}
+    if needs & {AGENT, PERSON, PLACE, NAME} and not substance:
         return "wrong_type"  # a date or a figure where a who, where or what was asked
+    own = [w for w in words(claim.text) if set(content_terms(w)) & (claim.own_terms | claim.own_names)]
+    if PLACE in needs and own and all(is_demonym(w) for w in own):
+        return "wrong_type"  # "Malian" qualifies a place, it names none
+    if claim.own_dates and not substance and not needs & {DATE, NUMBER, DURATION, DISTANCE}:
+        return "wrong_type"  # a bare date where no when, how many or how long was asked
     return None
+
+
+def _dated(claim: _Claim, s: Sentence, counted: set[str]) -> bool:
+    """True when each of the claim's figures stands in the sentence only inside a date or time
+    that does not name the counted thing."""
+    return bool(claim.own_numbers) and claim.own_numbers <= _timed(claim.own_numbers, s, counted)
+
+
+def _timed(figures: Set[str], s: Sentence, counted: Set[str]) -> set[str]:
+    """The figures that stand in the sentence only inside a date or time not naming the counted thing."""
+    spans = [e for e in s.entities if e.label in ("DATE", "TIME")]
+    return {n for n in figures & numbers(s.text)
+            if any(n in numbers(e.text) and not counted & set(content_terms(e.text)) for e in spans)
+            and not any(n in numbers(e.text) for e in s.entities if e.label not in ("DATE", "TIME"))}
 
 
 def _rival(question: Asked, claim: _Claim, sentence: Sentence) -> bool:
     """True when a sentence names something of the kind asked that neither question nor claim gives."""
     needs = question.parsed.needs
-    if needs & {NUMBER, DISTANCE, DURATION} and numbers(sentence.text) - question.numbers - claim.numbers:
-        return True
+    if needs & {NUMBER, DISTANCE, DURATION}:  # a figure asked: only another figure is a rival answer
+        others = numbers(sentence.text) - question.numbers - claim.numbers
+        counted = set(question.parsed.counted)
+        # "in the last three months" is no rival count of people
+        return bool(others - _timed(others, sentence, counted) if counted else others)
     labels = {label for need in needs for label in _RIVAL_KINDS.get(need, ())}
     if not labels:
         return True  # an untyped question: any sentence may hold its answer
@@ -347,7 +399,8 @@ def _constrained(question: Asked, s: Sentence, context: Sentence | None, title: 
     """True when the window (with the article title) carries every name, number and date asked."""
     text = f"{s.text} {context.text if context else ''} {title}"
     terms = set(content_terms(text))
-    wanted_numbers, wanted_dates = set(question.numbers), set(question.dates)
+    # figures written as digits, as the reader anchors them: "one example" states no figure
+    wanted_numbers, wanted_dates = set(anchors_of(question.text).numbers), set(question.dates)
     resolved = [d.resolved or "" for w in (s, context) if w is not None for d in w.dates]
     for day, month, suffix in question.days:
         # "on Thursday" in an article of 20 January 2013 is 17 January: dates resolved at index time

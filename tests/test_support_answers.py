@@ -1,0 +1,116 @@
+"""The claim verifier's reading of what a question asks: names by their head, the kind of answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from embeddings.chunking import load_nlp
+from embeddings.encoder import default_encoder
+from eval.claims import Case, load_cases
+from qa.support import ClaimVerifier, DroppedClaim, SupportedClaim
+
+pytestmark = pytest.mark.slow
+
+
+def _verdict(question: str, claim: str, passage: str, title: str = "") -> SupportedClaim | DroppedClaim:
+    case = Case(id="t:a:bare", split="dev", source="t", form="bare", question=question, claim=claim,
+                accept=True, title=title, passage=passage)
+    return ClaimVerifier(case.evidence(load_nlp()), default_encoder()).check(claim)
+
+
+SPEECH = ("The chancellor delivered his Budget to a packed chamber. During his 49 minute speech "
+          "Mr Brown told MPs he had hit his growth target.")
+TOUR = ("Two executives of Arsenal are travelling round Japan and China at the moment, building "
+        "relationships with clubs across Asia.")
+SIEGE = ("The town of Konna fell to Islamist fighters on 10 January. Its capture by the rebels "
+         "triggered the French intervention, Malian officials said.")
+
+
+def test_a_name_asked_is_matched_by_its_head() -> None:
+    assert isinstance(_verdict("How long did Gordon Brown's Budget speech last?", "49 minutes [1].", SPEECH),
+                      SupportedClaim)
+    dropped = _verdict("How long did Gordon Smith's Budget speech last?", "49 minutes [1].", SPEECH)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "unconstrained"
+
+
+def test_a_peoples_adjective_before_a_noun_qualifies_but_a_shorter_form_adds_nothing() -> None:
+    assert isinstance(_verdict("Which Asian countries are Arsenal executives touring?", "Japan [1].", TOUR),
+                      SupportedClaim)
+    dropped = _verdict("Which Asian countries are Arsenal executives touring?", "Asia [1].", TOUR)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "no_answer"
+
+
+def test_answers_of_the_wrong_kind_are_dropped() -> None:
+    place = _verdict("The capture of which town triggered the French intervention?", "Malian [1].", SIEGE)
+    assert isinstance(place, DroppedClaim) and place.reason == "wrong_type"
+    date = _verdict("What triggered the French intervention?", "10 January [1].", SIEGE)
+    assert isinstance(date, DroppedClaim) and date.reason == "wrong_type"
+    kind = _verdict("What type of fighters took Konna?", "10 [1].", SIEGE)
+    assert isinstance(kind, DroppedClaim) and kind.reason == "wrong_type"
+    assert isinstance(_verdict("The capture of which town triggered the French intervention?", "Konna [1].",
+                               SIEGE), SupportedClaim)
+
+
+BROADBAND = ("BT said 600,000 more people signed up for its broadband in the last three months, its best "
+             "quarter yet.")
+PHARMACY = ("The clinical pharmacist's role involves creating a comprehensive drug therapy plan for "
+            "patient-specific problems.")
+
+
+def test_a_figure_inside_a_date_counts_nothing_asked() -> None:
+    question = "How many people signed up for BT broadband in the last quarter?"
+    dropped = _verdict(question, "the last three months [1].", BROADBAND)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
+    assert isinstance(_verdict(question, "600,000 [1].", BROADBAND), SupportedClaim)
+
+
+def test_a_number_word_in_the_question_is_no_figure_to_find_and_a_when_clause_asks_no_date() -> None:
+    example = "creating a comprehensive drug therapy plan [1]."
+    assert isinstance(_verdict("What is one example of what a clinical pharmacist's duties entail?", example,
+                               PHARMACY), SupportedClaim)
+    dropped = _verdict("What is 1 example of what a clinical pharmacist's duties entail?", example, PHARMACY)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "unconstrained"
+    assert isinstance(_verdict("What happens when a clinical pharmacist meets a patient?",
+                               "a comprehensive drug therapy plan [1].", PHARMACY), SupportedClaim)
+
+
+def test_a_sentence_stating_every_key_term_is_not_outranked_by_one_stating_fewer() -> None:
+    # the seed article: a sentence about French ministers' views sits closer to the question, as an
+    # embedding, than the one naming the foreign minister
+    case = next(c for c in load_cases(split="dev") if c.id == "seeds:who-02:bare")
+    assert isinstance(_verdict(case.question, case.claim, case.passage, case.title), SupportedClaim)
+
+
+def test_restating_the_other_part_of_a_compound_question_is_free() -> None:
+    # the whole question also names Paris, which this passage never does: only its first part is met
+    question = "What type of fighters took Konna, and what did Paris say about it?"
+    claim = "What type of fighters took Konna, and what did Paris say about it: Islamist fighters [1]."
+    assert isinstance(_verdict(question, claim, SIEGE), SupportedClaim)
+
+
+OUTPUT = ("Industrial production in Ruritania continued to rise in November, at a slower pace than in "
+          "October. The statistics office said output from factories, mines and utilities rose 0.4%, in "
+          "line with forecasts.")
+
+
+def test_for_a_figure_asked_only_a_sentence_with_another_figure_offers_a_rival_answer() -> None:
+    # the neighbour says what grew and states no figure: it lends its terms to the one that does
+    question = "By how much did Ruritanian industrial production grow in November?"
+    assert isinstance(_verdict(question, "0.4% [1].", OUTPUT), SupportedClaim)
+
+
+def test_a_window_lent_its_terms_by_a_neighbour_is_outranked_by_a_far_closer_rival() -> None:
+    # the news article: "Harry Potter" stands beside the sentence naming the winning presenters
+    case = next(c for c in load_cases(split="dev") if c.id == "news:news-list-06:neighbour_entity")
+    verdict = _verdict(case.question, case.claim, case.passage, case.title)
+    assert isinstance(verdict, DroppedClaim) and verdict.reason == "off_question"
+
+
+QUARTER = ("BT reports that more people signed up for broadband in the last three months than in any "
+           "other quarter. The 600,000 connections take the number of people signing up for broadband "
+           "from BT to almost 3.3 million.")
+
+
+def test_a_figure_inside_a_date_is_no_rival_count() -> None:
+    question = "How many people signed up for BT broadband in the last quarter?"
+    assert isinstance(_verdict(question, "600,000 [1].", QUARTER), SupportedClaim)
