@@ -291,13 +291,17 @@ class LLMGenerator:
 
 
 def shown(evidence: Evidence) -> Evidence:
-    """The evidence the model reads: the ``LLM_PASSAGES`` passages whose best sentence scores
-    highest, in that order (a small model on two cores reads ~1,000 prompt tokens in seconds, eight
-    passages in close to a minute; and it leans on the first passages it reads)."""
+    """The evidence the model reads: ``LLM_PASSAGES`` passages, taken in turn from the retriever's
+    order and from the order of their best sentence's score (a small model on two cores reads ~1,000
+    prompt tokens in seconds, eight passages in close to a minute)."""
     best: dict[int, float] = {}
     for s in evidence.sentences:
         best[s.passage] = max(best.get(s.passage, s.score), s.score)
-    order = sorted(range(len(evidence.passages)), key=lambda p: (-best.get(p, -1.0), p))[:LLM_PASSAGES]
+    # the sentence scores find the passage that states the answer more often; the retriever finds
+    # the one that answers in other words than the question's
+    by_sentence = sorted(range(len(evidence.passages)), key=lambda p: (-best.get(p, -1.0), p))
+    order = list(dict.fromkeys(p for pair in zip(range(len(evidence.passages)), by_sentence, strict=True)
+                               for p in pair))[:LLM_PASSAGES]
     if order == list(range(len(evidence.passages))):
         return evidence
     new = {old: n for n, old in enumerate(order)}

@@ -343,14 +343,17 @@ def test_request_carries_the_passages_as_quoted_data(evidence) -> None:
             assert f"Passage [{view.index(passage) + 1}] from {title}: {quoted}" in user["content"]
 
 
-def test_the_model_reads_the_passages_of_the_best_sentences_first(evidence) -> None:
+def test_the_model_reads_passages_in_turn_from_the_retriever_and_the_sentence_scores(evidence) -> None:
     view = shown(evidence)
     best = {}
     for s in evidence.sentences:
         best.setdefault(evidence.passages[s.passage], s.score)  # sentences come best first
-    ranked = sorted(best, key=lambda p: -best[p])[:LLM_PASSAGES]
-    assert list(view.passages) == ranked
-    assert ranked != list(evidence.passages[:LLM_PASSAGES])  # the fused order would show others
+    by_sentence = sorted(evidence.passages, key=lambda p: -best.get(p, -1.0))
+    turns = list(dict.fromkeys(p for pair in zip(evidence.passages, by_sentence, strict=True) for p in pair))
+    assert list(view.passages) == turns[:LLM_PASSAGES]
+    assert view.passages[0] == evidence.passages[0]  # the retriever's best comes first
+    assert by_sentence[0] in view.passages
+    assert list(view.passages) != list(evidence.passages[:LLM_PASSAGES])  # not the fused order alone
     for s in view.sentences:  # each sentence still points at its own passage
         p = view.passages[s.passage]
         assert p.text[s.sentence.start - p.start:s.sentence.end - p.start] == s.sentence.text
