@@ -9,7 +9,7 @@ from datetime import date
 
 import msgspec
 
-from embeddings.records import Entity, Sentence
+from embeddings.records import DateMention, Entity, Sentence
 from qa.claim_text import numbers
 from qa.counted import counts_group
 from qa.generator import answer_events
@@ -608,6 +608,18 @@ def render_sentence(sentence: Sentence, *, annotate_dates: bool) -> str:
                 cut = mention.end - sentence.start
                 text = f"{text[:cut]} ({label}){text[cut:]}"
     return MARKER.sub(r"(\1)", " ".join(text.split()))
+
+
+def with_dates(text: str, mentions: Sequence[DateMention]) -> str:
+    """``text`` (an answer in other words) with each relative date it repeats from ``mentions``
+    (its source sentences' dates) followed by the date it means, as ``render_sentence`` does."""
+    for mention in mentions:
+        label = _spell_date(mention.resolved)
+        at = text.find(mention.text)
+        if label and at >= 0 and not _states_date(mention.text, label) and label not in text:
+            cut = at + len(mention.text)
+            text = f"{text[:cut]} ({label}){text[cut:]}"
+    return text
 
 
 def _spell_date(iso: str | None) -> str | None:

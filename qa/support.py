@@ -20,6 +20,7 @@ from msgspec.structs import replace
 
 from embeddings.encoder import Encoder
 from embeddings.records import Sentence
+from qa.answer import with_dates
 from qa.claim_text import (
     AUXILIARY,
     RELATIVE,
@@ -456,7 +457,8 @@ class CitationBook:
                 new.append(citation)
             if self._by_span[key] not in markers:
                 markers.append(self._by_span[key])
-        body = claim.text.rstrip()
+        # "last Friday", repeated from a source sentence, is shown with the date it means there
+        body = with_dates(claim.text.rstrip(), [m for s in claim.supports for m in s.sentence.dates])
         stop = re.search(r"[.!?]+[\"”’']*$", body)
         end = stop.group(0) if stop else "."
         body = body[: stop.start()] if stop else body

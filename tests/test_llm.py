@@ -472,3 +472,15 @@ def test_a_hint_never_makes_the_reader_answer_what_it_would_not(seed_service) ->
         plain = asyncio.run(reader.generate(question, evidence))
         assert asyncio.run(reader.guided(question, evidence, hint)) == plain
         assert plain.abstained == question.startswith("How many")
+
+
+def test_a_relative_date_the_model_repeats_is_shown_with_the_date_it_means(seed_service, text_of) -> None:
+    question = "When did France launch its first air raids in Mali?"
+    evidence = seed_service.retrieve(question)
+    n = _passage_number(evidence, "first air raids last Friday")
+    answer = _ask(_replying(f"France launched its first air raids last Friday [{n}]."), evidence)
+    assert answer.mode == "llm"
+    _assert_sound(answer, text_of)
+    # the article's "last Friday", as resolved from its publication date; the quote stays verbatim
+    assert answer.answer == "France launched its first air raids last Friday (11 January 2013) [1]."
+    assert "last Friday in an effort" in answer.citations[0].quote
