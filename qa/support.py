@@ -53,6 +53,7 @@ from qa.records import Citation, Evidence
 from qa.text import content_terms, is_demonym, words
 from qa.verify import cite
 
+TITLE_REACH = 4  # words before a person's name that may give their title ("Ivory Coast President")
 NEGATION_TERMS = 3  # a claim with this many content terms states a polarity of its own
 TITLE_MISSING = 0.34  # share of them a sentence may lack when the article title supplies the rest
 KEY_MISSING = 0.5  # share of the question's key terms a window may lack (after near-synonyms)
@@ -218,6 +219,8 @@ class ClaimVerifier:
             entity_terms |= {t for m in _LOCATIVE.finditer(s.text) for t in content_terms(m.group(1))}
         if kind and not (claim.own_terms & entity_terms or claim.own_names & entity_terms):
             return ()
+        if kind == PERSON and _titled_elsewhere(claim, question, s):
+            return ()
         if DATE in needs and not claim.own_dates:
             dated = {t for e in s.entities if e.label in ("DATE", "TIME") for t in content_terms(e.text)}
             if not (claim.own_terms & dated):
@@ -365,6 +368,30 @@ def _wrong_type(claim: _Claim, question: Asked) -> str | None:
     if claim.own_dates and not substance and not needs & {DATE, NUMBER, DURATION, DISTANCE}:
         return "wrong_type"  # a bare date where no when, how many or how long was asked
     return None
+
+
+def _titled_elsewhere(claim: _Claim, question: Asked, s: Sentence) -> bool:
+    """True when the person the claim names is titled in ``s`` by a place or people the question
+    does not name, and by none it does ("Ivory Coast President Alassane Ouattara" is no president
+    of Mali)."""
+    asked_names = set().union(*question.name_groups)
+    if not asked_names:
+        return False
+    for person in s.entities:
+        # only a claim that names this one person: a whole sentence names others, titled as they are
+        if person.label != "PERSON" or not claim.own_names <= set(content_terms(person.text)):
+            continue
+        title = " ".join(s.text[: max(0, person.start - s.start)].split()[-TITLE_REACH:])
+        owners = {t for e in s.entities if e.label in ("GPE", "LOC", "NORP") and e.end <= person.start
+                  and e.text in title for t in content_terms(e.text)}
+        if owners and not any(_same_place(n, o) for n in asked_names for o in owners):
+            return True
+    return False
+
+
+def _same_place(a: str, b: str) -> bool:
+    """True when two terms may name one place or its people ("turkey", "turkish"; "mali", "malian")."""
+    return a[:4] == b[:4] if min(len(a), len(b)) >= 4 else a == b
 
 
 def _dated(claim: _Claim, s: Sentence, counted: set[str]) -> bool:

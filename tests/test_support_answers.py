@@ -114,3 +114,18 @@ QUARTER = ("BT reports that more people signed up for broadband in the last thre
 def test_a_figure_inside_a_date_is_no_rival_count() -> None:
     question = "How many people signed up for BT broadband in the last quarter?"
     assert isinstance(_verdict(question, "600,000 [1].", QUARTER), SupportedClaim)
+
+
+SUMMIT = ("Ivory Coast President Alassane Ouattara called for more support for Mali at the summit. "
+          "The Turkish economics minister, Ali Babacan, said Turkey had reached agreement.")
+
+
+def test_a_person_titled_by_another_country_holds_no_role_of_the_country_asked() -> None:
+    for claim in ("Alassane Ouattara [1].", "Alassane Ouattara is the president of Mali [1]."):
+        dropped = _verdict("Who is the president of Mali?", claim, SUMMIT)
+        assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
+    # the country asked titles the person in its people's word: "Turkish" for Turkey
+    assert isinstance(_verdict("Who is Turkey's economics minister?", "Ali Babacan [1].", SUMMIT),
+                      SupportedClaim)
+    assert isinstance(_verdict("Who is the Ivory Coast president?", "Alassane Ouattara [1].", SUMMIT),
+                      SupportedClaim)
