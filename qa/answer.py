@@ -46,6 +46,7 @@ NEAR_WEIGHT = 1.0  # weight of the question's words close to the value given
 LOW = 0.4  # ... a sentence scoring this share of the best one may answer when it gives what is asked
 NEAR_ENOUGH = 0.5  # ... with this share of what the question asks close to it (see ``Windows.nearness``)
 STRONG = 0.8  # a sentence scoring this, with this share of the question's words, answers any kind
+REWORDED = 0.5  # ... or, when none scores MIN_SCORE, this close by meaning alone and giving what is asked
 CONFIDENCE = 0.0  # the least confidence (see ``confidence``) an answer's sentence must reach
 
 _ENTITY_KINDS = {
@@ -264,11 +265,14 @@ class ExtractiveGenerator:
         ranked = [s for s in evidence.sentences if windows.matches(s, anchors)]
         # a headline restates the story; the answer is in the story's own sentences
         ranked = [s for s in ranked if not _is_headline(s, evidence)] or ranked
-        if not ranked or ranked[0].score < self.min_score:
+        if not ranked:
             return abstain(question.text, "extractive")
         top = ranked[0].score
-        relevant = self._candidates(question, ranked, windows)
-        relevant = self._on_topic(relevant, evidence, windows)
+        if top >= self.min_score:
+            relevant = self._candidates(question, ranked, windows)
+            relevant = self._on_topic(relevant, evidence, windows)
+        else:
+            relevant = self._reworded(question, ranked)
         if asks_past(question.text):
             # "who won" is not answered by who will play: a plan or hope is not the event
             relevant = [s for s in relevant if not unreal(s.sentence.text, question.text)]
@@ -321,6 +325,15 @@ class ExtractiveGenerator:
             relevant.sort(key=lambda s: (-_kinds_given(s, question), -_named(s, question),
                                          -confidence(s, windows, question)))
         return relevant
+
+    @staticmethod
+    def _reworded(question: Question, ranked: list[ScoredSentence]) -> list[ScoredSentence]:
+        """When no sentence states the question in its words: those that say it in others, closely
+        by meaning, and give what is asked (a paraphrase shares no word to score on)."""
+        if not _needs(question):
+            return []
+        found = [s for s in ranked if s.similarity >= REWORDED and _satisfied(s, question)]
+        return sorted(found, key=lambda s: -s.similarity)
 
     @staticmethod
     def _on_topic(

@@ -197,3 +197,27 @@ def test_a_sentence_stating_the_question_word_for_word_answers_a_kind_the_tagger
         strong = msgspec.structs.replace(evidence.sentences[0], coverage=score)
         evidence = msgspec.structs.replace(evidence, sentences=(strong,))
         assert ExtractiveGenerator().answer(question, evidence).abstained is abstains
+
+
+def _close(text: str, score: float, similarity: float, numbers: tuple[str, ...] = ()) -> ScoredSentence:
+    sentence = Sentence(doc_id="d", start=0, end=len(text), text=text, numbers=numbers)
+    return ScoredSentence(sentence=sentence, passage=0, score=score, similarity=similarity)
+
+
+def test_a_sentence_close_by_meaning_answers_in_other_words_only_when_it_gives_what_is_asked() -> None:
+    question = parse_question("How many shoppers come to the arcade each morning?")
+    passage = Passage(doc_id="d", title="", source=None, published=None, text="", start=0, end=0, score=1.0)
+    weights = tuple((t, 1.0) for t in question.terms)
+
+    def answer(*sentences: ScoredSentence) -> str | None:
+        evidence = Evidence(question=question.text, passages=(passage,), sentences=sentences, parsed=question,
+                            term_weights=weights)
+        found = ExtractiveGenerator().answer(question, evidence)
+        return None if found.abstained else found.answer
+
+    reworded = "Footfall before noon has climbed to 4,000 visitors."
+    # no word in common, so its score is low; its meaning is close and it gives a figure
+    assert "4,000" in (answer(_close(reworded, 0.30, 0.60, numbers=("4,000",))) or "")
+    # not close enough by meaning, or close but giving no figure: the sources don't say
+    assert answer(_close(reworded, 0.30, 0.40, numbers=("4,000",))) is None
+    assert answer(_close("Footfall before noon has climbed steadily.", 0.30, 0.60)) is None
