@@ -26,7 +26,7 @@ from qa.question import (
     Question,
     parse_question,
 )
-from qa.reader import Windows, anchors_of, asks_past, named_terms, negated, unreal
+from qa.reader import Windows, anchors_of, asks_past, mentions, named_terms, negated, unreal
 from qa.records import Answer, Citation, Evidence, ScoredSentence, StreamEvent
 from qa.text import MARKER, content_terms, number_words, words
 from qa.verify import abstain, cite
@@ -182,11 +182,13 @@ def _satisfied(s: ScoredSentence, question: Question) -> set[str]:
     return found
 
 
-def _fit(s: ScoredSentence, question: Question) -> tuple[int, int, str, int]:
-    """Sort key, best first: the most of the question's words in the fewest words. It reads the
-    sentence alone, so documents added elsewhere in the index do not change which one wins."""
+def _fit(
+    s: ScoredSentence, question: Question, skip: frozenset[str] = frozenset()
+) -> tuple[int, int, str, int]:
+    """Sort key, best first: the most of the question's words (but ``skip``) in the fewest words. It
+    reads the sentence alone, so documents added elsewhere in the index do not change which one wins."""
     terms = content_terms(s.sentence.text)
-    return -len(set(question.terms) & set(terms)), len(terms), s.sentence.doc_id, s.sentence.start
+    return -len((set(question.terms) - skip) & set(terms)), len(terms), s.sentence.doc_id, s.sentence.start
 
 
 def confidence(s: ScoredSentence, windows: Windows, question: Question) -> float:
@@ -362,15 +364,17 @@ class ExtractiveGenerator:
         floor = max(self.min_score, SPECIFIC * top)
         for group in anchors_of(question.text).choices:
             for name in sorted(group):
-                if any(name in content_terms(c.sentence.text) for c in chosen + extra):
+                if any(mentions(set(content_terms(c.sentence.text)), name) for c in chosen + extra):
                     continue
                 found = [
                     s for s in ranked if s.score >= floor and s not in chosen + extra
-                    and name in content_terms(s.sentence.text)
+                    and mentions(set(content_terms(s.sentence.text)), name)
                     and (not _needs(question) or _satisfied(s, question))
                 ]
                 if found:
-                    extra.append(min(found, key=lambda s: _fit(s, question)))
+                    # the other names of the group say nothing of this one ("Mali" for France's minister)
+                    others = group - {name}
+                    extra.append(min(found, key=lambda s: _fit(s, question, others)))
         return extra
 
     def _same_count(self, question: Question, s: ScoredSentence, top: float) -> bool:

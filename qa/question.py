@@ -18,6 +18,10 @@ PLACE = "place"  # where
 DISTANCE = "distance"  # how far
 LIST = "list"  # several items ("the four missions", "which countries")
 
+# proper names joined by "and"/"or" ("France and Mali", "Japan, China or Korea")
+_PROPER = r"[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*"
+_COORDINATED = re.compile(rf"(?<!^){_PROPER}(?:,\s+{_PROPER})*,?\s+(?:and|or)\s+{_PROPER}")
+_NAME_WORD = re.compile(_PROPER)
 _NUMBER_WORDS = number_words(2, 10)
 _COUNT = "|".join(_NUMBER_WORDS)
 _WH_WORDS = frozenset({
@@ -122,6 +126,16 @@ def parse_question(text: str) -> Question:
         text=full, terms=terms + carried, needs=frozenset(needs), list_size=list_size, counted=counted,
         carried=carried,
     )
+
+
+def one_name_each(text: str) -> tuple[str, ...]:
+    """For "the ministers of France and Mali": the question asked of each coordinated name alone
+    ("... of France?", "... of Mali?"); nothing for a question without such names."""
+    found = _COORDINATED.search(text)
+    names = list(dict.fromkeys(_NAME_WORD.findall(found.group(0)))) if found else []
+    if found is None or len(names) < 2:
+        return ()
+    return tuple(f"{text[:found.start()]}{name}{text[found.end():]}" for name in names)
 
 
 def split_question(text: str) -> list[str]:

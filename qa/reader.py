@@ -95,7 +95,7 @@ def _name_phrases(question: str) -> list[str]:
     return [" ".join(p) for p in phrases]
 
 
-def _mentions(terms: set[str], name: str) -> bool:
+def mentions(terms: set[str], name: str) -> bool:
     """True when ``terms`` hold the name or a longer form of it ("mali" in "malian")."""
     # "zimbabwean" of "Zimbabwe": one form is the other with an ending
     return name in terms or (len(name) >= 4 and any(
@@ -111,8 +111,8 @@ def matched(anchors: Anchors, text: str, title: str = "", context: frozenset[str
     if not anchors.numbers <= numbers(text) or not anchors.months <= calendar_words(text):
         return False
     terms = set(content_terms(text)) | set(content_terms(title)) | context
-    return all(_mentions(terms, name) for name in anchors.names) and all(
-        any(_mentions(terms, name) for name in group) for group in anchors.choices
+    return all(mentions(terms, name) for name in anchors.names) and all(
+        any(mentions(terms, name) for name in group) for group in anchors.choices
     )
 
 

@@ -17,6 +17,7 @@ _LEGS = ThreadPoolExecutor(2, thread_name_prefix="retrieval-leg")  # shared by e
 
 # Sentence score = DENSE_WEIGHT * cosine + (1 - DENSE_WEIGHT) * IDF-weighted term coverage.
 DENSE_WEIGHT = 0.55
+NAMED_EACH = 2  # candidates kept for each name of "A and B" from its own search
 
 
 def fuse(rankings: list[list[int]], k: int) -> dict[int, float]:
@@ -68,22 +69,36 @@ def retrieve(
     query_vector: np.ndarray | None = None,
     context: str | None = None,
     reranker: Reranker | None = None,
+    variants: tuple[str, ...] = (),
 ) -> Evidence:
     """Top passages for a question, and their sentences scored against it, best first.
 
     ``context`` (the first part of a compound question) is added to what is searched for, not to
     what the question asks. Chunks made only of a near-duplicate copy's sentences are left out.
     The ``reranker`` reorders the fused candidates before the top ``top_k`` are kept and scored.
+    ``variants`` (the question asked of each of its coordinated names) are searched for too, so each
+    name's own articles are among the candidates; sentences are scored against the question itself.
     """
     text = f"{question.text} {context}" if context else question.text
     query = encoder.encode([text])[0] if query_vector is None else query_vector
-    # the two dense legs search on other threads (FAISS lets go of the GIL) while BM25 scores here
-    legs = [_LEGS.submit(leg, index, query, settings.candidates) for leg in (dense_ranking, sentence_ranking)]
-    sparse = sparse_ranking(index, text, settings.candidates)
-    rankings = [legs[0].result(), legs[1].result(), sparse]
+    searched = [(text, query)]
+    if variants:
+        searched += list(zip(variants, encoder.encode(list(variants)), strict=True))
+    searches: list[list[list[int]]] = []
+    for said, vector in searched:
+        # the two dense legs search on other threads (FAISS lets go of the GIL) while BM25 scores here
+        legs = [_LEGS.submit(leg, index, vector, settings.candidates)
+                for leg in (dense_ranking, sentence_ranking)]
+        sparse = sparse_ranking(index, said, settings.candidates)
+        searches.append([legs[0].result(), legs[1].result(), sparse])
+    rankings = [ranking for legs_of in searches for ranking in legs_of]
     skip = index.hidden(list({c for ranking in rankings for c in ranking}))
     fused = fuse([[c for c in ranking if c not in skip] for ranking in rankings], settings.rrf_k)
     ordered = sorted(fused, key=lambda c: (-fused[c], c))
+    # each name's own best candidates stay among the top_k, however the other names' searches rank them
+    firsts = [c for legs_of in searches[1:]
+              for c in _best(fuse([[c for c in r if c not in skip] for r in legs_of], settings.rrf_k))]
+    ordered = with_each(ordered, firsts, top_k)
     reranker = reranker or NoReranker()
     # the fused order as it is needs only its first top_k stored chunks read, not every candidate
     stored = first_stored(index, ordered, top_k) if type(reranker) is NoReranker else index.chunks(ordered)
@@ -91,6 +106,20 @@ def retrieve(
     chunk_of = {(p.doc_id, p.start): s for p, s in zip(candidates, stored, strict=True)}
     chosen = reranker.rerank(question, candidates)[:top_k]
     return score_sentences(index, question, query, [(p, chunk_of[p.doc_id, p.start]) for p in chosen])
+
+
+def _best(fused: dict[int, float]) -> list[int]:
+    return sorted(fused, key=lambda c: (-fused[c], c))[:NAMED_EACH]
+
+
+def with_each(ordered: list[int], firsts: list[int], n: int) -> list[int]:
+    """``ordered`` with each of ``firsts`` among its first ``n``, in place of the last of the others."""
+    missing = [c for c in dict.fromkeys(firsts) if c not in ordered[:n]]
+    if not missing:
+        return ordered
+    rest = [c for c in ordered if c not in missing]
+    keep = max(0, n - len(missing))
+    return rest[:keep] + missing + rest[keep:]
 
 
 def first_stored(index: Store, keys: list[int], n: int) -> list[StoredChunk]:

@@ -22,7 +22,7 @@ from qa.dedupe import distinct
 from qa.errors import DocumentNotFound, DocumentTooLarge, IndexNotFound, InvalidQuestion
 from qa.followup import Turn, checked_history, resolved_in_place, standalone_chain
 from qa.generator import Generator, NoReranker, Reranker
-from qa.question import parse_question, split_question
+from qa.question import one_name_each, parse_question, split_question
 from qa.records import (
     Answer,
     DocumentInfo,
@@ -172,7 +172,8 @@ class QAService:
         parts = split_question(question)
         if len(parts) == 1:
             evidence = retrieve(store, self.encoder, parse_question(question), top_k,
-                                self.settings.retrieval, reranker=self.reranker)
+                                self.settings.retrieval, reranker=self.reranker,
+                                variants=one_name_each(question))
             return distinct(evidence, store)  # near-duplicates count once (qa.dedupe)
         # each part is retrieved on its own; later parts keep the first part as context
         # ("..., and how many were there four days later?")

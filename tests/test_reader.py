@@ -6,9 +6,10 @@ import msgspec
 
 from embeddings.records import Entity, Sentence
 from qa.answer import ExtractiveGenerator, _needs, short_answer, values
-from qa.question import AGENT, DATE, NAME, NUMBER, PERSON, PLACE, parse_question
+from qa.question import AGENT, DATE, NAME, NUMBER, PERSON, PLACE, one_name_each, parse_question
 from qa.reader import anchors_of, asks_past, matched, negated, unreal
 from qa.records import Evidence, Passage, Question, ScoredSentence
+from qa.retrieve import with_each
 
 
 def _sentence(
@@ -221,3 +222,30 @@ def test_a_sentence_close_by_meaning_answers_in_other_words_only_when_it_gives_w
     # not close enough by meaning, or close but giving no figure: the sources don't say
     assert answer(_close(reworded, 0.30, 0.40, numbers=("4,000",))) is None
     assert answer(_close("Footfall before noon has climbed steadily.", 0.30, 0.60)) is None
+
+
+def test_each_coordinated_name_is_asked_about_alone() -> None:
+    assert one_name_each("Who are the finance ministers of South Africa and Germany?") == (
+        "Who are the finance ministers of South Africa?", "Who are the finance ministers of Germany?")
+    assert one_name_each("Did France or Mali sign?") == ("Did France sign?", "Did Mali sign?")
+    assert one_name_each("Which Asian countries are two Arsenal executives touring?") == ()
+
+
+def test_each_name_s_own_candidates_are_kept_among_the_first() -> None:
+    assert with_each([1, 2, 3, 4, 5, 6], [6, 2], 3) == [1, 2, 6, 3, 4, 5]
+    assert with_each([1, 2, 3], [3], 3) == [1, 2, 3]
+
+
+def test_a_coordinated_name_is_answered_by_a_sentence_about_it_not_about_the_other_name() -> None:
+    mali = "Mali's foreign minister, Tieman Coulibaly, spoke in Brussels."
+    fabius = "French Foreign Minister Laurent Fabius said the mission was vital."
+    drian = "In Mali, French Minister Le Drian spoke."
+    question, evidence = _evidence(
+        "Who are the foreign ministers of France and Mali?",
+        (mali, 0.63, _entities(mali, ("Tieman Coulibaly", "PERSON"), ("Brussels", "GPE"))),
+        (fabius, 0.54, _entities(fabius, ("Laurent Fabius", "PERSON"))),
+        (drian, 0.52, _entities(drian, ("Le Drian", "PERSON"))),
+    )
+    answer = ExtractiveGenerator().answer(question, evidence).answer
+    assert "Coulibaly" in answer and "Fabius" in answer
+    assert "Le Drian" not in answer
