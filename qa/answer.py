@@ -92,6 +92,7 @@ _AGE = re.compile(r"\b\d{1,3}(?=-year-old\b|-year\b| years old\b)|(?<=\baged )\d
 _YEAR = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
 _TIME_AFTER = re.compile(r"[- ]?(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?)\b", re.IGNORECASE)
 _ENDED = re.compile(r"[.!?][\"'”’)\]]*$")
+_REFERS_BACK = re.compile(r"(?:This|That|These|Those|Such|It|He|She|They|Its|His|Her|Their)\b")
 _ORDINAL = re.compile(
     r"\b(first|second|third|thirdly|fourth|fifth|final|finally|last|another|also)\b", re.IGNORECASE
 )
@@ -299,7 +300,7 @@ class ExtractiveGenerator:
         chosen += self.differing(question, evidence, chosen)
         if LIST in question.needs:
             chosen += self._list_items(question, evidence, chosen)
-        return self._compose(question, evidence, chosen[:MAX_SENTENCES])
+        return self._compose(question, evidence, _with_referent(chosen[:MAX_SENTENCES], windows))
 
     def _candidates(
         self, question: Question, ranked: list[ScoredSentence], windows: Windows
@@ -587,6 +588,16 @@ def setting_terms(question: str) -> set[str]:
     """The terms of the places a question sets its event in ("floods in Peru": peru), not of
     the names it asks about ("Chile's finance minister")."""
     return {t for m in _SETTING.finditer(question) for t in content_terms(m.group(1))}
+
+
+def _with_referent(chosen: list[ScoredSentence], windows: Windows) -> list[ScoredSentence]:
+    """``chosen``, with the sentence before the first one when that one opens by referring back to it
+    ("This added momentum to ..."): what it refers to may be the answer."""
+    first = chosen[0]
+    if not _REFERS_BACK.match(first.sentence.text):
+        return chosen
+    before = [n for n in windows.neighbours(first, 1) if n.sentence.start < first.sentence.start]
+    return before + chosen if before and before[0] not in chosen else chosen
 
 
 def _sentence_before(sentences: list[ScoredSentence]) -> dict[int, ScoredSentence]:

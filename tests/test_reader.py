@@ -249,3 +249,18 @@ def test_a_coordinated_name_is_answered_by_a_sentence_about_it_not_about_the_oth
     answer = ExtractiveGenerator().answer(question, evidence).answer
     assert "Coulibaly" in answer and "Fabius" in answer
     assert "Le Drian" not in answer
+
+
+def test_a_sentence_referring_back_comes_with_the_sentence_it_refers_to() -> None:
+    cause = "In 1964 the county's schools lost their accreditation."
+
+    def answer(effect: str) -> str:
+        question, evidence = _evidence("What spurred support for council reform?", (cause, 0.30, {}),
+                                       (effect, 0.70, {}))
+        best_first = tuple(sorted(evidence.sentences, key=lambda s: -s.score))
+        ordered = msgspec.structs.replace(evidence, sentences=best_first)
+        return ExtractiveGenerator().answer(question, ordered).answer
+
+    referring = answer("This added momentum to proposals for council reform.")
+    assert referring.index("accreditation") < referring.index("momentum")
+    assert "accreditation" not in answer("The proposals for council reform gained momentum.")
