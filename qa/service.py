@@ -171,9 +171,11 @@ class QAService:
         # the one place a compound question is split; each part is parsed once, here
         parts = split_question(question)
         if len(parts) == 1:
-            evidence = retrieve(store, self.encoder, parse_question(question), top_k,
-                                self.settings.retrieval, reranker=self.reranker,
-                                variants=one_name_each(question))
+            parsed = parse_question(question)
+            # a follow-up's carried referents are one topic, not names asked about one by one
+            variants = () if parsed.carried else one_name_each(question)
+            evidence = retrieve(store, self.encoder, parsed, top_k, self.settings.retrieval,
+                                reranker=self.reranker, variants=variants)
             return distinct(evidence, store)  # near-duplicates count once (qa.dedupe)
         # each part is retrieved on its own; later parts keep the first part as context
         # ("..., and how many were there four days later?")
