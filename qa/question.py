@@ -39,7 +39,10 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
                       r"since when|how long ago|on what day)\b")),
     (DURATION, re.compile(r"\b(how long|for how many (days|weeks|months|years|hours))\b(?! ago)")),
     (NUMBER, re.compile(r"\b(how (many|much|old)|what age|what (number|percentage|share|amount|cost|"
-                        r"proportion)|how (large|big)|population|total number)\b")),
+                        r"proportion)|how (large|big)|population|total number|"
+                        # "what is the typical annual cost": a quantity named after a few words
+                        r"what (is|was|are|were) the ([a-z-]+ ){0,3}(cost|costs|price|amount|fee|fees|rate|"
+                        r"percentage|proportion|total|value))\b")),
     (DISTANCE, re.compile(r"\b(how far|distance|how (close|near)|kilomet(re|er)s? from|"
                           r"miles from)\b")),
     (PLACE, re.compile(r"\b(where|(in|at|to|from) (which|what) ([A-Za-z]+ )?(town|city|country|state|"

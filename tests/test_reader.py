@@ -264,3 +264,9 @@ def test_a_sentence_referring_back_comes_with_the_sentence_it_refers_to() -> Non
     referring = answer("This added momentum to proposals for council reform.")
     assert referring.index("accreditation") < referring.index("momentum")
     assert "accreditation" not in answer("The proposals for council reform gained momentum.")
+
+
+def test_a_quantity_named_a_few_words_after_what_is_the_asks_for_a_figure() -> None:
+    assert NUMBER in parse_question("What is the typical annual cost of a permit?").needs
+    assert NUMBER in parse_question("What was the jobless rate in March?").needs
+    assert NUMBER not in parse_question("What is the main reason for the delay?").needs
