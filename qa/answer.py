@@ -26,7 +26,7 @@ from qa.question import (
     Question,
     parse_question,
 )
-from qa.reader import Windows, anchors_of, asks_past, mentions, named_terms, negated, unreal
+from qa.reader import Windows, anchors_of, asks_negated, asks_past, mentions, named_terms, negated, unreal
 from qa.records import Answer, Citation, Evidence, ScoredSentence, StreamEvent
 from qa.text import MARKER, content_terms, number_words, words
 from qa.verify import abstain, cite
@@ -279,7 +279,7 @@ class ExtractiveGenerator:
         if asks_past(question.text):
             # "who won" is not answered by who will play: a plan or hope is not the event
             relevant = [s for s in relevant if not unreal(s.sentence.text, question.text)]
-        if negated(question.text):
+        if asks_negated(question.text):
             # "what is never involved": a sentence that negates nothing says what is, not what is not
             relevant = [s for s in relevant if negated(s.sentence.text)]
         if hint:

@@ -213,3 +213,9 @@ def unreal(text: str, question: str) -> bool:
 def negated(text: str) -> bool:
     """True when ``text`` says something is not so ("never", "no", "not", "don't")."""
     return bool(_NEGATION.search(text))
+
+
+def asks_negated(question: str) -> bool:
+    """True when what the question asks is negated ("what is never involved"); "without" only says in
+    what circumstances ("piled up without being reused"), which a source may say in other words."""
+    return any(m.group(0).lower() != "without" for m in _NEGATION.finditer(question))

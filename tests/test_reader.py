@@ -7,7 +7,7 @@ import msgspec
 from embeddings.records import Entity, Sentence
 from qa.answer import ExtractiveGenerator, _needs, short_answer, values
 from qa.question import AGENT, DATE, NAME, NUMBER, PERSON, PLACE, one_name_each, parse_question
-from qa.reader import anchors_of, asks_past, matched, negated, unreal
+from qa.reader import anchors_of, asks_negated, asks_past, matched, negated, unreal
 from qa.records import Evidence, Passage, Question, ScoredSentence
 from qa.retrieve import with_each
 
@@ -270,3 +270,9 @@ def test_a_quantity_named_a_few_words_after_what_is_the_asks_for_a_figure() -> N
     assert NUMBER in parse_question("What is the typical annual cost of a permit?").needs
     assert NUMBER in parse_question("What was the jobless rate in March?").needs
     assert NUMBER not in parse_question("What is the main reason for the delay?").needs
+
+
+def test_without_says_in_what_circumstances_not_that_the_asked_thing_is_not_so() -> None:
+    assert asks_negated("What is never involved in a review?")
+    assert asks_negated("What can't a pharmacist monitor?")
+    assert not asks_negated("How many phones were thrown away without being reused?")
