@@ -26,7 +26,17 @@ from qa.question import (
     Question,
     parse_question,
 )
-from qa.reader import Windows, anchors_of, asks_negated, asks_past, mentions, named_terms, negated, unreal
+from qa.reader import (
+    Windows,
+    anchors_of,
+    asks_negated,
+    asks_past,
+    circumstance_terms,
+    mentions,
+    named_terms,
+    negated,
+    unreal,
+)
 from qa.records import Answer, Citation, Evidence, ScoredSentence, StreamEvent
 from qa.text import MARKER, content_terms, number_words, words
 from qa.verify import abstain, cite
@@ -263,7 +273,7 @@ class ExtractiveGenerator:
         """Pick evidence sentences, cite them, or abstain when they don't answer; with a ``hint``
         (another reader's answer), the candidates stating its values come first."""
         anchors = anchors_of(question.text)
-        windows = Windows(evidence, named_terms(question.text))
+        windows = Windows(evidence, named_terms(question.text) | circumstance_terms(question.text))
         # the question's numbers, dates and names must all be stated around the evidence
         ranked = [s for s in evidence.sentences if windows.matches(s, anchors)]
         # a headline restates the story; the answer is in the story's own sentences

@@ -30,6 +30,8 @@ _UNREAL = re.compile(
 _NEGATION = re.compile(r"\b(?:never|no|not|none|nobody|nothing|neither|nor|without|cannot)\b|n[’']t\b",
                        re.IGNORECASE)
 _AUXILIARIES = frozenset({"be", "been", "have", "do", "get", "a", "an", "the", "to"})
+# a clause after the question's own words ("where was he when the tsunami struck?")
+_CIRCUMSTANCE = re.compile(r"(?<=\w)\s+(?:when|while|once|after|before|until)\s+(.+)$", re.IGNORECASE)
 CLOSE = 8  # words either side of a candidate answer that are near it
 NEIGHBOURS = 2  # sentences either side of a sentence that belong to its evidence window
 
@@ -74,6 +76,14 @@ def anchors_of(question: str) -> Anchors:
 def named_terms(question: str) -> frozenset[str]:
     """Every content term of the question's proper names ("aston" and "villa" of "Aston Villa")."""
     return frozenset(t for phrase in _name_phrases(question) for t in content_terms(phrase))
+
+
+@lru_cache(maxsize=4096)
+def circumstance_terms(question: str) -> frozenset[str]:
+    """The content terms of a clause saying when the asked thing held ("... when the tsunami struck"):
+    they set the scene; the answer is given near what is asked, not near them."""
+    found = _CIRCUMSTANCE.search(question)
+    return frozenset(content_terms(found.group(1))) if found else frozenset()
 
 
 def _name_phrases(question: str) -> list[str]:

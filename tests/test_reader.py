@@ -7,7 +7,7 @@ import msgspec
 from embeddings.records import Entity, Sentence
 from qa.answer import ExtractiveGenerator, _needs, short_answer, values
 from qa.question import AGENT, DATE, NAME, NUMBER, PERSON, PLACE, one_name_each, parse_question
-from qa.reader import anchors_of, asks_negated, asks_past, matched, negated, unreal
+from qa.reader import anchors_of, asks_negated, asks_past, circumstance_terms, matched, negated, unreal
 from qa.records import Evidence, Passage, Question, ScoredSentence
 from qa.retrieve import with_each
 
@@ -276,3 +276,16 @@ def test_without_says_in_what_circumstances_not_that_the_asked_thing_is_not_so()
     assert asks_negated("What is never involved in a review?")
     assert asks_negated("What can't a pharmacist monitor?")
     assert not asks_negated("How many phones were thrown away without being reused?")
+
+
+def test_a_when_clause_sets_the_scene_and_the_answer_is_near_what_is_asked() -> None:
+    assert circumstance_terms("Where was Mr Lund on holiday when the storm struck?") == {"storm", "strike"}
+    assert circumstance_terms("When did the storm strike?") == frozenset()
+    holiday = "Mr Lund had been away on holiday in Corsica."
+    storm = "The storm struck the coast of Norway on Monday."
+    question, evidence = _evidence(
+        "Where was Mr Lund on holiday when the storm struck?",
+        (storm, 0.50, _entities(storm, ("Norway", "GPE"), ("Monday", "DATE"))),
+        (holiday, 0.45, _entities(holiday, ("Lund", "PERSON"), ("Corsica", "GPE"))),
+    )
+    assert "Corsica" in ExtractiveGenerator().answer(question, evidence).answer
