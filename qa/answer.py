@@ -65,6 +65,12 @@ _ENTITY_KINDS = {
     NAME: {"PERSON", "ORG", "NORP", "GPE", "LOC", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"},
     PLACE: {"GPE", "LOC", "FAC"},
 }
+_NAMING = re.compile(
+    r"\b(?:called|known as|named|termed|dubbed)\s+[\"“]?([\w'’-]+(?: [\w'’-]+){0,3}?)(?=[\"”,;.()]|$)"
+    r"|[\"“]([A-Za-z][\w'’-]*(?: [\w'’-]+){0,5}?),?[\"”]"
+    # the word a quoted gloss explains: a pharynx ("throat")
+    r"|([\w-]+) \([\"“][^\"”()]+[\"”]\)"
+)
 _DISTANCE = re.compile(r"\d[\d,.]*\s*(?:km|kilomet(?:re|er)s?|miles?)\b", re.IGNORECASE)
 _DURATION = re.compile(
     rf"\b(?:\d+|{'|'.join(number_words(1, 12))}|several|a few)"
@@ -140,6 +146,9 @@ def values(sentence: Sentence, need: str, question: Question) -> set[str]:
         found |= {m.group(0) for m in _PLACE_PHRASE.finditer(sentence.text)}
     elif need in _ENTITY_KINDS:
         found = {e.text for e in sentence.entities if e.label in _ENTITY_KINDS[need]}
+        if need == NAME:
+            # what the text itself gives as a name: "called comb rows", "the "sea gooseberry""
+            found |= {m.group(1) or m.group(2) or m.group(3) for m in _NAMING.finditer(sentence.text)}
     else:
         return set()
     said = set(words(question.text))

@@ -34,7 +34,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (AGENT, re.compile(r"\b(who|whom|whose|which (group|country|countries|organi[sz]ation|"
                        r"person|official|minister|militants?|forces?|army|nations?|company))\b")),
     (NAME, re.compile(r"\b(what (is|was|are|were) (it|they|[\w'’]+( [\w'’]+){0,7}) called|what name|"
-                      r"(what|which) is the name|name of the|what (do|did|does) .+ call)\b")),
+                      r"(what|which) is the name|name of the|what (do|did|does) .+ call|called what)\b")),
     (DATE, re.compile(r"\b(when|what (date|day|month|year|time)|which (date|day|month|year)|"
                       r"since when|how long ago|on what day)\b")),
     (DURATION, re.compile(r"\b(how long|for how many (days|weeks|months|years|hours))\b(?! ago)")),

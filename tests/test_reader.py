@@ -289,3 +289,17 @@ def test_a_when_clause_sets_the_scene_and_the_answer_is_near_what_is_asked() -> 
         (holiday, 0.45, _entities(holiday, ("Lund", "PERSON"), ("Corsica", "GPE"))),
     )
     assert "Corsica" in ExtractiveGenerator().answer(question, evidence).answer
+
+
+def test_a_name_the_text_gives_as_one_answers_what_is_it_called() -> None:
+    def names(text: str, question: str) -> set[str]:
+        return values(_sentence(text), NAME, parse_question(question))
+
+    assert NAME in parse_question("Pools are called what?").needs
+    pools = "The pools, called \"rockwells\", fill at high tide."
+    assert names(pools, "Pools are called what?") == {"rockwells"}
+    assert names("It has a gullet (\"throat\") of muscle.", "What is the throat called?") == {"gullet"}
+    hen = "The local \"harbour hen,\" a gull, nests here."
+    assert names(hen, "What is the gull called?") == {"harbour hen"}
+    long_quote = "He said \"we will go on with the work until the very end\" today."
+    assert names(long_quote, "What is the work called?") == set()
