@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
-from embeddings.store import open_store
+from embeddings.store import IndexedDocument, open_store
 from embeddings.store._base import idf_from_counts
+from qa.question import one_name_each, parse_question
 from qa.reader import anchors_of, matched, visible
-from qa.retrieve import first_stored
+from qa.retrieve import first_stored, retrieve
+from qa.settings import RetrievalSettings
+from tests.fakes import FakeEncoder
 from tests.test_store_conformance import ALPHA, BETA, DIM, MODEL, make_doc
 
 GAMMA = make_doc("gamma", ["Konna lies on the river.", "Rebels left the town.", "Troops arrived."], 3)
@@ -56,3 +60,31 @@ def test_visible_drops_only_format_characters() -> None:
     text = "Plain text, “quoted” — and 5 €."
     assert visible(text) is text
     assert matched(anchors_of("What did Quillmere do?"), "Quill\u200bmere opened a crossing.")
+
+
+WIDE = 64  # hashed terms seldom collide
+
+
+def _hashed_doc(doc_id: str, sentences: list[str]) -> IndexedDocument:
+    """A document of one sentence per chunk, embedded by the fake encoder (texts sharing words are close)."""
+    doc = make_doc(doc_id, sentences, 0)
+    vectors = FakeEncoder(WIDE).encode(sentences)
+    return dataclasses.replace(doc, chunk_vectors=vectors, sentence_vectors=vectors.copy())
+
+
+def test_each_coordinated_name_s_own_articles_are_among_the_passages(tmp_path: Path) -> None:
+    store = open_store("", data_dir=tmp_path, model=MODEL, dim=WIDE)
+    france = [_hashed_doc(f"fr{i}", [f"France's finance minister spoke on plan {i}."]) for i in range(6)]
+    reshuffle = "Mali's finance minister is Tieman Coulibaly, named on state radio Monday."
+    mali = _hashed_doc("ml", [reshuffle])
+    store.upsert([*france, mali])
+    question = "Who are the finance ministers of France and Mali?"
+    settings = RetrievalSettings(top_k=4, candidates=10)
+
+    def docs(variants: tuple[str, ...]) -> set[str]:
+        found = retrieve(store, FakeEncoder(WIDE), parse_question(question), 4, settings, variants=variants)
+        return {p.doc_id for p in found.passages}
+
+    assert "ml" not in docs(())
+    assert "ml" in docs(one_name_each(question))
+    store.close()
