@@ -253,8 +253,13 @@ class ClaimVerifier:
         # a sentence that states every key term of the question is outranked by none that states fewer
         carried = [len(question.key & set(content_terms(c.text))) for c in candidates]
         complete = carried[i] == len(question.key)
-        return any(similarity[j] - similarity[i] > RANK_MARGIN and not (complete and carried[j] < carried[i])
-                   and _rival(question, claim, c) for j, c in enumerate(candidates))
+        if any(similarity[j] - similarity[i] > RANK_MARGIN and not (complete and carried[j] < carried[i])
+               and _rival(question, claim, c) for j, c in enumerate(candidates)):
+            return True
+        if self._carries(question, candidates[i].text, KEY_MISSING):
+            return False
+        return any(j != i and similarity[j] > similarity[i] and _rival(question, claim, c)
+                   and self._carries(question, c.text, KEY_MISSING) for j, c in enumerate(candidates))
 
     def _carries(self, question: Asked, text: str, allowed: float) -> bool:
         """True when ``text`` lacks at most ``allowed`` of the question's key terms."""

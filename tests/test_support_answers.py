@@ -129,3 +129,14 @@ def test_a_person_titled_by_another_country_holds_no_role_of_the_country_asked()
                       SupportedClaim)
     assert isinstance(_verdict("Who is the Ivory Coast president?", "Alassane Ouattara [1].", SUMMIT),
                       SupportedClaim)
+
+
+def test_a_close_sentence_lacking_the_question_terms_yields_to_a_closer_one_stating_them() -> None:
+    # the news article: "90 million" discarded handsets sits beside the sentence giving the share
+    # handed back; the question's terms stand only in the latter, which is a little closer still
+    for form in ("neighbour_entity", "other_question"):
+        case = next(c for c in load_cases(split="dev") if c.id == f"news:news-num-43:{form}")
+        verdict = _verdict(case.question, case.claim, case.passage, case.title)
+        assert isinstance(verdict, DroppedClaim) and verdict.reason == "off_question"
+    kept = next(c for c in load_cases(split="dev") if c.id == "news:news-num-43:bare")
+    assert isinstance(_verdict(kept.question, kept.claim, kept.passage, kept.title), SupportedClaim)
