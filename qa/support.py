@@ -425,7 +425,20 @@ def _rival(question: Asked, claim: _Claim, sentence: Sentence) -> bool:
     if not labels:
         return True  # an untyped question: any sentence may hold its answer
     given = question.terms | claim.terms
-    return any(e.label in labels and not set(content_terms(e.text)) <= given for e in sentence.entities)
+    if any(e.label in labels and not set(content_terms(e.text)) <= given for e in sentence.entities):
+        return True
+    return bool(needs & {PERSON, AGENT, NAME, PLACE}) and bool(_untagged_names(sentence) - given)
+
+
+def _untagged_names(sentence: Sentence) -> set[str]:
+    """Names the tagger left unlabelled ("Group E"): capitalised words after the first, outside
+    every entity it found (a tagged date or people is judged by its label)."""
+    found: set[str] = set()
+    for m in list(re.finditer(r"\S+", sentence.text))[1:]:
+        at = sentence.start + m.start()
+        if m.group(0)[:1].isupper() and not any(e.start <= at < e.end for e in sentence.entities):
+            found |= set(content_terms(m.group(0))) - TEMPORAL
+    return found
 
 
 def _constrained(question: Asked, s: Sentence, context: Sentence | None, title: str) -> bool:

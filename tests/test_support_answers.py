@@ -140,3 +140,11 @@ def test_a_close_sentence_lacking_the_question_terms_yields_to_a_closer_one_stat
         assert isinstance(verdict, DroppedClaim) and verdict.reason == "off_question"
     kept = next(c for c in load_cases(split="dev") if c.id == "news:news-num-43:bare")
     assert isinstance(_verdict(kept.question, kept.claim, kept.passage, kept.title), SupportedClaim)
+
+
+def test_a_name_the_tagger_missed_is_a_rival_answer_to_a_question_asking_for_one() -> None:
+    # the news article: "Group E" is tagged as nothing, yet the sentence naming it answers "which group"
+    for form in ("neighbour_entity", "other_question"):
+        case = next(c for c in load_cases(split="dev") if c.id == f"news:news-fact-10:{form}")
+        verdict = _verdict(case.question, case.claim, case.passage, case.title)
+        assert isinstance(verdict, DroppedClaim) and verdict.reason == "off_question"
