@@ -217,6 +217,8 @@ class ClaimVerifier:
         entity_terms = {t for e in s.entities if e.label in labels for t in content_terms(e.text)}
         if kind == PLACE:  # "hiding in a nearby forest": a place need not be a named one
             entity_terms |= {t for m in _LOCATIVE.finditer(s.text) for t in content_terms(m.group(1))}
+            entity_terms |= {t for e in s.entities if e.label == "NORP" and _mislabelled_place(e.text)
+                             for t in content_terms(e.text)}
         if kind and not (claim.own_terms & entity_terms or claim.own_names & entity_terms):
             return ()
         if kind == PERSON and _titled_elsewhere(claim, question, s):
@@ -312,6 +314,12 @@ def _anchored(question: str) -> Asked:
     owners = {t for m in _POSSESSIVE.finditer(question) for t in content_terms(m.group(1))}
     heads = anchors.names | (owners - set().union(*anchors.choices))
     return replace(asked(question), name_groups=(*(frozenset({n}) for n in heads), *anchors.choices))
+
+
+def _mislabelled_place(text: str) -> bool:
+    """True when a people the tagger names is written as no people is: no people's word, no plural
+    ("Kidal", not "French" or "Islamists"), so it is a place it mislabelled."""
+    return not any(is_demonym(w) or w.endswith("s") for w in text.split())
 
 
 def _kind(needs: frozenset[str]) -> str | None:

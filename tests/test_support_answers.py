@@ -148,3 +148,12 @@ def test_a_name_the_tagger_missed_is_a_rival_answer_to_a_question_asking_for_one
         case = next(c for c in load_cases(split="dev") if c.id == f"news:news-fact-10:{form}")
         verdict = _verdict(case.question, case.claim, case.passage, case.title)
         assert isinstance(verdict, DroppedClaim) and verdict.reason == "off_question"
+
+
+def test_a_place_the_tagger_calls_a_people_still_answers_where() -> None:
+    # the seed article: "Kidal" is tagged as a people (NORP); "Islamists" is one, and answers no where
+    case = next(c for c in load_cases(split="dev") if c.id == "seeds:where-08:bare")
+    assert isinstance(_verdict(case.question, case.claim, case.passage, case.title), SupportedClaim)
+    dropped = _verdict("Where did the militants abandon their positions?", "Islamists [1].",
+                       "The Islamists abandoned their positions in Kidal.")
+    assert isinstance(dropped, DroppedClaim)
