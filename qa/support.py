@@ -161,11 +161,13 @@ class ClaimVerifier:
         shown = self.evidence.passages[passage]
         best: tuple[float, tuple[Support, ...]] | None = None
         reason = "unsupported"
+        # the persons the passage names, each by its terms in order: the last is the surname
+        people = [content_terms(e.text) for c in candidates for e in c.entities if e.label == "PERSON"]
         for i, s in enumerate(candidates):
-            score = self._states(claim, question, s)
+            score = self._states(claim, question, s, people)
             if score is None:
                 continue
-            windows = self._answers(claim, question, s, _neighbours(candidates, i), shown.title or "")
+            windows = self._answers(claim, question, s, _neighbours(candidates, i), shown.title or "", people)
             if windows and self._outranked(claim, question, candidates, i):
                 windows = ()
             if not windows:
@@ -185,10 +187,12 @@ class ClaimVerifier:
                 break
         return reason if best is None else best[1]
 
-    def _states(self, claim: _Claim, question: Asked, s: Sentence) -> float | None:
+    def _states(self, claim: _Claim, question: Asked, s: Sentence, people: list[list[str]]) -> float | None:
         """How well one sentence states the claim's own content (None when it does not)."""
         terms = set(content_terms(s.text))
-        if not all(mentions(terms, n) for n in claim.own_names):
+        unnamed = {n for n in claim.own_names if not mentions(terms, n)}
+        # "Baroness Boothroyd" is the "Betty Boothroyd" the passage named in full elsewhere
+        if unnamed and not any(p and unnamed <= set(p) and p[-1] in terms & claim.own_names for p in people):
             return None
         if not claim.own_numbers <= numbers(s.text) or not claim.own_dates <= calendar_words(s.text):
             return None
@@ -198,7 +202,7 @@ class ClaimVerifier:
         if len(claim.terms) >= NEGATION_TERMS and denied and not question.negated:
             return None  # the source negates what the claim affirms
         # "128" of "their 128-year history": a figure is checked as a number, not as a word
-        missing = {t for t in claim.own_terms - terms if t.replace(",", "") not in numbers(s.text)}
+        missing = {t for t in claim.own_terms - terms - unnamed if t.replace(",", "") not in numbers(s.text)}
         if len(missing) > max(1, len(claim.own_terms) // 3):
             return None
         if missing and not self._paraphrased(missing, claim.text, s.text):
@@ -206,7 +210,8 @@ class ClaimVerifier:
         return (len(claim.terms & terms) + 1) / (len(claim.terms) + 1)
 
     def _answers(
-        self, claim: _Claim, question: Asked, s: Sentence, neighbours: list[Sentence], title: str
+        self, claim: _Claim, question: Asked, s: Sentence, neighbours: list[Sentence], title: str,
+        people: list[list[str]],
     ) -> tuple[Sentence | None, ...]:
         """The windows (alone: None, or with a neighbour) around an answer sentence that is about
         what the question asks and gives an answer of the kind asked; () when it is not."""
@@ -215,6 +220,8 @@ class ClaimVerifier:
         kind = _kind(needs)
         labels = _ENTITY_KINDS[kind] if kind else ()
         entity_terms = {t for e in s.entities if e.label in labels for t in content_terms(e.text)}
+        if kind == PERSON:  # "Baroness Boothroyd", untagged here, is a person the passage tagged elsewhere
+            entity_terms |= {p[-1] for p in people if p and p[-1] in terms}
         if kind == PLACE:  # "hiding in a nearby forest": a place need not be a named one
             entity_terms |= {t for m in _LOCATIVE.finditer(s.text) for t in content_terms(m.group(1))}
             entity_terms |= {t for e in s.entities if e.label == "NORP" and _mislabelled_place(e.text)

@@ -157,3 +157,16 @@ def test_a_place_the_tagger_calls_a_people_still_answers_where() -> None:
     dropped = _verdict("Where did the militants abandon their positions?", "Islamists [1].",
                        "The Islamists abandoned their positions in Kidal.")
     assert isinstance(dropped, DroppedClaim)
+
+
+COUNCIL = ("Margaret Hale has said the council needs a new budget. Councillor Hale, who was the first "
+           "woman to chair the committee, spoke on Monday.")
+
+
+def test_a_person_named_in_full_elsewhere_in_the_passage_is_found_by_the_surname() -> None:
+    question = "Who was the first woman to chair the committee?"
+    verdict = _verdict(question, "Margaret Hale [1].", COUNCIL)
+    assert isinstance(verdict, SupportedClaim)
+    assert verdict.supports[0].sentence.text.startswith("Councillor Hale")
+    for wrong in ("Margaret Smith [1].", "Peter Hale [1]."):
+        assert isinstance(_verdict(question, wrong, COUNCIL), DroppedClaim)
