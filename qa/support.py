@@ -434,8 +434,9 @@ def _rival(question: Asked, claim: _Claim, sentence: Sentence) -> bool:
     if needs & {NUMBER, DISTANCE, DURATION}:  # a figure asked: only another figure is a rival answer
         others = numbers(sentence.text) - question.numbers - claim.numbers
         counted = set(question.parsed.counted)
-        # "in the last three months" is no rival count of people
-        return bool(others - _timed(others, sentence, counted) if counted else others)
+        # "in the last three months" is no rival count of people, "Makarov, 50" no rival sum paid
+        timed = _timed(others, sentence, counted) if counted or DURATION not in needs else set()
+        return bool(others - timed)
     labels = {label for need in needs for label in _RIVAL_KINDS.get(need, ())}
     if not labels:
         return True  # an untyped question: any sentence may hold its answer

@@ -170,3 +170,14 @@ def test_a_person_named_in_full_elsewhere_in_the_passage_is_found_by_the_surname
     assert verdict.supports[0].sentence.text.startswith("Councillor Hale")
     for wrong in ("Margaret Smith [1].", "Peter Hale [1]."):
         assert isinstance(_verdict(question, wrong, COUNCIL), DroppedClaim)
+
+
+PENSION = ("Ann Lee, 50, claims she has been betrayed by her former employer, who promised she would be "
+           "paid a pension. But despite a £65,000 settlement four years ago, she says she has been denied "
+           "the pension.")
+
+
+def test_an_age_or_date_is_no_rival_to_a_sum_asked() -> None:
+    # the closer sentence states only "50", an age the tagger reads as a date: no rival amount paid
+    assert isinstance(_verdict("How much was Ann Lee paid by her former employer?", "£65,000 [1].", PENSION),
+                      SupportedClaim)
