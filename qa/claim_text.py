@@ -158,6 +158,18 @@ def negated_terms(text: str) -> set[str]:
     return found
 
 
+def affirmed_terms(text: str) -> set[str]:
+    """The content terms a text states outside the reach of a negation ("go to court" in "... go to
+    court ..., there is no court intervention")."""
+    denied_at: set[int] = set()
+    tokens = words(text)
+    for i, w in enumerate(tokens):
+        if w in _NEGATIONS or w.endswith("n't"):
+            following = [j for j in range(i + 1, min(i + 4, len(tokens))) if content_terms(tokens[j])]
+            denied_at.update(following[:1])
+    return {t for i, w in enumerate(tokens) if i not in denied_at for t in content_terms(w)}
+
+
 class Asked(msgspec.Struct, frozen=True, kw_only=True):
     """One question (a part of a compound one): what it gives and what it constrains."""
 

@@ -26,6 +26,7 @@ from qa.claim_text import (
     RELATIVE,
     TEMPORAL,
     Asked,
+    affirmed_terms,
     asked,
     calendar_words,
     mentions,
@@ -198,7 +199,8 @@ class ClaimVerifier:
             return None
         if not claim.negations <= negated_terms(s.text):
             return None  # a negation the source does not make
-        denied = (negated_terms(s.text) & claim.terms) - claim.negations
+        # a term the source also states unnegated is not what it denies
+        denied = (negated_terms(s.text) & claim.terms) - claim.negations - affirmed_terms(s.text)
         if len(claim.terms) >= NEGATION_TERMS and denied and not question.negated:
             return None  # the source negates what the claim affirms
         # "128" of "their 128-year history": a figure is checked as a number, not as a word

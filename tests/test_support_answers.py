@@ -181,3 +181,16 @@ def test_an_age_or_date_is_no_rival_to_a_sum_asked() -> None:
     # the closer sentence states only "50", an age the tagger reads as a date: no rival amount paid
     assert isinstance(_verdict("How much was Ann Lee paid by her former employer?", "£65,000 [1].", PENSION),
                       SupportedClaim)
+
+
+COURTS = ("Between 15,000 and 20,000 couples go to court to resolve access disputes each year, although "
+          "in nine out of 10 separations there is no court intervention.")
+
+
+def test_a_term_the_source_also_states_unnegated_is_not_denied() -> None:
+    question = "How many couples end up in court each year over access to their children?"
+    claim = "How many couples end up in court each year over access to their children: 15,000 [1]."
+    assert isinstance(_verdict(question, claim, COURTS), SupportedClaim)
+    denied = _verdict("How many couples went to court?", "15,000 couples went to court each year [1].",
+                      "Last year 15,000 couples did not go to court at all.")
+    assert isinstance(denied, DroppedClaim)
