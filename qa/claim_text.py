@@ -57,6 +57,9 @@ _WHEN_CLAUSE = re.compile(
     r"^\s*(?:what|who|whom|which|how|where|why)\b(?:(?!\b(?:and|or|date|day|month|year|time)\b)[^,;])*?"
     r"\bwhen\b", re.I
 )
+# "The area where X sits has been inhabited for how many years?": the where is a relative clause
+_WHERE_CLAUSE = re.compile(r"^\s*(?:the|a|an|this|that)\s+\w+\s+where\b", re.I)
+_HOW_MANY = re.compile(r"\bhow (?:many|much)\b", re.I)
 _MONTH = "(" + "|".join(m.capitalize() for m in MONTH_NAMES) + ")"
 _DAY_MONTH = re.compile(rf"\b(\d{{1,2}})\s+{_MONTH}\b|\b{_MONTH}\s+(\d{{1,2}})\b")
 AUXILIARY = re.compile(r"\s*(?:is|are|was|were|has|have|had|do|does|did|will|can|could)\b", re.I)
@@ -155,6 +158,18 @@ def negated_terms(text: str) -> set[str]:
     return found
 
 
+def affirmed_terms(text: str) -> set[str]:
+    """The content terms a text states outside the reach of a negation ("go to court" in "... go to
+    court ..., there is no court intervention")."""
+    denied_at: set[int] = set()
+    tokens = words(text)
+    for i, w in enumerate(tokens):
+        if w in _NEGATIONS or w.endswith("n't"):
+            following = [j for j in range(i + 1, min(i + 4, len(tokens))) if content_terms(tokens[j])]
+            denied_at.update(following[:1])
+    return {t for i, w in enumerate(tokens) if i not in denied_at for t in content_terms(w)}
+
+
 class Asked(msgspec.Struct, frozen=True, kw_only=True):
     """One question (a part of a compound one): what it gives and what it constrains."""
 
@@ -179,6 +194,8 @@ def asked(question: str) -> Asked:
         parsed = replace(parsed, needs=parsed.needs | {PLACE})
     if DATE in parsed.needs and _WHEN_CLAUSE.search(question):
         parsed = replace(parsed, needs=parsed.needs - {DATE})
+    if PLACE in parsed.needs and _WHERE_CLAUSE.search(question) and _HOW_MANY.search(question):
+        parsed = replace(parsed, needs=parsed.needs - {PLACE} | {NUMBER})
     if _HOW_MUCH_VERB.search(question):
         parsed = replace(parsed, counted=())
     if _WHICH_THING.search(question) and not parsed.needs & {NUMBER, DATE, DURATION, DISTANCE}:

@@ -26,6 +26,7 @@ from qa.claim_text import (
     RELATIVE,
     TEMPORAL,
     Asked,
+    affirmed_terms,
     asked,
     calendar_words,
     mentions,
@@ -161,11 +162,13 @@ class ClaimVerifier:
         shown = self.evidence.passages[passage]
         best: tuple[float, tuple[Support, ...]] | None = None
         reason = "unsupported"
+        # the persons the passage names, each by its terms in order: the last is the surname
+        people = [content_terms(e.text) for c in candidates for e in c.entities if e.label == "PERSON"]
         for i, s in enumerate(candidates):
-            score = self._states(claim, question, s)
+            score = self._states(claim, question, s, people)
             if score is None:
                 continue
-            windows = self._answers(claim, question, s, _neighbours(candidates, i), shown.title or "")
+            windows = self._answers(claim, question, s, _neighbours(candidates, i), shown.title or "", people)
             if windows and self._outranked(claim, question, candidates, i):
                 windows = ()
             if not windows:
@@ -185,20 +188,23 @@ class ClaimVerifier:
                 break
         return reason if best is None else best[1]
 
-    def _states(self, claim: _Claim, question: Asked, s: Sentence) -> float | None:
+    def _states(self, claim: _Claim, question: Asked, s: Sentence, people: list[list[str]]) -> float | None:
         """How well one sentence states the claim's own content (None when it does not)."""
         terms = set(content_terms(s.text))
-        if not all(mentions(terms, n) for n in claim.own_names):
+        unnamed = {n for n in claim.own_names if not mentions(terms, n)}
+        # "Baroness Boothroyd" is the "Betty Boothroyd" the passage named in full elsewhere
+        if unnamed and not any(p and unnamed <= set(p) and p[-1] in terms & claim.own_names for p in people):
             return None
         if not claim.own_numbers <= numbers(s.text) or not claim.own_dates <= calendar_words(s.text):
             return None
         if not claim.negations <= negated_terms(s.text):
             return None  # a negation the source does not make
-        denied = (negated_terms(s.text) & claim.terms) - claim.negations
+        # a term the source also states unnegated is not what it denies
+        denied = (negated_terms(s.text) & claim.terms) - claim.negations - affirmed_terms(s.text)
         if len(claim.terms) >= NEGATION_TERMS and denied and not question.negated:
             return None  # the source negates what the claim affirms
         # "128" of "their 128-year history": a figure is checked as a number, not as a word
-        missing = {t for t in claim.own_terms - terms if t.replace(",", "") not in numbers(s.text)}
+        missing = {t for t in claim.own_terms - terms - unnamed if t.replace(",", "") not in numbers(s.text)}
         if len(missing) > max(1, len(claim.own_terms) // 3):
             return None
         if missing and not self._paraphrased(missing, claim.text, s.text):
@@ -206,7 +212,8 @@ class ClaimVerifier:
         return (len(claim.terms & terms) + 1) / (len(claim.terms) + 1)
 
     def _answers(
-        self, claim: _Claim, question: Asked, s: Sentence, neighbours: list[Sentence], title: str
+        self, claim: _Claim, question: Asked, s: Sentence, neighbours: list[Sentence], title: str,
+        people: list[list[str]],
     ) -> tuple[Sentence | None, ...]:
         """The windows (alone: None, or with a neighbour) around an answer sentence that is about
         what the question asks and gives an answer of the kind asked; () when it is not."""
@@ -215,8 +222,12 @@ class ClaimVerifier:
         kind = _kind(needs)
         labels = _ENTITY_KINDS[kind] if kind else ()
         entity_terms = {t for e in s.entities if e.label in labels for t in content_terms(e.text)}
+        if kind == PERSON:  # "Baroness Boothroyd", untagged here, is a person the passage tagged elsewhere
+            entity_terms |= {p[-1] for p in people if p and p[-1] in terms}
         if kind == PLACE:  # "hiding in a nearby forest": a place need not be a named one
             entity_terms |= {t for m in _LOCATIVE.finditer(s.text) for t in content_terms(m.group(1))}
+            entity_terms |= {t for e in s.entities if e.label == "NORP" and _mislabelled_place(e.text)
+                             for t in content_terms(e.text)}
         if kind and not (claim.own_terms & entity_terms or claim.own_names & entity_terms):
             return ()
         if kind == PERSON and _titled_elsewhere(claim, question, s):
@@ -253,8 +264,13 @@ class ClaimVerifier:
         # a sentence that states every key term of the question is outranked by none that states fewer
         carried = [len(question.key & set(content_terms(c.text))) for c in candidates]
         complete = carried[i] == len(question.key)
-        return any(similarity[j] - similarity[i] > RANK_MARGIN and not (complete and carried[j] < carried[i])
-                   and _rival(question, claim, c) for j, c in enumerate(candidates))
+        if any(similarity[j] - similarity[i] > RANK_MARGIN and not (complete and carried[j] < carried[i])
+               and _rival(question, claim, c) for j, c in enumerate(candidates)):
+            return True
+        if self._carries(question, candidates[i].text, KEY_MISSING):
+            return False
+        return any(j != i and similarity[j] > similarity[i] and _rival(question, claim, c)
+                   and self._carries(question, c.text, KEY_MISSING) for j, c in enumerate(candidates))
 
     def _carries(self, question: Asked, text: str, allowed: float) -> bool:
         """True when ``text`` lacks at most ``allowed`` of the question's key terms."""
@@ -307,6 +323,12 @@ def _anchored(question: str) -> Asked:
     owners = {t for m in _POSSESSIVE.finditer(question) for t in content_terms(m.group(1))}
     heads = anchors.names | (owners - set().union(*anchors.choices))
     return replace(asked(question), name_groups=(*(frozenset({n}) for n in heads), *anchors.choices))
+
+
+def _mislabelled_place(text: str) -> bool:
+    """True when a people the tagger names is written as no people is: no people's word, no plural
+    ("Kidal", not "French" or "Islamists"), so it is a place it mislabelled."""
+    return not any(is_demonym(w) or w.endswith("s") for w in text.split())
 
 
 def _kind(needs: frozenset[str]) -> str | None:
@@ -414,13 +436,27 @@ def _rival(question: Asked, claim: _Claim, sentence: Sentence) -> bool:
     if needs & {NUMBER, DISTANCE, DURATION}:  # a figure asked: only another figure is a rival answer
         others = numbers(sentence.text) - question.numbers - claim.numbers
         counted = set(question.parsed.counted)
-        # "in the last three months" is no rival count of people
-        return bool(others - _timed(others, sentence, counted) if counted else others)
+        # "in the last three months" is no rival count of people, "Makarov, 50" no rival sum paid
+        timed = _timed(others, sentence, counted) if counted or DURATION not in needs else set()
+        return bool(others - timed)
     labels = {label for need in needs for label in _RIVAL_KINDS.get(need, ())}
     if not labels:
         return True  # an untyped question: any sentence may hold its answer
     given = question.terms | claim.terms
-    return any(e.label in labels and not set(content_terms(e.text)) <= given for e in sentence.entities)
+    if any(e.label in labels and not set(content_terms(e.text)) <= given for e in sentence.entities):
+        return True
+    return bool(needs & {PERSON, AGENT, NAME, PLACE}) and bool(_untagged_names(sentence) - given)
+
+
+def _untagged_names(sentence: Sentence) -> set[str]:
+    """Names the tagger left unlabelled ("Group E"): capitalised words after the first, outside
+    every entity it found (a tagged date or people is judged by its label)."""
+    found: set[str] = set()
+    for m in list(re.finditer(r"\S+", sentence.text))[1:]:
+        at = sentence.start + m.start()
+        if m.group(0)[:1].isupper() and not any(e.start <= at < e.end for e in sentence.entities):
+            found |= set(content_terms(m.group(0))) - TEMPORAL
+    return found
 
 
 def _constrained(question: Asked, s: Sentence, context: Sentence | None, title: str) -> bool:

@@ -129,3 +129,68 @@ def test_a_person_titled_by_another_country_holds_no_role_of_the_country_asked()
                       SupportedClaim)
     assert isinstance(_verdict("Who is the Ivory Coast president?", "Alassane Ouattara [1].", SUMMIT),
                       SupportedClaim)
+
+
+def test_a_close_sentence_lacking_the_question_terms_yields_to_a_closer_one_stating_them() -> None:
+    # the news article: "90 million" discarded handsets sits beside the sentence giving the share
+    # handed back; the question's terms stand only in the latter, which is a little closer still
+    for form in ("neighbour_entity", "other_question"):
+        case = next(c for c in load_cases(split="dev") if c.id == f"news:news-num-43:{form}")
+        verdict = _verdict(case.question, case.claim, case.passage, case.title)
+        assert isinstance(verdict, DroppedClaim) and verdict.reason == "off_question"
+    kept = next(c for c in load_cases(split="dev") if c.id == "news:news-num-43:bare")
+    assert isinstance(_verdict(kept.question, kept.claim, kept.passage, kept.title), SupportedClaim)
+
+
+def test_a_name_the_tagger_missed_is_a_rival_answer_to_a_question_asking_for_one() -> None:
+    # the news article: "Group E" is tagged as nothing, yet the sentence naming it answers "which group"
+    for form in ("neighbour_entity", "other_question"):
+        case = next(c for c in load_cases(split="dev") if c.id == f"news:news-fact-10:{form}")
+        verdict = _verdict(case.question, case.claim, case.passage, case.title)
+        assert isinstance(verdict, DroppedClaim) and verdict.reason == "off_question"
+
+
+def test_a_place_the_tagger_calls_a_people_still_answers_where() -> None:
+    # the seed article: "Kidal" is tagged as a people (NORP); "Islamists" is one, and answers no where
+    case = next(c for c in load_cases(split="dev") if c.id == "seeds:where-08:bare")
+    assert isinstance(_verdict(case.question, case.claim, case.passage, case.title), SupportedClaim)
+    dropped = _verdict("Where did the militants abandon their positions?", "Islamists [1].",
+                       "The Islamists abandoned their positions in Kidal.")
+    assert isinstance(dropped, DroppedClaim)
+
+
+COUNCIL = ("Margaret Hale has said the council needs a new budget. Councillor Hale, who was the first "
+           "woman to chair the committee, spoke on Monday.")
+
+
+def test_a_person_named_in_full_elsewhere_in_the_passage_is_found_by_the_surname() -> None:
+    question = "Who was the first woman to chair the committee?"
+    verdict = _verdict(question, "Margaret Hale [1].", COUNCIL)
+    assert isinstance(verdict, SupportedClaim)
+    assert verdict.supports[0].sentence.text.startswith("Councillor Hale")
+    for wrong in ("Margaret Smith [1].", "Peter Hale [1]."):
+        assert isinstance(_verdict(question, wrong, COUNCIL), DroppedClaim)
+
+
+PENSION = ("Ann Lee, 50, claims she has been betrayed by her former employer, who promised she would be "
+           "paid a pension. But despite a £65,000 settlement four years ago, she says she has been denied "
+           "the pension.")
+
+
+def test_an_age_or_date_is_no_rival_to_a_sum_asked() -> None:
+    # the closer sentence states only "50", an age the tagger reads as a date: no rival amount paid
+    assert isinstance(_verdict("How much was Ann Lee paid by her former employer?", "£65,000 [1].", PENSION),
+                      SupportedClaim)
+
+
+COURTS = ("Between 15,000 and 20,000 couples go to court to resolve access disputes each year, although "
+          "in nine out of 10 separations there is no court intervention.")
+
+
+def test_a_term_the_source_also_states_unnegated_is_not_denied() -> None:
+    question = "How many couples end up in court each year over access to their children?"
+    claim = "How many couples end up in court each year over access to their children: 15,000 [1]."
+    assert isinstance(_verdict(question, claim, COURTS), SupportedClaim)
+    denied = _verdict("How many couples went to court?", "15,000 couples went to court each year [1].",
+                      "Last year 15,000 couples did not go to court at all.")
+    assert isinstance(denied, DroppedClaim)

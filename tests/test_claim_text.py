@@ -1,0 +1,18 @@
+"""What the claim verifier reads a question as asking (qa.claim_text.asked)."""
+
+from __future__ import annotations
+
+from qa.claim_text import affirmed_terms, asked
+from qa.question import NUMBER, PLACE
+
+
+def test_a_where_clause_after_a_noun_asks_no_place_when_a_figure_is_asked() -> None:
+    needs = asked("The area where the town now sits has been inhabited for how many years?").parsed.needs
+    assert NUMBER in needs and PLACE not in needs
+    assert PLACE in asked("Where has the area been inhabited for many years?").parsed.needs
+    assert PLACE in asked("The area where the town now sits is in which country?").parsed.needs
+
+
+def test_affirmed_terms_skip_only_what_a_negation_reaches() -> None:
+    assert "court" in affirmed_terms("Couples go to court, although there is no court intervention.")
+    assert "court" not in affirmed_terms("Couples did not go to court.")
