@@ -68,7 +68,7 @@ _ENTITY_KINDS = {
 _NAMING = re.compile(
     r"\b(?:called|known as|named|termed|dubbed)\s+[\"“]?([\w'’-]+(?: [\w'’-]+){0,3}?)(?=[\"”,;.()]|$)"
     r"|[\"“]([A-Za-z][\w'’-]*(?: [\w'’-]+){0,5}?),?[\"”]"
-    # the word a quoted gloss explains: a pharynx ("throat")
+    # the word a quoted gloss explains: a gullet ("throat")
     r"|([\w-]+) \([\"“][^\"”()]+[\"”]\)"
 )
 _DISTANCE = re.compile(r"\d[\d,.]*\s*(?:km|kilomet(?:re|er)s?|miles?)\b", re.IGNORECASE)
@@ -147,7 +147,7 @@ def values(sentence: Sentence, need: str, question: Question) -> set[str]:
     elif need in _ENTITY_KINDS:
         found = {e.text for e in sentence.entities if e.label in _ENTITY_KINDS[need]}
         if need == NAME:
-            # what the text itself gives as a name: "called comb rows", "the "sea gooseberry""
+            # what the text itself gives as a name: "called rockwells", the "harbour hen"
             found |= {m.group(1) or m.group(2) or m.group(3) for m in _NAMING.finditer(sentence.text)}
     else:
         return set()
@@ -392,7 +392,7 @@ class ExtractiveGenerator:
                     and (not _needs(question) or _satisfied(s, question))
                 ]
                 if found:
-                    # the other names of the group say nothing of this one ("Mali" for France's minister)
+                    # the other names of the group say nothing of this one ("Peru" for Spain's minister)
                     others = group - {name}
                     extra.append(min(found, key=lambda s: _fit(s, question, others)))
         return extra
@@ -611,7 +611,7 @@ def setting_terms(question: str) -> set[str]:
 
 def _with_referent(chosen: list[ScoredSentence], windows: Windows) -> list[ScoredSentence]:
     """``chosen``, with the sentence before the first one when that one opens by referring back to it
-    ("This added momentum to ..."): what it refers to may be the answer."""
+    ("This led to ..."): what it refers to may be the answer."""
     first = chosen[0]
     if not _REFERS_BACK.match(first.sentence.text):
         return chosen

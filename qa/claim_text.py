@@ -57,7 +57,7 @@ _WHEN_CLAUSE = re.compile(
     r"^\s*(?:what|who|whom|which|how|where|why)\b(?:(?!\b(?:and|or|date|day|month|year|time)\b)[^,;])*?"
     r"\bwhen\b", re.I
 )
-# "The area where X sits has been inhabited for how many years?": the where is a relative clause
+# "The valley where X lies has been farmed for how many years?": the where is a relative clause
 _WHERE_CLAUSE = re.compile(r"^\s*(?:the|a|an|this|that)\s+\w+\s+where\b", re.I)
 _HOW_MANY = re.compile(r"\bhow (?:many|much)\b", re.I)
 _MONTH = "(" + "|".join(m.capitalize() for m in MONTH_NAMES) + ")"
@@ -159,8 +159,8 @@ def negated_terms(text: str) -> set[str]:
 
 
 def affirmed_terms(text: str) -> set[str]:
-    """The content terms a text states outside the reach of a negation ("go to court" in "... go to
-    court ..., there is no court intervention")."""
+    """The content terms a text states outside the reach of a negation ("went to court" in "... went to
+    court ..., there was no court ruling")."""
     denied_at: set[int] = set()
     tokens = words(text)
     for i, w in enumerate(tokens):

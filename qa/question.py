@@ -18,7 +18,7 @@ PLACE = "place"  # where
 DISTANCE = "distance"  # how far
 LIST = "list"  # several items ("the four missions", "which countries")
 
-# proper names joined by "and"/"or" ("France and Mali", "Japan, China or Korea")
+# proper names joined by "and"/"or" ("Spain and Peru", "Chile, Peru or Bolivia")
 _PROPER = r"[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*"
 _COORDINATED = re.compile(rf"(?<!^){_PROPER}(?:,\s+{_PROPER})*,?\s+(?:and|or)\s+{_PROPER}")
 _NAME_WORD = re.compile(_PROPER)
@@ -132,8 +132,8 @@ def parse_question(text: str) -> Question:
 
 
 def one_name_each(text: str) -> tuple[str, ...]:
-    """For "the ministers of France and Mali": the question asked of each coordinated name alone
-    ("... of France?", "... of Mali?"); nothing for a question without such names."""
+    """For "the ministers of Spain and Peru": the question asked of each coordinated name alone
+    ("... of Spain?", "... of Peru?"); nothing for a question without such names."""
     found = _COORDINATED.search(text)
     names = list(dict.fromkeys(_NAME_WORD.findall(found.group(0)))) if found else []
     if found is None or len(names) < 2:

@@ -30,7 +30,7 @@ _UNREAL = re.compile(
 _NEGATION = re.compile(r"\b(?:never|no|not|none|nobody|nothing|neither|nor|without|cannot)\b|n[’']t\b",
                        re.IGNORECASE)
 _AUXILIARIES = frozenset({"be", "been", "have", "do", "get", "a", "an", "the", "to"})
-# a clause after the question's own words ("where was he when the tsunami struck?")
+# a clause after the question's own words ("where was he when the storm struck?")
 _CIRCUMSTANCE = re.compile(r"(?<=\w)\s+(?:when|while|once|after|before|until)\s+(.+)$", re.IGNORECASE)
 CLOSE = 8  # words either side of a candidate answer that are near it
 NEIGHBOURS = 2  # sentences either side of a sentence that belong to its evidence window
@@ -80,7 +80,7 @@ def named_terms(question: str) -> frozenset[str]:
 
 @lru_cache(maxsize=4096)
 def circumstance_terms(question: str) -> frozenset[str]:
-    """The content terms of a clause saying when the asked thing held ("... when the tsunami struck"):
+    """The content terms of a clause saying when the asked thing held ("... when the storm struck"):
     they set the scene; the answer is given near what is asked, not near them."""
     found = _CIRCUMSTANCE.search(question)
     return frozenset(content_terms(found.group(1))) if found else frozenset()
@@ -227,5 +227,5 @@ def negated(text: str) -> bool:
 
 def asks_negated(question: str) -> bool:
     """True when what the question asks is negated ("what is never involved"); "without" only says in
-    what circumstances ("piled up without being reused"), which a source may say in other words."""
+    what circumstances ("sold without a licence"), which a source may say in other words."""
     return any(m.group(0).lower() != "without" for m in _NEGATION.finditer(question))

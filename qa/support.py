@@ -192,7 +192,7 @@ class ClaimVerifier:
         """How well one sentence states the claim's own content (None when it does not)."""
         terms = set(content_terms(s.text))
         unnamed = {n for n in claim.own_names if not mentions(terms, n)}
-        # "Baroness Boothroyd" is the "Betty Boothroyd" the passage named in full elsewhere
+        # "Lady Okafor" is the "Ada Okafor" the passage named in full elsewhere
         if unnamed and not any(p and unnamed <= set(p) and p[-1] in terms & claim.own_names for p in people):
             return None
         if not claim.own_numbers <= numbers(s.text) or not claim.own_dates <= calendar_words(s.text):
@@ -222,7 +222,7 @@ class ClaimVerifier:
         kind = _kind(needs)
         labels = _ENTITY_KINDS[kind] if kind else ()
         entity_terms = {t for e in s.entities if e.label in labels for t in content_terms(e.text)}
-        if kind == PERSON:  # "Baroness Boothroyd", untagged here, is a person the passage tagged elsewhere
+        if kind == PERSON:  # "Lady Okafor", untagged here, is a person the passage tagged elsewhere
             entity_terms |= {p[-1] for p in people if p and p[-1] in terms}
         if kind == PLACE:  # "hiding in a nearby forest": a place need not be a named one
             entity_terms |= {t for m in _LOCATIVE.finditer(s.text) for t in content_terms(m.group(1))}
@@ -327,7 +327,7 @@ def _anchored(question: str) -> Asked:
 
 def _mislabelled_place(text: str) -> bool:
     """True when a people the tagger names is written as no people is: no people's word, no plural
-    ("Kidal", not "French" or "Islamists"), so it is a place it mislabelled."""
+    ("Tarvin", not "French" or "Loyalists"), so it is a place it mislabelled."""
     return not any(is_demonym(w) or w.endswith("s") for w in text.split())
 
 
@@ -436,7 +436,7 @@ def _rival(question: Asked, claim: _Claim, sentence: Sentence) -> bool:
     if needs & {NUMBER, DISTANCE, DURATION}:  # a figure asked: only another figure is a rival answer
         others = numbers(sentence.text) - question.numbers - claim.numbers
         counted = set(question.parsed.counted)
-        # "in the last three months" is no rival count of people, "Makarov, 50" no rival sum paid
+        # "in the last three months" is no rival count of people, "Okafor, 50" no rival sum paid
         timed = _timed(others, sentence, counted) if counted or DURATION not in needs else set()
         return bool(others - timed)
     labels = {label for need in needs for label in _RIVAL_KINDS.get(need, ())}
@@ -449,7 +449,7 @@ def _rival(question: Asked, claim: _Claim, sentence: Sentence) -> bool:
 
 
 def _untagged_names(sentence: Sentence) -> set[str]:
-    """Names the tagger left unlabelled ("Group E"): capitalised words after the first, outside
+    """Names the tagger left unlabelled ("Pool B"): capitalised words after the first, outside
     every entity it found (a tagged date or people is judged by its label)."""
     found: set[str] = set()
     for m in list(re.finditer(r"\S+", sentence.text))[1:]:
