@@ -375,15 +375,30 @@ class ExtractiveGenerator:
         return [s for s in relevant
                 if max(s.coverage, windows.support(s)) >= COVERED or s.similarity >= CONFIDENT]
 
+    async def about_names(self, question: str, evidence: Evidence, names: frozenset[str]) -> Answer:
+        """Completing protocol: the sentence it would add for each of ``names`` (coordinated names of
+        the question, as content terms) when answering the question; an abstention when none."""
+        parsed = _parsed(evidence)
+        windows = Windows(evidence, named_terms(parsed.text) | circumstance_terms(parsed.text))
+        ranked = [s for s in evidence.sentences if windows.matches(s, anchors_of(parsed.text))]
+        ranked = [s for s in ranked if not _is_headline(s, evidence)] or ranked
+        chosen = self._each_named(parsed, ranked, [], ranked[0].score, names) if ranked else []
+        if not chosen:
+            return abstain(parsed.text, "extractive")
+        return self._compose(parsed, evidence, _with_referent(chosen, windows))
+
     def _each_named(
         self, question: Question, ranked: list[ScoredSentence], chosen: list[ScoredSentence],
-        top: float,
+        top: float, only: frozenset[str] | None = None,
     ) -> list[ScoredSentence]:
-        """For "towns A and B": a sentence about each coordinated name that the chosen miss."""
+        """For "towns A and B": a sentence about each coordinated name (of ``only``, when given)
+        that the chosen miss."""
         extra: list[ScoredSentence] = []
         floor = max(self.min_score, SPECIFIC * top)
         for group in anchors_of(question.text).choices:
             for name in sorted(group):
+                if only is not None and name not in only:
+                    continue
                 if any(mentions(set(content_terms(c.sentence.text)), name) for c in chosen + extra):
                     continue
                 found = [
@@ -769,19 +784,24 @@ def combine(question: str, answers: list[Answer]) -> Answer:
         if a.abstained:
             texts.append(f"The sources don't say: {a.question}")
             continue
-        offset = len(citations)
-
-        def shifted(match: re.Match[str], by: int = offset) -> str:
-            return f"[{int(match.group(1)) + by}]"
-
-        texts.append(MARKER.sub(shifted, a.answer))
-        citations += [msgspec.structs.replace(c, marker=c.marker + offset) for c in a.citations]
+        text, cited = renumbered(a, len(citations))
+        texts.append(text)
+        citations += cited
         if a.short_answer:
             shorts.append(a.short_answer)
     return Answer(
         question=question, answer=" ".join(texts), abstained=False, citations=citations,
         mode="extractive", short_answer=" | ".join(shorts) or None,
     )
+
+
+def renumbered(answer: Answer, by: int) -> tuple[str, list[Citation]]:
+    """``answer``'s text and citations with every marker moved up ``by`` (to follow other citations)."""
+    def shifted(match: re.Match[str]) -> str:
+        return f"[{int(match.group(1)) + by}]"
+
+    return MARKER.sub(shifted, answer.answer), [
+        msgspec.structs.replace(c, marker=c.marker + by) for c in answer.citations]
 
 
 def _states_term(terms: frozenset[str], term: str) -> bool:

@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 from qa.records import Answer, Evidence, Passage, Question, StreamEvent
 from qa.text import MARKER
 
-__all__ = ["Generator", "Guided", "NoReranker", "Reranker", "answer_events"]
+__all__ = ["Completing", "Generator", "Guided", "NoReranker", "Reranker", "answer_events"]
 
 
 class Generator(Protocol):
@@ -34,6 +34,16 @@ class Guided(Protocol):
     async def guided(self, question: str, evidence: Evidence, hint: str) -> Answer:
         """Its own answer, preferring among what it would answer the evidence that states ``hint``'s
         values; never anything it would not answer without the hint."""
+        ...
+
+
+@runtime_checkable
+class Completing(Protocol):
+    """A fallback generator that can supply the part of an answer another reader left out."""
+
+    async def about_names(self, question: str, evidence: Evidence, names: frozenset[str]) -> Answer:
+        """For a question about names joined by "and"/"or": what it would answer of each of ``names``
+        (their content terms) alone, or an abstention."""
         ...
 
 

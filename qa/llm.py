@@ -18,6 +18,7 @@ import msgspec
 
 from embeddings.encoder import Encoder
 from qa import metrics
+from qa.answer import renumbered
 from qa.conflicts import hold_lone_values
 from qa.errors import (
     BackendError,
@@ -27,11 +28,13 @@ from qa.errors import (
     EmptyResponse,
     MalformedResponse,
 )
-from qa.generator import Generator, Guided
+from qa.generator import Completing, Generator, Guided
 from qa.prompts import chat_messages
+from qa.reader import coordinated, mentions
 from qa.records import Answer, Evidence, StreamEvent
 from qa.settings import GeneratorSettings
 from qa.support import CitationBook, ClaimVerifier, DroppedClaim, SupportedClaim, split_sentences
+from qa.text import content_terms
 
 log = logging.getLogger("qa.llm")
 
@@ -151,10 +154,33 @@ class LLMGenerator:
             async for event in self._fall_back(question, full, weak, replay, hint):
                 yield event
             return
-        yield StreamEvent(event="done", data=hold_lone_values(question, Answer(
-            question=question, answer=" ".join(parts), abstained=False,
-            citations=list(book.citations), mode="llm",
-        ), full))  # rivals are sought in all the retrieved evidence, not only the passages shown
+        answer = Answer(question=question, answer=" ".join(parts), abstained=False,
+                        citations=list(book.citations), mode="llm")
+        extra = await self._left_out(question, answer, full)
+        if extra is not None:
+            text, cited = renumbered(extra, len(answer.citations))
+            answer = msgspec.structs.replace(
+                answer, answer=f"{answer.answer} {text}", citations=[*answer.citations, *cited])
+            if replay:
+                yield StreamEvent(event="delta", data={"text": f" {text}"})
+                for citation in cited:
+                    yield StreamEvent(event="citation", data=citation)
+        # rivals are sought in all the retrieved evidence, not only the passages shown
+        yield StreamEvent(event="done", data=hold_lone_values(question, answer, full))
+
+    async def _left_out(self, question: str, answer: Answer, evidence: Evidence) -> Answer | None:
+        """For "the ministers of A and B" answered of A only: the fallback's verbatim answer about B
+        (a kept answer must give every name the question asks about)."""
+        said = set(content_terms(" ".join([answer.answer, *(c.quote for c in answer.citations)])))
+        missing = frozenset(n for group in coordinated(question) for n in group if not mentions(said, n))
+        if not missing or not isinstance(self._fallback, Completing):
+            return None
+        extra = await self._fallback.about_names(question, evidence, missing)
+        if extra.abstained:
+            return None
+        metrics.LLM_COMPLETED.inc()
+        log.info("completed the LLM answer for names it left out: %s", sorted(missing))
+        return extra
 
     async def _fall_back(
         self, question: str, evidence: Evidence, reason: str, replay: bool, hint: str = ""

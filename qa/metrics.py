@@ -26,6 +26,11 @@ LLM_FALLBACKS = Counter(
     ["reason"],
     registry=REGISTRY,
 )
+LLM_COMPLETED = Counter(
+    "qa_llm_completed_total",
+    "LLM answers completed with the extractive reader's sentence about a name they left out.",
+    registry=REGISTRY,
+)
 LLM_SENTENCES = Counter(
     "qa_llm_sentences_total", "LLM answer sentences by verification outcome (kept|dropped).",
     ["outcome"], registry=REGISTRY,

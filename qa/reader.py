@@ -60,9 +60,7 @@ def anchors_of(question: str) -> Anchors:
         # ("French" of "French Senate"): another country's senate is another senate
         names |= set(terms[-1:]) | {t for w in phrase.split()[:-1] if is_demonym(w) for t in content_terms(w)}
     # names joined by "and"/"or" are asked about one by one, and may come from different articles
-    choices = [frozenset(t for name in _NAME.findall(m.group(0)) for t in content_terms(name))
-               for m in _COORDINATED.finditer(question)]
-    choices = [c for c in choices if len(c) > 1]
+    choices = list(coordinated(question))
     if carried:
         choices.append(frozenset(carried))
     grouped = set().union(*choices)
@@ -70,6 +68,14 @@ def anchors_of(question: str) -> Anchors:
         numbers=frozenset(found), months=frozenset(calendar_words(question)),
         names=frozenset(names - grouped), choices=tuple(choices),
     )
+
+
+@lru_cache(maxsize=4096)
+def coordinated(question: str) -> tuple[frozenset[str], ...]:
+    """The content terms of each group of names joined by "and"/"or" ("Spain and Peru")."""
+    groups = [frozenset(t for name in _NAME.findall(m.group(0)) for t in content_terms(name))
+              for m in _COORDINATED.finditer(question)]
+    return tuple(g for g in groups if len(g) > 1)
 
 
 @lru_cache(maxsize=4096)

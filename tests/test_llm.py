@@ -484,3 +484,31 @@ def test_a_relative_date_the_model_repeats_is_shown_with_the_date_it_means(seed_
     # the article's "last Friday", as resolved from its publication date; the quote stays verbatim
     assert answer.answer == "France launched its first air raids last Friday (11 January 2013) [1]."
     assert "last Friday in an effort" in answer.citations[0].quote
+
+
+MINISTERS = "Who are the foreign ministers of France and Mali?"  # each named by another seed
+
+
+def test_an_answer_that_leaves_out_a_name_asked_about_is_completed_from_the_sources(
+    seed_service, text_of
+) -> None:
+    evidence = seed_service.retrieve(MINISTERS)
+    n = _passage_number(evidence, "Coulibaly")
+    half = f"The foreign minister of Mali is Tieman Hubert Coulibaly [{n}]."
+    completed = _count("qa_llm_completed_total")
+    events = _events(_replying(half), evidence)
+    answer = events[-1].data
+    assert isinstance(answer, Answer) and answer.mode == "llm" and answer.fallback_reason is None
+    _assert_sound(answer, text_of)
+    # the model's sentence stays first; the reader's verbatim sentence about France follows it
+    assert answer.answer.startswith("The foreign minister of Mali is Tieman Hubert Coulibaly [1].")
+    assert [c.marker for c in answer.citations] == [1, 2] and "Fabius" in answer.citations[1].quote
+    assert _count("qa_llm_completed_total") == completed + 1
+    # the stream carries the added sentence and its citation too
+    assert "".join(e.data["text"] for e in events if e.event == "delta") == answer.answer
+    assert [e.data for e in events if e.event == "citation"] == answer.citations
+    # an answer that names both is left as the model wrote it
+    both = f"{half} The foreign minister of France is Laurent Fabius [{_passage_number(evidence, 'Fabius')}]."
+    whole = _ask(_replying(both), evidence)
+    assert whole.mode == "llm" and len(whole.citations) == 2 and "Fabius" in whole.answer.split("[2]")[0]
+    assert _count("qa_llm_completed_total") == completed + 1
