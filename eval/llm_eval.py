@@ -22,10 +22,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from eval.corpora import CORPORA, DEFAULT_CACHE, select_corpora, settings_for
 from eval.gold import GoldQuestion, load_gold
 from eval.local_server import free_port
 from eval.metrics import contains, percentile
+from eval.replay import ReplayTransport
 from eval.runner import QuestionResult, ServiceBackend, run_eval
 from eval.summary import figures
 from qa.service import QAService
@@ -43,14 +46,18 @@ def subset(questions: list[GoldQuestion], limit: int = SUBSET, split: str = "tes
 
 def evaluate(
     base_url: str, limit: int = SUBSET, corpus: str = "seeds", cache: Path = DEFAULT_CACHE,
-    split: str = "test",
+    split: str = "test", replay: Path | None = None,
 ) -> dict[str, Any]:
-    """Run the subset in both modes against an OpenAI-compatible server at ``base_url``."""
+    """Run the subset in both modes against an OpenAI-compatible server at ``base_url`` (with
+    ``replay``, the model's replies to prompts asked before come from that file)."""
     settings = settings_for(CORPORA[corpus], Settings.from_env(), cache,
                             lambda line: print(line, file=sys.stderr, flush=True))
     service = QAService.open(settings)
     generator = replace(settings.generator, mode="llm", llm_base_url=base_url, llm_timeout=600.0)
     llm_service = QAService(replace(settings, generator=generator), service.store, service.encoder)
+    if replay is not None:
+        llm_service._http = httpx.AsyncClient(
+            transport=ReplayTransport(keep=replay), timeout=httpx.Timeout(generator.llm_timeout, connect=5.0))
     questions = subset(load_gold(CORPORA[corpus].gold), limit, split)
     extractive = run_eval(questions, ServiceBackend(service), mode="extractive")
     raw: dict[str, str] = {}
@@ -111,17 +118,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", help=f"comma-separated, of {', '.join(CORPORA)} (default: all)")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_CACHE,
                         help="cache of eval indexes (as `qa eval --data-dir`)")
+    parser.add_argument("--replay", type=Path,
+                        help="keep the model's replies in this file and replay them on a rerun")
     args = parser.parse_args(argv)
     corpora = [c.name for c in select_corpora(args.corpus)]
     if args.url:
-        reports = [_shown(evaluate(args.url, args.limit, name, args.data_dir, args.split))
+        reports = [_shown(evaluate(args.url, args.limit, name, args.data_dir, args.split, args.replay))
                    for name in corpora]
     else:
         from qa.llm_local import LocalLLMServer
 
         with LocalLLMServer(port=free_port()) as server:
-            reports = [_shown(evaluate(server.base_url, args.limit, name, args.data_dir, args.split))
-                       for name in corpora]
+            reports = [_shown(evaluate(server.base_url, args.limit, name, args.data_dir, args.split,
+                                       args.replay)) for name in corpora]
     report = {"corpora": reports}
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

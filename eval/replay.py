@@ -3,7 +3,10 @@ twice with the same prompt, the model gives the same words, and only a new promp
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
+from pathlib import Path
 
 import httpx
 
@@ -13,10 +16,18 @@ _DROPPED = frozenset({"content-encoding", "content-length", "transfer-encoding"}
 class ReplayTransport(httpx.AsyncBaseTransport):
     """Forwards each new request; replays the stored reply of a request with the same body."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, inner: httpx.AsyncBaseTransport | None = None, keep: Path | None = None) -> None:
         self.inner = inner
         self.replies: dict[str, tuple[int, list[tuple[str, str]], bytes]] = {}
         self.calls = 0
+        # replies kept in a file (JSON lines) outlive the run: a rerun after a change that leaves the
+        # prompts alone (the verifier's, say) asks the model nothing and judges the same words
+        self.keep = keep
+        if keep is not None and keep.exists():
+            for line in keep.read_text(encoding="utf-8").splitlines():
+                row = json.loads(line)
+                self.replies[row["key"]] = (row["status"], [tuple(h) for h in row["headers"]],
+                                            base64.b64decode(row["body"]))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         key = hashlib.sha256(request.url.raw_path + b"\0" + await request.aread()).hexdigest()
@@ -38,6 +49,11 @@ class ReplayTransport(httpx.AsyncBaseTransport):
             if response.status_code != 200:
                 return httpx.Response(response.status_code, headers=headers, content=body, request=request)
             self.replies[key] = (response.status_code, headers, body)
+            if self.keep is not None:
+                row = {"key": key, "status": response.status_code, "headers": headers,
+                       "body": base64.b64encode(body).decode("ascii")}
+                with self.keep.open("a", encoding="utf-8") as out:
+                    out.write(json.dumps(row) + "\n")
         status, headers, body = self.replies[key]
         return httpx.Response(status, headers=headers, content=body, request=request)
 

@@ -27,6 +27,25 @@ def test_a_repeated_request_is_replayed_and_a_new_one_forwarded():
     assert replies == ["reply 1", "reply 2", "reply 1"] and len(seen) == 2
 
 
+def test_kept_replies_answer_a_later_run_without_asking_again(tmp_path):
+    seen: list[bytes] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.content)
+        return httpx.Response(200, headers={"x-run": str(len(seen))}, content=f"reply {len(seen)}".encode())
+
+    async def ask(bodies: list[dict[str, str]]) -> list[tuple[str, str]]:
+        replay = ReplayTransport(httpx.MockTransport(handler), keep=tmp_path / "replies.jsonl")
+        async with httpx.AsyncClient(transport=replay) as client:
+            answers = [await client.post("http://llm/v1/chat", json=b) for b in bodies]
+        return [(r.text, r.headers["x-run"]) for r in answers]
+
+    first = asyncio.run(ask([{"q": "a"}, {"q": "b"}]))
+    # a new transport (a new run) replays both from the file, byte for byte, and forwards only "c"
+    later = asyncio.run(ask([{"q": "b"}, {"q": "c"}, {"q": "a"}]))
+    assert later == [first[1], ("reply 3", "3"), first[0]] and len(seen) == 3
+
+
 class _KeepAlive(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # the connection stays open for the next request
 
