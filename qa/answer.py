@@ -107,6 +107,7 @@ _ASKS_AGE = re.compile(r"\b(?:how old|what age)\b", re.IGNORECASE)
 _AGE = re.compile(r"\b\d{1,3}(?=-year-old\b|-year\b| years old\b)|(?<=\baged )\d{1,3}\b")
 _YEAR = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
 _TIME_AFTER = re.compile(r"[- ]?(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?)\b", re.IGNORECASE)
+_RANK_OR_DECADE = re.compile(r"(?:st|nd|rd|th|s)\b")
 _ENDED = re.compile(r"[.!?][\"'”’)\]]*$")
 _REFERS_BACK = re.compile(r"(?:This|That|These|Those|Such|It|He|She|They|Its|His|Her|Their)\b")
 _ORDINAL = re.compile(
@@ -130,7 +131,9 @@ def values(sentence: Sentence, need: str, question: Question) -> set[str]:
     elif need == NUMBER:
         # a figure of time ("a three-and-a-half year contract") counts time only
         found = {n for n in sentence.numbers
-                 if _counts_time(question) or not _TIME_AFTER.match(_after(sentence.text, n))}
+                 if (_counts_time(question) or not _TIME_AFTER.match(_after(sentence.text, n)))
+                 # "its 60th anniversary", "in the 1990s": a rank or a decade counts nothing
+                 and not _RANK_OR_DECADE.match(_after(sentence.text, n))}
         if _ASKS_MONEY.search(question.text):
             money = {e.text for e in sentence.entities if e.label == "MONEY"}
             found = {n for n in found if any(n in m for m in money)

@@ -87,6 +87,14 @@ def test_a_year_question_needs_a_stated_year_and_time_is_no_amount() -> None:
     assert values(contract, NUMBER, parse_question("How many years is O'Leary's contract for?"))
 
 
+def test_a_rank_or_a_decade_is_no_count() -> None:
+    asked = parse_question("How many records did the band sell?")
+    for text, figure in [("The band marked its 60th anniversary.", "60"),
+                         ("The band grew in the 1990s.", "1990")]:
+        assert not values(_sentence(text, numbers=(figure,)), NUMBER, asked)
+    assert values(_sentence("The band sold 60 records.", numbers=("60",)), NUMBER, asked) == {"60"}
+
+
 def _scored(text: str, start: int, score: float, **tags: object) -> ScoredSentence:
     sentence = Sentence(doc_id="d", start=start, end=start + len(text), text=text, **tags)  # type: ignore[arg-type]
     return ScoredSentence(sentence=sentence, passage=0, score=score)
