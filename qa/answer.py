@@ -372,7 +372,10 @@ class ExtractiveGenerator:
             frozenset(content_terms(p.text)) for p in evidence.passages
         )
         focus = evidence.focus[0]
-        around = [s for s in relevant if _states_term(terms[s.passage], focus)]
+        # a later part of an article is about what its title names, though it leaves it unsaid
+        titled = [terms[p] | frozenset(content_terms(passage.title))
+                  for p, passage in enumerate(evidence.passages)]
+        around = [s for s in relevant if _states_term(titled[s.passage], focus)]
         if around:
             return around
         return [s for s in relevant

@@ -10,6 +10,7 @@ from qa.question import AGENT, DATE, NAME, NUMBER, PERSON, PLACE, one_name_each,
 from qa.reader import anchors_of, asks_negated, asks_past, circumstance_terms, matched, negated, unreal
 from qa.records import Evidence, Passage, Question, ScoredSentence
 from qa.retrieve import with_each
+from qa.text import content_terms
 
 
 def _sentence(
@@ -311,3 +312,22 @@ def test_a_name_the_text_gives_as_one_answers_what_is_it_called() -> None:
     assert names(hen, "What is the gull called?") == {"harbour hen"}
     long_quote = "He said \"we will go on with the work until the very end\" today."
     assert names(long_quote, "What is the work called?") == set()
+
+
+def test_a_later_part_of_an_article_is_about_what_its_title_names() -> None:
+    question = parse_question("How much did Quillco pay for its Brinemart shares?")
+    title = "Quillco buys stake in Brinemart"
+    first = "Quillco said that it may raise its stake in Brinemart."
+    later = "The shares were bought for $230m."
+    passages = tuple(Passage(doc_id="d", title=title, source=None, published=None, text=text, start=start,
+                             end=start + len(text), score=1.0) for text, start in [(first, 0), (later, 900)])
+    sentences = (_scored(first, 0, 0.65),
+                 msgspec.structs.replace(_scored(later, 900, 0.56, numbers=("230",)), passage=1))
+    evidence = Evidence(
+        question=question.text, passages=passages, sentences=sentences, parsed=question,
+        term_weights=tuple((t, 1.0) for t in question.terms), focus=("quillco", "brinemart"),
+        passage_terms=tuple(frozenset(content_terms(p.text)) for p in passages),
+    )
+    # the later passage never names the buyer; its article's title does
+    answer = ExtractiveGenerator().answer(question, evidence)
+    assert not answer.abstained and "$230m" in answer.answer
