@@ -57,6 +57,7 @@ LOW = 0.4  # ... a sentence scoring this share of the best one may answer when i
 NEAR_ENOUGH = 0.5  # ... with this share of what the question asks close to it (see ``Windows.nearness``)
 STRONG = 0.8  # a sentence scoring this, with this share of the question's words, answers any kind
 REWORDED = 0.5  # ... or, when none scores MIN_SCORE, this close by meaning alone and giving what is asked
+STATED = 0.3  # coverage from which a sentence states the question in its words (for the figure's nearness)
 CONFIDENCE = 0.0  # the least confidence (see ``confidence``) an answer's sentence must reach
 
 _ENTITY_KINDS = {
@@ -310,6 +311,11 @@ class ExtractiveGenerator:
         if not relevant or (needs and not _kinds_given(relevant[0], question)):
             return abstain(question.text, "extractive")
         if confidence(relevant[0], windows, question) < CONFIDENCE:
+            return abstain(question.text, "extractive")
+        if (NUMBER in needs and question.counted and relevant[0].coverage >= STATED
+                and _nearest(relevant[0], windows, question) == 0):
+            # a sentence that states the question's words, none of them near its figure, gives a
+            # figure of something else (a paraphrase, sharing few words, can't be judged this way)
             return abstain(question.text, "extractive")
         chosen = [relevant[0]]
         covered = _satisfied(chosen[0], question)

@@ -331,3 +331,18 @@ def test_a_later_part_of_an_article_is_about_what_its_title_names() -> None:
     # the later passage never names the buyer; its article's title does
     answer = ExtractiveGenerator().answer(question, evidence)
     assert not answer.abstained and "$230m" in answer.answer
+
+
+def test_a_figure_none_of_the_question_s_words_stand_near_counts_something_else() -> None:
+    def answer(text: str, figure: str, coverage: float) -> str | None:
+        question, evidence = _evidence("How many homes did Quillco build last year?",
+                                       (text, 0.6, {"numbers": (figure,)}))
+        scored = tuple(msgspec.structs.replace(s, coverage=coverage) for s in evidence.sentences)
+        found = ExtractiveGenerator().answer(question, msgspec.structs.replace(evidence, sentences=scored))
+        return None if found.abstained else found.answer
+
+    far = "Homes built by Quillco last year were praised, and in morning trade the shares stood at 458."
+    assert answer(far, "458", 0.6) is None  # the figure is the share price, far from homes built
+    assert "458" in (answer("Quillco built 458 homes last year.", "458", 0.6) or "")
+    # a sentence that says it in other words (few of the question's) is not judged by nearness
+    assert "458" in (answer("Quillco put up 458 flats in twelve months.", "458", 0.1) or "")
