@@ -33,6 +33,7 @@ from qa.reader import (
     asks_past,
     circumstance_terms,
     mentions,
+    name_phrases,
     named_terms,
     negated,
     unreal,
@@ -378,10 +379,13 @@ class ExtractiveGenerator:
             frozenset(content_terms(p.text)) for p in evidence.passages
         )
         focus = evidence.focus[0]
+        # a person is written of by the last word of the name ("Ms Okafor" of "Ada Okafor")
+        called = {focus} | {terms_[-1] for phrase in name_phrases(evidence.question)
+                            if focus in (terms_ := content_terms(phrase))}
         # a later part of an article is about what its title names, though it leaves it unsaid
         titled = [terms[p] | frozenset(content_terms(passage.title))
                   for p, passage in enumerate(evidence.passages)]
-        around = [s for s in relevant if _states_term(titled[s.passage], focus)]
+        around = [s for s in relevant if any(_states_term(titled[s.passage], t) for t in called)]
         if around:
             return around
         return [s for s in relevant

@@ -54,7 +54,7 @@ def anchors_of(question: str) -> Anchors:
     question = carried_apart(question)[0]
     found = {m.group(0).replace(",", "") for m in _DIGITS.finditer(question)}
     names: set[str] = set()
-    for phrase in _name_phrases(question):
+    for phrase in name_phrases(question):
         terms = content_terms(phrase)
         # the head ("Galloway" of "George Galloway"), and a nationality that qualifies it
         # ("French" of "French Senate"): another country's senate is another senate
@@ -81,7 +81,7 @@ def coordinated(question: str) -> tuple[frozenset[str], ...]:
 @lru_cache(maxsize=4096)
 def named_terms(question: str) -> frozenset[str]:
     """Every content term of the question's proper names ("aston" and "villa" of "Aston Villa")."""
-    return frozenset(t for phrase in _name_phrases(question) for t in content_terms(phrase))
+    return frozenset(t for phrase in name_phrases(question) for t in content_terms(phrase))
 
 
 @lru_cache(maxsize=4096)
@@ -92,7 +92,7 @@ def circumstance_terms(question: str) -> frozenset[str]:
     return frozenset(content_terms(found.group(1))) if found else frozenset()
 
 
-def _name_phrases(question: str) -> list[str]:
+def name_phrases(question: str) -> list[str]:
     """Runs of capitalised words after the first word ("Daily Telegraph", "Viktor Makarov"); a
     people's adjective before a common noun ("Asian countries") qualifies, it names nothing."""
     phrases: list[list[str]] = []

@@ -346,3 +346,22 @@ def test_a_figure_none_of_the_question_s_words_stand_near_counts_something_else(
     assert "458" in (answer("Quillco built 458 homes last year.", "458", 0.6) or "")
     # a sentence that says it in other words (few of the question's) is not judged by nearness
     assert "458" in (answer("Quillco put up 458 flats in twelve months.", "458", 0.1) or "")
+
+
+def test_an_article_names_a_person_by_the_last_word_of_the_name() -> None:
+    question = parse_question("Who is Ada Okafor's deputy?")
+    first, later = "Ada Okafor announced plans to limit new casinos.", "Ms Okafor's deputy, Bo Lind, said so."
+    passages = tuple(Passage(doc_id="d", title="", source=None, published=None, text=text, start=start,
+                             end=start + len(text), score=1.0) for text, start in [(first, 0), (later, 900)])
+    lind = Entity(text="Bo Lind", label="PERSON", start=900 + later.index("Bo Lind"),
+                  end=900 + later.index("Bo Lind") + len("Bo Lind"))
+    sentences = (_scored(first, 0, 0.6),
+                 msgspec.structs.replace(_scored(later, 900, 0.5, entities=(lind,)), passage=1))
+    evidence = Evidence(
+        question=question.text, passages=passages, sentences=sentences, parsed=question,
+        term_weights=tuple((t, 1.0) for t in question.terms), focus=("ada", "okafor", "deputi"),
+        passage_terms=tuple(frozenset(content_terms(p.text)) for p in passages),
+    )
+    # the rarest word, her first name, stands only in the opening; the answer's passage says "Ms Okafor"
+    answer = ExtractiveGenerator().answer(question, evidence)
+    assert not answer.abstained and "Bo Lind" in answer.answer
