@@ -58,6 +58,7 @@ LOW = 0.4  # ... a sentence scoring this share of the best one may answer when i
 NEAR_ENOUGH = 0.5  # ... with this share of what the question asks close to it (see ``Windows.nearness``)
 STRONG = 0.8  # a sentence scoring this, with this share of the question's words, answers any kind
 REWORDED = 0.5  # ... or, when none scores MIN_SCORE, this close by meaning alone and giving what is asked
+WHOLE = 0.99  # ... or when the window around it states the whole question (see ``Windows.support``)
 STATED = 0.3  # coverage from which a sentence states the question in its words (for the figure's nearness)
 CONFIDENCE = 0.0  # the least confidence (see ``confidence``) an answer's sentence must reach
 
@@ -299,7 +300,7 @@ class ExtractiveGenerator:
             relevant = self._candidates(question, ranked, windows)
             relevant = self._on_topic(relevant, evidence, windows)
         else:
-            relevant = self._reworded(question, ranked)
+            relevant = self._reworded(question, ranked) or self._stated_around(question, ranked, windows)
         if asks_past(question.text):
             # "who won" is not answered by who will play: a plan or hope is not the event
             relevant = [s for s in relevant if not unreal(s.sentence.text, question.text)]
@@ -366,6 +367,19 @@ class ExtractiveGenerator:
             return []
         found = [s for s in ranked if s.similarity >= REWORDED and _satisfied(s, question)]
         return sorted(found, key=lambda s: -s.similarity)
+
+    @staticmethod
+    def _stated_around(
+        question: Question, ranked: list[ScoredSentence], windows: Windows
+    ) -> list[ScoredSentence]:
+        """When no sentence states the question alone: those whose window (with its article's title)
+        states all of it, giving what is asked close to the question's words ("General secretary
+        Jo Bloggs warned ..." after "The union said ...")."""
+        if not _needs(question):
+            return []
+        found = [s for s in ranked if _satisfied(s, question) and windows.support(s) >= WHOLE
+                 and _nearest(s, windows, question) >= NEAR_ENOUGH]
+        return sorted(found, key=lambda s: -confidence(s, windows, question))
 
     @staticmethod
     def _on_topic(
@@ -446,7 +460,11 @@ class ExtractiveGenerator:
         another figure, date or actor, then other documents' rivals to its key fact."""
         # rival reports are judged on all the evidence, by what they state themselves
         every = list(evidence.sentences)
-        extra = self._alternatives(question, every, chosen, every[0].score)
+        # a runner-up is another report of the same thing only where it states the question's specifics
+        windows = Windows(evidence, named_terms(question.text))
+        anchors = anchors_of(question.text)
+        pool = [s for s in every if windows.matches(s, anchors)]
+        extra = self._alternatives(question, pool, chosen, every[0].score)
         titles = [p.title for p in evidence.passages]
         rivals = {r.sentence.doc_id: r
                   for r in lone_value_rivals(question, every, chosen, self.min_score, evidence.focus, titles)}

@@ -365,3 +365,36 @@ def test_an_article_names_a_person_by_the_last_word_of_the_name() -> None:
     # the rarest word, her first name, stands only in the opening; the answer's passage says "Ms Okafor"
     answer = ExtractiveGenerator().answer(question, evidence)
     assert not answer.abstained and "Bo Lind" in answer.answer
+
+
+def test_a_sentence_whose_window_states_the_whole_question_may_answer_though_none_states_it_alone() -> None:
+    said = "The union said the cuts would cost more than they save."
+    who = "General secretary Jo Bloggs warned the costs could outweigh the benefits."
+    bloggs = _entities(who, ("Jo Bloggs", "PERSON"))
+
+    def answer(question_text: str) -> str | None:
+        question, evidence = _evidence(question_text, (said, 0.35, {}), (who, 0.38, bloggs))
+        found = ExtractiveGenerator().answer(question, evidence)
+        return None if found.abstained else found.answer
+
+    # neither sentence reaches MIN_SCORE; together they state the union and its general secretary
+    assert "Jo Bloggs" in (answer("Who is the union general secretary?") or "")
+    assert answer("Who is the union treasurer?") is None  # the window does not state it all
+
+
+def test_a_runner_up_shown_as_another_report_states_the_question_s_specifics() -> None:
+    question = parse_question("How many soldiers is Benin sending to Mali?")
+    texts = [("Benin is sending 650 soldiers to Mali, officials said.", 0.7, "650"),
+             ("Meanwhile 50 Senegalese soldiers arrived in the capital.", 0.6, "50"),
+             ("Benin had planned to send 300 soldiers to Mali.", 0.6, "300")]
+    # one article, its sentences in passages far apart (no window spans two)
+    passages = tuple(Passage(doc_id="d", title="", source=None, published=None, text=text, start=900 * i,
+                             end=900 * i + len(text), score=1.0) for i, (text, _, _) in enumerate(texts))
+    sentences = tuple(ScoredSentence(sentence=Sentence(doc_id="d", start=900 * i, end=900 * i + len(text),
+                                                       text=text, numbers=(figure,)), passage=i, score=score)
+                      for i, (text, score, figure) in enumerate(texts))
+    evidence = Evidence(question=question.text, passages=passages, sentences=sentences, parsed=question,
+                        term_weights=tuple((t, 1.0) for t in question.terms))
+    answer = ExtractiveGenerator().answer(question, evidence)
+    # the planned 300 is Benin's figure, shown beside it; Senegal's 50 is another country's count
+    assert "650" in answer.answer and "300" in answer.answer and "50 Senegalese" not in answer.answer
