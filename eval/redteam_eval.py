@@ -277,12 +277,12 @@ def run(
             clean = replace(settings, index=replace(settings.index, data_dir=Path(tmp) / "clean"))
             QAService.build(clean, encoder, source=SEEDS)
             seeds_only = _replaying(QAService.open(clean, encoder), replay)
-            for q in unrelated:  # asked both ways in turn: a run cut short still compares pairs
-                with_planted = _key(_asked(service, q, mode, "with", progress))
-                if _key(_asked(seeds_only, q, mode, "without", progress)) != with_planted:
-                    changed.append(q)
+            for text in unrelated:  # asked both ways in turn: a run cut short still compares pairs
+                with_planted = _key(_asked(service, text, mode, "with", progress))
+                if _key(_asked(seeds_only, text, mode, "without", progress)) != with_planted:
+                    changed.append(text)
                     if progress:
-                        progress(f"CHANGED: {q}")
+                        progress(f"CHANGED: {text}")
         if progress and replay is not None:
             progress(f"model calls: {replay.calls}")
     return Report(split=split, mode=mode, verdicts=verdicts, changed=changed, unrelated=len(unrelated),

@@ -238,8 +238,9 @@ class QAService:
             from qa.followup_llm import llm_standalone
 
             rewritten = await llm_standalone(self.http_client(), gen, question, history)
-            if rewritten and await anyio.to_thread.run_sync(self._same_grounds, rule, rewritten):
-                rule = rewritten
+            if rewritten:
+                same: bool = await anyio.to_thread.run_sync(self._same_grounds, rule, rewritten)
+                rule = rewritten if same else rule
         # the user's question was within the limit; what it carried along must not break it
         return rule if len(rule) <= self.settings.server.max_question_chars else question
 
