@@ -11,7 +11,7 @@ from qa.claim_text import calendar_words, numbers
 from qa.question import carried_apart, parse_question
 from qa.records import Evidence, ScoredSentence
 from qa.retrieve import term_coverage
-from qa.text import MONTH_NAMES, PAST_FORMS, content_terms, is_demonym, stemmer, words
+from qa.text import MONTH_NAMES, PAST_FORMS, TITLES, content_terms, is_demonym, stemmer, words
 
 _DIGITS = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 _NAME = re.compile(r"[A-Z][\w'’.-]*")
@@ -44,6 +44,9 @@ class Anchors:
     months: frozenset[str]
     names: frozenset[str]  # the head of each name ("Makarov" of "Viktor Makarov"), its nationality
     choices: tuple[frozenset[str], ...] = ()  # "towns A and B": any one of them per window
+    # each name of several words: the terms before its head, and the head's word ("Berlin Film", "Festival")
+    qualified: tuple[tuple[frozenset[str], str], ...] = ()
+    asked: frozenset[str] = frozenset()  # every content term of the question
 
 
 @lru_cache(maxsize=4096)
@@ -64,9 +67,16 @@ def anchors_of(question: str) -> Anchors:
     if carried:
         choices.append(frozenset(carried))
     grouped = set().union(*choices)
+    qualified = []
+    for phrase in name_phrases(question):
+        *before, head = (w.strip(".,;:?!") for w in phrase.split())
+        head = re.sub(r"['’]s?$", "", head)
+        if before and content_terms(" ".join(before)) and head:
+            qualified.append((frozenset(content_terms(" ".join(before))), head))
     return Anchors(
         numbers=frozenset(found), months=frozenset(calendar_words(question)),
-        names=frozenset(names - grouped), choices=tuple(choices),
+        names=frozenset(names - grouped), choices=tuple(choices), qualified=tuple(qualified),
+        asked=frozenset(content_terms(question)),
     )
 
 
@@ -129,7 +139,20 @@ def matched(anchors: Anchors, text: str, title: str = "", context: frozenset[str
     terms = set(content_terms(text)) | set(content_terms(title)) | context
     return all(mentions(terms, name) for name in anchors.names) and all(
         any(mentions(terms, name) for name in group) for group in anchors.choices
-    )
+    ) and not _renamed(anchors, text, terms)
+
+
+def _renamed(anchors: Anchors, text: str, terms: set[str]) -> bool:
+    """True when ``text`` gives a name's head another qualifier than the question's, which it never
+    states: "the London Film Festival" for "the Berlin Film Festival" (a title, "Mr Brown", is none)."""
+    for qualifier, head in anchors.qualified:
+        if all(mentions(terms, t) for t in qualifier):
+            continue
+        for run in re.findall(rf"((?:[A-Z][\w'’.-]*\s+)+){re.escape(head)}\b", text):
+            named = [w for w in run.split() if w.rstrip(".") not in TITLES]
+            if any(t not in anchors.asked for w in named for t in content_terms(w)):
+                return True
+    return False
 
 
 def visible(text: str) -> str:

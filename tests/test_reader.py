@@ -30,6 +30,15 @@ def test_a_swapped_year_figure_or_name_is_not_matched() -> None:
     assert not matched(anchors_of("Who signed the proclamation in March?"), text)
 
 
+def test_a_name_s_head_under_another_qualifier_is_another_name() -> None:
+    anchors = anchors_of("Who was the band's head of press at Sony Records?")
+    assert not matched(anchors, "Ann Lee, the band's head of press at Island Records, spoke.")
+    assert matched(anchors, "Ann Lee, head of press at Sony Records, spoke.")
+    # a title before the head is no other name; a first name left out is no other name
+    assert matched(anchors_of("How long did Gordon Brown's speech last?"), "Mr Brown spoke for an hour.")
+    assert matched(anchors_of("How long did Gordon Brown's speech last?"), "Brown spoke for an hour.")
+
+
 def test_a_name_is_matched_by_its_last_word_and_by_its_demonym() -> None:
     assert matched(anchors_of("How much did George Galloway win?"), "Mr Galloway won £150,000.")
     assert matched(anchors_of("How many troops has France sent?"), "French troops number 2,000.")
