@@ -60,6 +60,7 @@ TITLE_MISSING = 0.34  # share of them a sentence may lack when the article title
 KEY_MISSING = 0.5  # share of the question's key terms a window may lack (after near-synonyms)
 WORD_SIMILARITY = 0.6  # cosine of two words' embeddings that counts them as near-synonyms
 RANK_MARGIN = 0.15  # how much closer (cosine) to the question another sentence of the passage may be
+COUNT_REACH = 3  # words after a figure that may name what it counts ("ten of the buses")
 SENTENCE_SIMILARITY = 0.5  # cosine of question and sentence that makes up for reworded key terms
 INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|context)\b|"
@@ -242,6 +243,8 @@ class ClaimVerifier:
                 return ()  # a figure, but for something other than what the question counts
             if _dated(claim, s, counted):
                 return ()  # "the last three months" is a time, not a count of what was asked
+            if _counts_another(claim, s.text, counted):
+                return ()  # "four of the ferries, and ten of the buses": four counts no bus
         if self._carries(question, s.text, KEY_MISSING):
             return (None, *neighbours)
         question_vec, sentence_vec = self._embed([question.text, s.text])
@@ -420,6 +423,18 @@ def _dated(claim: _Claim, s: Sentence, counted: set[str]) -> bool:
     """True when each of the claim's figures stands in the sentence only inside a date or time
     that does not name the counted thing."""
     return bool(claim.own_numbers) and claim.own_numbers <= _timed(claim.own_numbers, s, counted)
+
+
+def _counts_another(claim: _Claim, text: str, counted: Set[str]) -> bool:
+    """True when another figure of ``text`` counts the thing asked ("ten of the buses") and
+    none of the claim's figures does."""
+    tokens = text.split()
+    bound: set[str] = set()
+    for i, w in enumerate(tokens):
+        figure = numbers(w)
+        if figure and {t for u in tokens[i + 1:i + 1 + COUNT_REACH] for t in content_terms(u)} & counted:
+            bound |= figure
+    return bool(bound - claim.numbers) and not bound & claim.own_numbers
 
 
 def _timed(figures: Set[str], s: Sentence, counted: Set[str]) -> set[str]:

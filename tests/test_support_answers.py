@@ -194,3 +194,13 @@ def test_a_term_the_source_also_states_unnegated_is_not_denied() -> None:
     denied = _verdict("How many couples went to court?", "15,000 couples went to court each year [1].",
                       "Last year 15,000 couples did not go to court at all.")
     assert isinstance(denied, DroppedClaim)
+
+
+def test_a_figure_counting_another_thing_than_a_rival_figure_beside_it_does_not_answer() -> None:
+    fleet = ("The town's transport company has a mixed fleet. Four of the ferries sail at night, and "
+             "ten of the buses run all day.")
+    question = "How many buses run all day?"
+    dropped = _verdict(question, "Four [1].", fleet)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
+    assert isinstance(_verdict(question, "Ten [1].", fleet), SupportedClaim)
+    assert isinstance(_verdict(question, "Ten buses run all day [1].", fleet), SupportedClaim)
