@@ -54,6 +54,7 @@ from qa.records import Citation, Evidence
 from qa.text import content_terms, is_demonym, words
 from qa.verify import cite
 
+TITLE_WORDS = 2  # words right before a person's name that may be their title ("state prosecutor")
 TITLE_REACH = 4  # words before a person's name that may give their title ("Ivory Coast President")
 NEGATION_TERMS = 3  # a claim with this many content terms states a polarity of its own
 TITLE_MISSING = 0.34  # share of them a sentence may lack when the article title supplies the rest
@@ -165,6 +166,11 @@ class ClaimVerifier:
         reason = "unsupported"
         # the persons the passage names, each by its terms in order: the last is the surname
         people = [content_terms(e.text) for c in candidates for e in c.entities if e.label == "PERSON"]
+        if _asks_titled(question, candidates):
+            needs = question.parsed.needs | {PERSON}
+            question = replace(question, parsed=replace(question.parsed, needs=needs))
+            if (kind := _wrong_type(claim, question)) is not None:
+                return kind
         for i, s in enumerate(candidates):
             score = self._states(claim, question, s, people)
             if score is None:
@@ -302,6 +308,7 @@ class ClaimVerifier:
         return found
 
 
+_WHICH_NOUN = re.compile(r"\b[Ww]hich((?:\s+[\w'-]+){1,2})")
 _LOCATIVE = re.compile(r"\b(?:in|at|near|into|inside|outside|towards?|around)\s+((?:[\w'-]+\s+){0,2}[\w'-]+)")
 _REASONS = ("off_question", "unconstrained", "unsupported", "wrong_type", "no_answer")
 _ENTITY_KINDS = {
@@ -409,8 +416,24 @@ def _titled_elsewhere(claim: _Claim, question: Asked, s: Sentence) -> bool:
         title = " ".join(s.text[: max(0, person.start - s.start)].split()[-TITLE_REACH:])
         owners = {t for e in s.entities if e.label in ("GPE", "LOC", "NORP") and e.end <= person.start
                   and e.text in title for t in content_terms(e.text)}
-        if owners and not any(_same_place(n, o) for n in asked_names for o in owners):
+        if owners and not any(_same_place(n, o) for n in asked_names | question.terms for o in owners):
             return True
+    return False
+
+
+def _asks_titled(question: Asked, candidates: list[Sentence]) -> bool:
+    """True when "which <noun>" asks for a noun the passage uses as a person's title ("ambassador"
+    in "ambassador Ada Okafor"): the answer is then a person's name."""
+    if question.parsed.needs & {PERSON, PLACE, DATE, NUMBER, DURATION, DISTANCE}:
+        return False
+    asked = {t for m in _WHICH_NOUN.finditer(question.text) for t in content_terms(m.group(1))}
+    if not asked:
+        return False
+    for s in candidates:
+        for e in s.entities:
+            before = s.text[: max(0, e.start - s.start)].split()[-TITLE_WORDS:]
+            if e.label == "PERSON" and set(content_terms(" ".join(before))) & asked:
+                return True
     return False
 
 

@@ -204,3 +204,20 @@ def test_a_figure_counting_another_thing_than_a_rival_figure_beside_it_does_not_
     assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
     assert isinstance(_verdict(question, "Ten [1].", fleet), SupportedClaim)
     assert isinstance(_verdict(question, "Ten buses run all day [1].", fleet), SupportedClaim)
+
+
+PANEL = ("The working party on the accord is chaired by ambassador Ada Okafor. "
+         "The working party on the accord, which the ambassador chairs, met in Geneva on Monday.")
+RACE = "Coach Ada Okafor praised her Kenyan runner Juma Otieno after the race in Berlin on Sunday."
+
+
+def test_which_noun_the_passage_uses_as_a_persons_title_asks_for_a_person() -> None:
+    question = "Which ambassador chairs the working party on the accord?"
+    dropped = _verdict(question, "Geneva [1].", PANEL)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
+    assert isinstance(_verdict(question, "Ada Okafor [1].", PANEL), SupportedClaim)
+
+
+def test_a_person_titled_by_the_people_the_question_names_holds_the_role_asked() -> None:
+    assert isinstance(_verdict("Which Kenyan runner did Ada Okafor praise?", "Juma Otieno [1].", RACE),
+                      SupportedClaim)
