@@ -19,7 +19,7 @@ import numpy as np
 from msgspec.structs import replace
 
 from embeddings.encoder import Encoder
-from embeddings.records import Sentence
+from embeddings.records import Entity, Sentence
 from qa.answer import with_dates
 from qa.claim_text import (
     AUXILIARY,
@@ -235,6 +235,8 @@ class ClaimVerifier:
             entity_terms |= {t for m in _LOCATIVE.finditer(s.text) for t in content_terms(m.group(1))}
             entity_terms |= {t for e in s.entities if e.label == "NORP" and _mislabelled_place(e.text)
                              for t in content_terms(e.text)}
+            # "the town of Konna", tagged a person: the passage titles it by the noun asked ("which town")
+            entity_terms |= {t for e in _titled_by(s, _which_nouns(question)) for t in content_terms(e.text)}
         if kind and not (claim.own_terms & entity_terms or claim.own_names & entity_terms):
             return ()
         if kind == PERSON and _titled_elsewhere(claim, question, s):
@@ -313,7 +315,7 @@ _LOCATIVE = re.compile(r"\b(?:in|at|near|into|inside|outside|towards?|around)\s+
 _REASONS = ("off_question", "unconstrained", "unsupported", "wrong_type", "no_answer")
 _ENTITY_KINDS = {
     PERSON: ("PERSON",),
-    PLACE: ("GPE", "LOC", "FAC", "ORG", "PERSON"),  # the small tagger often mislabels places
+    PLACE: ("GPE", "LOC", "FAC", "ORG"),  # the small tagger often mislabels places
 }
 _RIVAL_KINDS = {
     PERSON: ("PERSON",), AGENT: ("PERSON", "ORG", "NORP", "GPE"), PLACE: ("GPE", "LOC", "FAC"),
@@ -426,15 +428,23 @@ def _asks_titled(question: Asked, candidates: list[Sentence]) -> bool:
     in "ambassador Ada Okafor"): the answer is then a person's name."""
     if question.parsed.needs & {PERSON, PLACE, DATE, NUMBER, DURATION, DISTANCE}:
         return False
-    asked = {t for m in _WHICH_NOUN.finditer(question.text) for t in content_terms(m.group(1))}
-    if not asked:
-        return False
-    for s in candidates:
-        for e in s.entities:
-            before = s.text[: max(0, e.start - s.start)].split()[-TITLE_WORDS:]
-            if e.label == "PERSON" and set(content_terms(" ".join(before))) & asked:
-                return True
-    return False
+    asked = _which_nouns(question)
+    return bool(asked) and any(e.label == "PERSON" for s in candidates for e in _titled_by(s, asked))
+
+
+def _which_nouns(question: Asked) -> set[str]:
+    """The terms of the words after "which" ("Which state prosecutor ...": "state", "prosecutor")."""
+    return {t for m in _WHICH_NOUN.finditer(question.text) for t in content_terms(m.group(1))}
+
+
+def _titled_by(s: Sentence, nouns: Set[str]) -> list[Entity]:
+    """The entities of ``s`` right after one of ``nouns`` ("ambassador Ada Okafor", "the town of Konna")."""
+    found = []
+    for e in s.entities:
+        before = s.text[: max(0, e.start - s.start)].split()[-TITLE_WORDS:]
+        if set(content_terms(" ".join(before))) & nouns:
+            found.append(e)
+    return found
 
 
 def _same_place(a: str, b: str) -> bool:

@@ -221,3 +221,20 @@ def test_which_noun_the_passage_uses_as_a_persons_title_asks_for_a_person() -> N
 def test_a_person_titled_by_the_people_the_question_names_holds_the_role_asked() -> None:
     assert isinstance(_verdict("Which Kenyan runner did Ada Okafor praise?", "Juma Otieno [1].", RACE),
                       SupportedClaim)
+
+
+OBITUARY = ("Record producer Ada Okafor, who made hits with the singer Juma Otieno and the Night Owls, has "
+            "died aged 62. She died on Friday at her home in Lagos after a long illness.")
+
+
+def test_a_person_answers_no_where_unless_the_passage_titles_it_by_the_place_noun_asked() -> None:
+    where = "Where did the producer Ada Okafor die?"
+    claim = ("Record producer Ada Okafor, who made hits with the singer Juma Otieno and the Night Owls, "
+             "has died aged 62 [1].")
+    dropped = _verdict(where, claim, OBITUARY)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
+    assert isinstance(_verdict(where, "Lagos [1].", OBITUARY), SupportedClaim)
+    # "Konna" is tagged a person here; "the town of" titles it as the town asked
+    retaken = "Officials say the army has retaken the town of Konna, whose capture set off the intervention."
+    which = "The capture of which town set off the intervention?"
+    assert isinstance(_verdict(which, "Konna [1].", retaken), SupportedClaim)
