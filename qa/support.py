@@ -241,6 +241,8 @@ class ClaimVerifier:
             return ()
         if kind == PERSON and _titled_elsewhere(claim, question, s):
             return ()
+        if needs & {PERSON, AGENT} and self._described_elsewhere(claim, question, s):
+            return ()
         if DATE in needs and not claim.own_dates:
             dated = {t for e in s.entities if e.label in ("DATE", "TIME") for t in content_terms(e.text)}
             if not (claim.own_terms & dated):
@@ -266,6 +268,15 @@ class ClaimVerifier:
         if not carriers and self._carries(question, f"{s.text} {title}", TITLE_MISSING):
             return (None, *neighbours)  # the article's title says what its sentences are about
         return carriers
+
+    def _described_elsewhere(self, claim: _Claim, question: Asked, s: Sentence) -> bool:
+        """True when a relative clause binds what the question asks to a person the claim does not
+        name ("Ada Okafor, who was the first woman to chair it, said Juma Otieno ...")."""
+        for clause in _WHO_CLAUSE.finditer(s.text):
+            if (self._carries(question, clause.group(2), KEY_MISSING)
+                    and not claim.own_names & set(content_terms(clause.group(1)))):
+                return True
+        return False
 
     def _outranked(self, claim: _Claim, question: Asked, candidates: list[Sentence], i: int) -> bool:
         """True when another sentence of the passage, far closer to the question than this one,
@@ -311,6 +322,7 @@ class ClaimVerifier:
 
 
 _WHICH_NOUN = re.compile(r"\b[Ww]hich((?:\s+[\w'-]+){1,2})")
+_WHO_CLAUSE = re.compile(r"\b([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*),\s+who\s+([^,;]+)")
 _LOCATIVE = re.compile(r"\b(?:in|at|near|into|inside|outside|towards?|around)\s+((?:[\w'-]+\s+){0,2}[\w'-]+)")
 _REASONS = ("off_question", "unconstrained", "unsupported", "wrong_type", "no_answer")
 _ENTITY_KINDS = {

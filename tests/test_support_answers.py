@@ -238,3 +238,11 @@ def test_a_person_answers_no_where_unless_the_passage_titles_it_by_the_place_nou
     retaken = "Officials say the army has retaken the town of Konna, whose capture set off the intervention."
     which = "The capture of which town set off the intervention?"
     assert isinstance(_verdict(which, "Konna [1].", retaken), SupportedClaim)
+
+
+def test_a_relative_clause_binds_what_is_asked_to_the_name_it_follows() -> None:
+    board = "Lady Okafor, who was the first woman to chair the board, said Juma Otieno had backed the reform."
+    question = "Who was the first woman to chair the board?"
+    dropped = _verdict(question, "Juma Otieno [1].", board)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
+    assert isinstance(_verdict(question, "Lady Okafor [1].", board), SupportedClaim)
