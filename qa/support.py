@@ -54,14 +54,13 @@ from qa.records import Citation, Evidence
 from qa.text import content_terms, is_demonym, words
 from qa.verify import cite
 
-TITLE_WORDS = 2  # words right before a person's name that may be their title ("state prosecutor")
+TITLE_WORDS = 2  # words right before a name that may title it ("the town of Konna")
 TITLE_REACH = 4  # words before a person's name that may give their title ("Ivory Coast President")
 NEGATION_TERMS = 3  # a claim with this many content terms states a polarity of its own
 TITLE_MISSING = 0.34  # share of them a sentence may lack when the article title supplies the rest
 KEY_MISSING = 0.5  # share of the question's key terms a window may lack (after near-synonyms)
 WORD_SIMILARITY = 0.6  # cosine of two words' embeddings that counts them as near-synonyms
 RANK_MARGIN = 0.15  # how much closer (cosine) to the question another sentence of the passage may be
-COUNT_REACH = 3  # words after a figure that may name what it counts ("ten of the buses")
 SENTENCE_SIMILARITY = 0.5  # cosine of question and sentence that makes up for reworded key terms
 INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|context)\b|"
@@ -166,11 +165,6 @@ class ClaimVerifier:
         reason = "unsupported"
         # the persons the passage names, each by its terms in order: the last is the surname
         people = [content_terms(e.text) for c in candidates for e in c.entities if e.label == "PERSON"]
-        if _asks_titled(question, candidates):
-            needs = question.parsed.needs | {PERSON}
-            question = replace(question, parsed=replace(question.parsed, needs=needs))
-            if (kind := _wrong_type(claim, question)) is not None:
-                return kind
         for i, s in enumerate(candidates):
             score = self._states(claim, question, s, people)
             if score is None:
@@ -253,8 +247,6 @@ class ClaimVerifier:
                 return ()  # a figure, but for something other than what the question counts
             if _dated(claim, s, counted):
                 return ()  # "the last three months" is a time, not a count of what was asked
-            if _counts_another(claim, s.text, counted):
-                return ()  # "four of the ferries, and ten of the buses": four counts no bus
         if self._carries(question, s.text, KEY_MISSING):
             return (None, *neighbours)
         question_vec, sentence_vec = self._embed([question.text, s.text])
@@ -435,22 +427,13 @@ def _titled_elsewhere(claim: _Claim, question: Asked, s: Sentence) -> bool:
     return False
 
 
-def _asks_titled(question: Asked, candidates: list[Sentence]) -> bool:
-    """True when "which <noun>" asks for a noun the passage uses as a person's title ("ambassador"
-    in "ambassador Ada Okafor"): the answer is then a person's name."""
-    if question.parsed.needs & {PERSON, PLACE, DATE, NUMBER, DURATION, DISTANCE}:
-        return False
-    asked = _which_nouns(question)
-    return bool(asked) and any(e.label == "PERSON" for s in candidates for e in _titled_by(s, asked))
-
-
 def _which_nouns(question: Asked) -> set[str]:
     """The terms of the words after "which" ("Which state prosecutor ...": "state", "prosecutor")."""
     return {t for m in _WHICH_NOUN.finditer(question.text) for t in content_terms(m.group(1))}
 
 
 def _titled_by(s: Sentence, nouns: Set[str]) -> list[Entity]:
-    """The entities of ``s`` right after one of ``nouns`` ("ambassador Ada Okafor", "the town of Konna")."""
+    """The entities of ``s`` right after one of ``nouns`` ("the town of Konna")."""
     found = []
     for e in s.entities:
         before = s.text[: max(0, e.start - s.start)].split()[-TITLE_WORDS:]
@@ -468,18 +451,6 @@ def _dated(claim: _Claim, s: Sentence, counted: set[str]) -> bool:
     """True when each of the claim's figures stands in the sentence only inside a date or time
     that does not name the counted thing."""
     return bool(claim.own_numbers) and claim.own_numbers <= _timed(claim.own_numbers, s, counted)
-
-
-def _counts_another(claim: _Claim, text: str, counted: Set[str]) -> bool:
-    """True when another figure of ``text`` counts the thing asked ("ten of the buses") and
-    none of the claim's figures does."""
-    tokens = text.split()
-    bound: set[str] = set()
-    for i, w in enumerate(tokens):
-        figure = numbers(w)
-        if figure and {t for u in tokens[i + 1:i + 1 + COUNT_REACH] for t in content_terms(u)} & counted:
-            bound |= figure
-    return bool(bound - claim.numbers) and not bound & claim.own_numbers
 
 
 def _timed(figures: Set[str], s: Sentence, counted: Set[str]) -> set[str]:
