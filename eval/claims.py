@@ -100,7 +100,7 @@ def _sources() -> Iterator[_Source]:
 def _gold_sources(corpus: Corpus, nlp: object) -> Iterator[_Source]:
     """One source per answerable gold question: the chunk holding its first located answer."""
     documents = {d.doc_id: d for d in load_documents(corpus.articles)}
-    chunks: dict[str, list[Chunk]] = {}
+    chunks: dict[str, tuple[Chunk, ...]] = {}
     for item in load_gold(corpus.gold):
         if item.must_abstain:
             continue
