@@ -34,9 +34,9 @@ HERE = Path(__file__).parent
 CASES = HERE / "claims.jsonl"
 TARGET_ACCEPT = 0.95  # the issue's targets (not met yet: see the README)
 TARGET_REJECT = 0.98
-# what CI holds on each split (dev 87.9 / 94.2 %, test 77.0 / 93.6 %), so that a regression fails
+# what CI holds on each split (dev 87.9 / 94.4 %, test 77.0 / 93.8 %), so that a regression fails
 GATE_ACCEPT = 0.77
-GATE_REJECT = 0.935
+GATE_REJECT = 0.937
 FAITHFUL = ("bare", "restated", "sentence", "shortened")
 _AUX = re.compile(r"\b(is|was|are|were|has|have|had|will|can|could|would|should|did|does)\b")
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
@@ -100,7 +100,7 @@ def _sources() -> Iterator[_Source]:
 def _gold_sources(corpus: Corpus, nlp: object) -> Iterator[_Source]:
     """One source per answerable gold question: the chunk holding its first located answer."""
     documents = {d.doc_id: d for d in load_documents(corpus.articles)}
-    chunks: dict[str, list[Chunk]] = {}
+    chunks: dict[str, tuple[Chunk, ...]] = {}
     for item in load_gold(corpus.gold):
         if item.must_abstain:
             continue

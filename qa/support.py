@@ -19,7 +19,7 @@ import numpy as np
 from msgspec.structs import replace
 
 from embeddings.encoder import Encoder
-from embeddings.records import Sentence
+from embeddings.records import Entity, Sentence
 from qa.answer import with_dates
 from qa.claim_text import (
     AUXILIARY,
@@ -54,6 +54,7 @@ from qa.records import Citation, Evidence
 from qa.text import content_terms, is_demonym, words
 from qa.verify import cite
 
+TITLE_WORDS = 2  # words right before a name that may title it ("the town of Konna")
 TITLE_REACH = 4  # words before a person's name that may give their title ("Ivory Coast President")
 NEGATION_TERMS = 3  # a claim with this many content terms states a polarity of its own
 TITLE_MISSING = 0.34  # share of them a sentence may lack when the article title supplies the rest
@@ -228,9 +229,13 @@ class ClaimVerifier:
             entity_terms |= {t for m in _LOCATIVE.finditer(s.text) for t in content_terms(m.group(1))}
             entity_terms |= {t for e in s.entities if e.label == "NORP" and _mislabelled_place(e.text)
                              for t in content_terms(e.text)}
+            # "the town of Konna", tagged a person: the passage titles it by the noun asked ("which town")
+            entity_terms |= {t for e in _titled_by(s, _which_nouns(question)) for t in content_terms(e.text)}
         if kind and not (claim.own_terms & entity_terms or claim.own_names & entity_terms):
             return ()
         if kind == PERSON and _titled_elsewhere(claim, question, s):
+            return ()
+        if needs & {PERSON, AGENT} and self._described_elsewhere(claim, question, s):
             return ()
         if DATE in needs and not claim.own_dates:
             dated = {t for e in s.entities if e.label in ("DATE", "TIME") for t in content_terms(e.text)}
@@ -255,6 +260,15 @@ class ClaimVerifier:
         if not carriers and self._carries(question, f"{s.text} {title}", TITLE_MISSING):
             return (None, *neighbours)  # the article's title says what its sentences are about
         return carriers
+
+    def _described_elsewhere(self, claim: _Claim, question: Asked, s: Sentence) -> bool:
+        """True when a relative clause binds what the question asks to a person the claim does not
+        name ("Ada Okafor, who was the first woman to chair it, said Juma Otieno ...")."""
+        for clause in _WHO_CLAUSE.finditer(s.text):
+            if (self._carries(question, clause.group(2), KEY_MISSING)
+                    and not claim.own_names & set(content_terms(clause.group(1)))):
+                return True
+        return False
 
     def _outranked(self, claim: _Claim, question: Asked, candidates: list[Sentence], i: int) -> bool:
         """True when another sentence of the passage, far closer to the question than this one,
@@ -299,11 +313,13 @@ class ClaimVerifier:
         return found
 
 
+_WHICH_NOUN = re.compile(r"\b[Ww]hich((?:\s+[\w'-]+){1,2})")
+_WHO_CLAUSE = re.compile(r"\b([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*),\s+who\s+([^,;]+)")
 _LOCATIVE = re.compile(r"\b(?:in|at|near|into|inside|outside|towards?|around)\s+((?:[\w'-]+\s+){0,2}[\w'-]+)")
 _REASONS = ("off_question", "unconstrained", "unsupported", "wrong_type", "no_answer")
 _ENTITY_KINDS = {
     PERSON: ("PERSON",),
-    PLACE: ("GPE", "LOC", "FAC", "ORG", "PERSON"),  # the small tagger often mislabels places
+    PLACE: ("GPE", "LOC", "FAC", "ORG"),  # the small tagger often mislabels places
 }
 _RIVAL_KINDS = {
     PERSON: ("PERSON",), AGENT: ("PERSON", "ORG", "NORP", "GPE"), PLACE: ("GPE", "LOC", "FAC"),
@@ -406,9 +422,24 @@ def _titled_elsewhere(claim: _Claim, question: Asked, s: Sentence) -> bool:
         title = " ".join(s.text[: max(0, person.start - s.start)].split()[-TITLE_REACH:])
         owners = {t for e in s.entities if e.label in ("GPE", "LOC", "NORP") and e.end <= person.start
                   and e.text in title for t in content_terms(e.text)}
-        if owners and not any(_same_place(n, o) for n in asked_names for o in owners):
+        if owners and not any(_same_place(n, o) for n in asked_names | question.terms for o in owners):
             return True
     return False
+
+
+def _which_nouns(question: Asked) -> set[str]:
+    """The terms of the words after "which" ("Which state prosecutor ...": "state", "prosecutor")."""
+    return {t for m in _WHICH_NOUN.finditer(question.text) for t in content_terms(m.group(1))}
+
+
+def _titled_by(s: Sentence, nouns: Set[str]) -> list[Entity]:
+    """The entities of ``s`` right after one of ``nouns`` ("the town of Konna")."""
+    found = []
+    for e in s.entities:
+        before = s.text[: max(0, e.start - s.start)].split()[-TITLE_WORDS:]
+        if set(content_terms(" ".join(before))) & nouns:
+            found.append(e)
+    return found
 
 
 def _same_place(a: str, b: str) -> bool:

@@ -194,3 +194,36 @@ def test_a_term_the_source_also_states_unnegated_is_not_denied() -> None:
     denied = _verdict("How many couples went to court?", "15,000 couples went to court each year [1].",
                       "Last year 15,000 couples did not go to court at all.")
     assert isinstance(denied, DroppedClaim)
+
+
+RACE = "Coach Ada Okafor praised her Kenyan runner Juma Otieno after the race in Berlin on Sunday."
+
+
+def test_a_person_titled_by_the_people_the_question_names_holds_the_role_asked() -> None:
+    assert isinstance(_verdict("Who is the Kenyan runner Ada Okafor praised?", "Juma Otieno [1].", RACE),
+                      SupportedClaim)
+
+
+OBITUARY = ("Record producer Ada Okafor, who made hits with the singer Juma Otieno and the Night Owls, has "
+            "died aged 62. She died on Friday at her home in Lagos after a long illness.")
+
+
+def test_a_person_answers_no_where_unless_the_passage_titles_it_by_the_place_noun_asked() -> None:
+    where = "Where did the producer Ada Okafor die?"
+    claim = ("Record producer Ada Okafor, who made hits with the singer Juma Otieno and the Night Owls, "
+             "has died aged 62 [1].")
+    dropped = _verdict(where, claim, OBITUARY)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
+    assert isinstance(_verdict(where, "Lagos [1].", OBITUARY), SupportedClaim)
+    # "Konna" is tagged a person here; "the town of" titles it as the town asked
+    retaken = "Officials say the army has retaken the town of Konna, whose capture set off the intervention."
+    which = "The capture of which town set off the intervention?"
+    assert isinstance(_verdict(which, "Konna [1].", retaken), SupportedClaim)
+
+
+def test_a_relative_clause_binds_what_is_asked_to_the_name_it_follows() -> None:
+    board = "Lady Okafor, who was the first woman to chair the board, said Juma Otieno had backed the reform."
+    question = "Who was the first woman to chair the board?"
+    dropped = _verdict(question, "Juma Otieno [1].", board)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
+    assert isinstance(_verdict(question, "Lady Okafor [1].", board), SupportedClaim)
