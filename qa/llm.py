@@ -116,6 +116,13 @@ class LLMGenerator:
             async for event in self._fall_back(question, evidence, "no_evidence", replay):
                 yield event
             return
+        # where the reader finds the sources don't answer (a name, figure or date asked that no
+        # window states, nothing of the kind asked), neither may the model: it is not asked
+        reading = await self._fallback.generate(question, evidence)
+        if reading.abstained:
+            async for event in self._fall_back(question, evidence, "not_in_sources", replay, given=reading):
+                yield event
+            return
         full, evidence = evidence, shown(evidence)
         book = CitationBook(evidence)
         parts: list[str] = []
@@ -183,12 +190,16 @@ class LLMGenerator:
         return extra
 
     async def _fall_back(
-        self, question: str, evidence: Evidence, reason: str, replay: bool, hint: str = ""
+        self, question: str, evidence: Evidence, reason: str, replay: bool, hint: str = "",
+        given: Answer | None = None,
     ) -> AsyncIterator[StreamEvent]:
-        """The fallback generator's answer, marked with why it replaced the LLM's."""
+        """The fallback generator's answer (``given``, when already made), marked with why it
+        replaced the LLM's."""
         metrics.LLM_FALLBACKS.labels(reason).inc()
         log.warning("answering with the fallback generator: %s", reason)
-        if hint and isinstance(self._fallback, Guided):
+        if given is not None:
+            answer = given
+        elif hint and isinstance(self._fallback, Guided):
             answer = await self._fallback.guided(question, evidence, hint)
         else:
             answer = await self._fallback.generate(question, evidence)

@@ -274,6 +274,10 @@ mark { background: var(--qa-mark); color: var(--qa-mark-text); padding: 1px 2px;
     llm_not_configured: "no writing model is configured",
     unsupported_claims: "the model's answer was not supported by the sources",
     llm_declined: "the model found no answer in the sources",
+    not_in_sources: "the sources don't state what the question asks, so the model was not asked",
+    sources_differ: "the sources give different answers, shown side by side",
+    no_evidence: "nothing in the sources matched the question",
+    output_too_long: "the model's answer ran too long",
   };
   function modeNote(answer) {
     if (answer.mode === "llm") return "Written by the language model; every sentence checked against its source.";
