@@ -512,3 +512,22 @@ def test_an_answer_that_leaves_out_a_name_asked_about_is_completed_from_the_sour
     whole = _ask(_replying(both), evidence)
     assert whole.mode == "llm" and len(whole.citations) == 2 and "Fabius" in whole.answer.split("[2]")[0]
     assert _count("qa_llm_completed_total") == completed + 1
+
+
+def test_the_model_is_not_asked_where_the_reader_finds_the_sources_do_not_answer(seed_service) -> None:
+    calls: list[httpx.Request] = []
+    troops = seed_service.retrieve(QUESTION)
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=_sse(
+            f"France has sent 2,000 troops to Mali [{_passage_number(troops, TROOPS)}]."))
+
+    # no passage window names Germany: the reader abstains, and so does llm mode, without a model call
+    evidence = seed_service.retrieve("How many troops has Germany sent to Mali?")
+    before = _count("qa_llm_fallbacks_total", reason="not_in_sources")
+    answer = _ask(handler, evidence)
+    assert answer.abstained and answer.fallback_reason == "not_in_sources" and not answer.citations
+    assert calls == [] and _count("qa_llm_fallbacks_total", reason="not_in_sources") == before + 1
+    # where the reader answers, the model is asked as before
+    assert _ask(handler, troops).mode == "llm" and len(calls) == 1
