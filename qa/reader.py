@@ -148,8 +148,9 @@ def _renamed(anchors: Anchors, text: str, terms: set[str]) -> bool:
     for qualifier, head in anchors.qualified:
         if all(mentions(terms, t) for t in qualifier):
             continue
-        for run in re.findall(rf"((?:[A-Z][\w'’.-]*\s+)+){re.escape(head)}\b", text):
-            named = [w for w in run.split() if w.rstrip(".") not in TITLES]
+        # the run of capitalised words right before the head, within its sentence ("Island Records")
+        for run in re.findall(rf"((?:[A-Z][\w'’-]* )+){re.escape(head)}\b", text):
+            named = [w for w in run.split() if w not in TITLES]
             if any(t not in anchors.asked for w in named for t in content_terms(w)):
                 return True
     return False

@@ -37,6 +37,9 @@ def test_a_name_s_head_under_another_qualifier_is_another_name() -> None:
     # a title before the head is no other name; a first name left out is no other name
     assert matched(anchors_of("How long did Gordon Brown's speech last?"), "Mr Brown spoke for an hour.")
     assert matched(anchors_of("How long did Gordon Brown's speech last?"), "Brown spoke for an hour.")
+    # the sentence before ends with a name: it qualifies nothing in the next one
+    text = "It hangs in Tate Britain.\n\nLee worked for Moore."
+    assert matched(anchors_of("Whom did Ann Lee work for?"), text)
 
 
 def test_a_name_is_matched_by_its_last_word_and_by_its_demonym() -> None:
