@@ -463,7 +463,8 @@ class ExtractiveGenerator:
         # a runner-up is another report of the same thing only where it states the question's specifics
         windows = Windows(evidence, named_terms(question.text))
         anchors = anchors_of(question.text)
-        pool = [s for s in every if windows.matches(s, anchors)]
+        chosen_docs = {c.sentence.doc_id for c in chosen}
+        pool = [s for s in every if s.sentence.doc_id in chosen_docs or windows.matches(s, anchors)]
         extra = self._alternatives(question, pool, chosen, every[0].score)
         titles = [p.title for p in evidence.passages]
         rivals = {r.sentence.doc_id: r

@@ -396,17 +396,17 @@ def test_a_sentence_whose_window_states_the_whole_question_may_answer_though_non
 
 def test_a_runner_up_shown_as_another_report_states_the_question_s_specifics() -> None:
     question = parse_question("How many soldiers is Benin sending to Mali?")
-    texts = [("Benin is sending 650 soldiers to Mali, officials said.", 0.7, "650"),
-             ("Meanwhile 50 Senegalese soldiers arrived in the capital.", 0.6, "50"),
-             ("Benin had planned to send 300 soldiers to Mali.", 0.6, "300")]
-    # one article, its sentences in passages far apart (no window spans two)
-    passages = tuple(Passage(doc_id="d", title="", source=None, published=None, text=text, start=900 * i,
-                             end=900 * i + len(text), score=1.0) for i, (text, _, _) in enumerate(texts))
-    sentences = tuple(ScoredSentence(sentence=Sentence(doc_id="d", start=900 * i, end=900 * i + len(text),
+    texts = [("d", "Benin is sending 650 soldiers to Mali, officials said.", 0.7, "650"),
+             ("e", "Meanwhile 50 Senegalese soldiers arrived in the capital.", 0.6, "50"),
+             ("d", "Benin had planned to send 300 soldiers to Mali.", 0.6, "300")]
+    # sentences in passages far apart (no window spans two); the second from another article
+    passages = tuple(Passage(doc_id=doc, title="", source=None, published=None, text=text, start=900 * i,
+                             end=900 * i + len(text), score=1.0) for i, (doc, text, _, _) in enumerate(texts))
+    sentences = tuple(ScoredSentence(sentence=Sentence(doc_id=doc, start=900 * i, end=900 * i + len(text),
                                                        text=text, numbers=(figure,)), passage=i, score=score)
-                      for i, (text, score, figure) in enumerate(texts))
+                      for i, (doc, text, score, figure) in enumerate(texts))
     evidence = Evidence(question=question.text, passages=passages, sentences=sentences, parsed=question,
-                        term_weights=tuple((t, 1.0) for t in question.terms))
+                        term_weights=tuple((t, 1.0) for t in question.terms), focus=("benin", "mali"))
     answer = ExtractiveGenerator().answer(question, evidence)
     # the planned 300 is Benin's figure, shown beside it; Senegal's 50 is another country's count
     assert "650" in answer.answer and "300" in answer.answer and "50 Senegalese" not in answer.answer
