@@ -54,7 +54,7 @@ from qa.records import Citation, Evidence
 from qa.text import content_terms, is_demonym, words
 from qa.verify import cite
 
-TITLE_WORDS = 2  # words right before a name that may title it ("the town of Konna")
+TITLE_WORDS = 2  # words right before a name that may title it ("the town of Quillmere")
 TITLE_REACH = 4  # words before a person's name that may give their title ("Ivory Coast President")
 NEGATION_TERMS = 3  # a claim with this many content terms states a polarity of its own
 TITLE_MISSING = 0.34  # share of them a sentence may lack when the article title supplies the rest
@@ -229,7 +229,7 @@ class ClaimVerifier:
             entity_terms |= {t for m in _LOCATIVE.finditer(s.text) for t in content_terms(m.group(1))}
             entity_terms |= {t for e in s.entities if e.label == "NORP" and _mislabelled_place(e.text)
                              for t in content_terms(e.text)}
-            # "the town of Konna", tagged a person: the passage titles it by the noun asked ("which town")
+            # "the town of Quillmere", tagged a person: the passage titles it by the noun asked ("which town")
             entity_terms |= {t for e in _titled_by(s, _which_nouns(question)) for t in content_terms(e.text)}
         if kind and not (claim.own_terms & entity_terms or claim.own_names & entity_terms):
             return ()
@@ -433,7 +433,7 @@ def _which_nouns(question: Asked) -> set[str]:
 
 
 def _titled_by(s: Sentence, nouns: Set[str]) -> list[Entity]:
-    """The entities of ``s`` right after one of ``nouns`` ("the town of Konna")."""
+    """The entities of ``s`` right after one of ``nouns`` ("the town of Quillmere")."""
     found = []
     for e in s.entities:
         before = s.text[: max(0, e.start - s.start)].split()[-TITLE_WORDS:]
