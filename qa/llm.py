@@ -144,7 +144,7 @@ class LLMGenerator:
             metrics.ERRORS.labels(f"llm_{reason}").inc()
             if not parts:
                 log.warning("LLM backend failed (%s): %s; falling back", reason, exc)
-                async for event in self._fall_back(question, full, reason, replay):
+                async for event in self._fall_back(question, full, reason, replay, given=reading):
                     yield event
                 return
             # verified sentences already went out: the answer ends with them
