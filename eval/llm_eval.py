@@ -22,13 +22,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from eval.corpora import CORPORA, DEFAULT_CACHE, select_corpora, settings_for
 from eval.gold import GoldQuestion, load_gold
 from eval.local_server import free_port
 from eval.metrics import contains, percentile
-from eval.replay import ReplayTransport
+from eval.replay import ReplayTransport, replaying
 from eval.runner import QuestionResult, ServiceBackend, run_eval
 from eval.summary import figures
 from qa.service import QAService
@@ -55,9 +53,7 @@ def evaluate(
     service = QAService.open(settings)
     generator = replace(settings.generator, mode="llm", llm_base_url=base_url, llm_timeout=600.0)
     llm_service = QAService(replace(settings, generator=generator), service.store, service.encoder)
-    if replay is not None:
-        llm_service._http = httpx.AsyncClient(
-            transport=ReplayTransport(keep=replay), timeout=httpx.Timeout(generator.llm_timeout, connect=5.0))
+    replaying(llm_service, ReplayTransport(keep=replay) if replay is not None else None)
     questions = subset(load_gold(CORPORA[corpus].gold), limit, split)
     extractive = run_eval(questions, ServiceBackend(service), mode="extractive")
     raw: dict[str, str] = {}

@@ -22,12 +22,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
-
 from embeddings.encoder import Encoder
 from embeddings.injection import find_injections
 from embeddings.records import Document
-from eval.replay import ReplayTransport
+from eval.replay import ReplayTransport, replaying
 from qa.records import Answer
 from qa.text import content_terms
 
@@ -260,7 +258,7 @@ def run(
         # llm mode: a prompt the model has answered is answered again with the same words, so an
         # unrelated answer changes only when the planted documents change what the model reads
         replay = ReplayTransport() if mode == "llm" else None
-        service = _replaying(QAService.open(settings, encoder), replay)
+        service = replaying(QAService.open(settings, encoder), replay)
         texts = {p.doc_id: service.document(p.doc_id).text for p in planted}
         verdicts = []
         for q in asked if ask_targets else []:
@@ -276,7 +274,7 @@ def run(
             unrelated = unrelated_questions(questions, planted)
             clean = replace(settings, index=replace(settings.index, data_dir=Path(tmp) / "clean"))
             QAService.build(clean, encoder, source=SEEDS)
-            seeds_only = _replaying(QAService.open(clean, encoder), replay)
+            seeds_only = replaying(QAService.open(clean, encoder), replay)
             for text in unrelated:  # asked both ways in turn: a run cut short still compares pairs
                 with_planted = _key(_asked(service, text, mode, "with", progress))
                 if _key(_asked(seeds_only, text, mode, "without", progress)) != with_planted:
@@ -287,15 +285,6 @@ def run(
             progress(f"model calls: {replay.calls}")
     return Report(split=split, mode=mode, verdicts=verdicts, changed=changed, unrelated=len(unrelated),
                   recall=detector_recall(planted))
-
-
-def _replaying(service: QAService, replay: ReplayTransport | None) -> QAService:
-    """``service`` with its model calls going through ``replay`` (when given)."""
-    if replay is not None:
-        gen = service.settings.generator
-        service._http = httpx.AsyncClient(  # the client the service's generators share
-            transport=replay, timeout=httpx.Timeout(gen.llm_timeout, connect=min(5.0, gen.llm_timeout)))
-    return service
 
 
 def _asked(service: QAService, question: str, mode: str, label: str,

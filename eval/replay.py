@@ -7,8 +7,12 @@ import base64
 import hashlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from qa.service import QAService
 
 _DROPPED = frozenset({"content-encoding", "content-length", "transfer-encoding"})  # the body is read whole
 
@@ -60,3 +64,12 @@ class ReplayTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         if self.inner is not None:
             await self.inner.aclose()
+
+
+def replaying(service: QAService, replay: ReplayTransport | None) -> QAService:
+    """``service`` with its model calls going through ``replay`` (when given)."""
+    if replay is not None:
+        gen = service.settings.generator
+        service._http = httpx.AsyncClient(  # the client the service's generators share
+            transport=replay, timeout=httpx.Timeout(gen.llm_timeout, connect=min(5.0, gen.llm_timeout)))
+    return service

@@ -57,22 +57,21 @@ def anchors_of(question: str) -> Anchors:
     question = carried_apart(question)[0]
     found = {m.group(0).replace(",", "") for m in _DIGITS.finditer(question)}
     names: set[str] = set()
+    qualified = []
     for phrase in name_phrases(question):
         terms = content_terms(phrase)
         # the head ("Galloway" of "George Galloway"), and a nationality that qualifies it
         # ("French" of "French Senate"): another country's senate is another senate
         names |= set(terms[-1:]) | {t for w in phrase.split()[:-1] if is_demonym(w) for t in content_terms(w)}
+        *before, head = (w.strip(".,;:?!") for w in phrase.split())
+        head = re.sub(r"['’]s?$", "", head)
+        if content_terms(" ".join(before)) and head:
+            qualified.append((frozenset(content_terms(" ".join(before))), head))
     # names joined by "and"/"or" are asked about one by one, and may come from different articles
     choices = list(coordinated(question))
     if carried:
         choices.append(frozenset(carried))
     grouped = set().union(*choices)
-    qualified = []
-    for phrase in name_phrases(question):
-        *before, head = (w.strip(".,;:?!") for w in phrase.split())
-        head = re.sub(r"['’]s?$", "", head)
-        if before and content_terms(" ".join(before)) and head:
-            qualified.append((frozenset(content_terms(" ".join(before))), head))
     return Anchors(
         numbers=frozenset(found), months=frozenset(calendar_words(question)),
         names=frozenset(names - grouped), choices=tuple(choices), qualified=tuple(qualified),
