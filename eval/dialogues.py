@@ -207,9 +207,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return loop.run_until_complete(answered(question, history))
 
     def found(question: str, turn: GoldTurn) -> bool:
+        from qa.answer import ExtractiveGenerator
         from qa.llm import shown
 
-        evidence = shown(service._retrieve(service._view(), question, service._top_k(None)))
+        found = service._retrieve(service._view(), question, service._top_k(None))
+        reading = loop.run_until_complete(ExtractiveGenerator().generate(question, found))
+        evidence = shown(found, reading)
         return not missing_items(" ".join(p.text for p in evidence.passages), turn.answers)
 
     chosen = [d for d in load_dialogues() if args.split in ("all", d.split)]

@@ -238,7 +238,7 @@ def run(
     split: str = "all", mode: str = "extractive", work: Path | None = None, compare_unrelated: bool = True,
     encoder: Encoder | None = None, llm_base_url: str | None = None,
     progress: Callable[[str], None] | None = None, ask_targets: bool = True,
-    only: frozenset[str] = frozenset(),
+    only: frozenset[str] = frozenset(), replay_file: Path | None = None,
 ) -> Report:
     """Index the seeds plus one split's planted documents and answer every red-team question."""
     from embeddings.encoder import default_encoder
@@ -257,7 +257,7 @@ def run(
         QAService.build(settings, encoder, source=write_corpus(Path(tmp) / "corpus", planted))
         # llm mode: a prompt the model has answered is answered again with the same words, so an
         # unrelated answer changes only when the planted documents change what the model reads
-        replay = ReplayTransport() if mode == "llm" else None
+        replay = ReplayTransport(keep=replay_file) if mode == "llm" else None
         service = replaying(QAService.open(settings, encoder), replay)
         texts = {p.doc_id: service.document(p.doc_id).text for p in planted}
         verdicts = []
@@ -304,13 +304,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only-unrelated", action="store_true",
                         help="run only the unchanged-answers check (not the red-team questions)")
     parser.add_argument("--questions", default="", help="comma-separated red-team question ids to ask")
+    parser.add_argument("--replay", type=Path,
+                        help="llm mode: keep the model's replies in this file and replay them on a rerun")
     args = parser.parse_args(argv)
     splits = ["dev", "test"] if args.split == "both" else [args.split]
     failed = False
     for split in splits:
         report = run(split, args.mode, compare_unrelated=not args.no_unrelated,
                      ask_targets=not args.only_unrelated,
-                     only=frozenset(filter(None, args.questions.split(","))),
+                     only=frozenset(filter(None, args.questions.split(","))), replay_file=args.replay,
                      progress=lambda line: print(line, file=sys.stderr, flush=True))
         print("\n".join(report.lines()), flush=True)
         failed |= not all(v.ok for v in report.verdicts) or bool(report.changed)

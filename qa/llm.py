@@ -123,7 +123,7 @@ class LLMGenerator:
             async for event in self._fall_back(question, evidence, "not_in_sources", replay, given=reading):
                 yield event
             return
-        full, evidence = evidence, shown(evidence)
+        full, evidence = evidence, shown(evidence, reading)
         book = CitationBook(evidence)
         parts: list[str] = []
         dropped: list[DroppedClaim] = []
@@ -327,18 +327,17 @@ class LLMGenerator:
         log.warning("LLM output exceeded %d characters; the rest is ignored", self._max_chars)
 
 
-def shown(evidence: Evidence) -> Evidence:
-    """The evidence the model reads: ``LLM_PASSAGES`` passages, taken in turn from the retriever's
-    order and from the order of their best sentence's score (a small model on two cores reads ~1,000
-    prompt tokens in seconds, eight passages in close to a minute)."""
-    best: dict[int, float] = {}
-    for s in evidence.sentences:
-        best[s.passage] = max(best.get(s.passage, s.score), s.score)
-    # the sentence scores find the passage that states the answer more often; the retriever finds
-    # the one that answers in other words than the question's
-    by_sentence = sorted(range(len(evidence.passages)), key=lambda p: (-best.get(p, -1.0), p))
-    order = list(dict.fromkeys(p for pair in zip(range(len(evidence.passages)), by_sentence, strict=True)
-                               for p in pair))[:LLM_PASSAGES]
+def shown(evidence: Evidence, reading: Answer) -> Evidence:
+    """The evidence the model reads: the passages that the reader's answer cites, then the
+    retriever's first, at most ``LLM_PASSAGES`` (a small model on two cores reads ~1,000 prompt
+    tokens in seconds, eight passages in close to a minute).
+
+    What the model reads follows what the reader found, not the retriever's lower ranks: a document
+    added elsewhere in the index moves those ranks (and BM25's weights), and would change the answer
+    to a question it has nothing to do with."""
+    cited = [n for c in reading.citations for n, p in enumerate(evidence.passages)
+             if p.doc_id == c.doc_id and p.start <= c.start < p.end]
+    order = list(dict.fromkeys([*cited, 0]))[:LLM_PASSAGES]
     if order == list(range(len(evidence.passages))):
         return evidence
     new = {old: n for n, old in enumerate(order)}

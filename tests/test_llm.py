@@ -33,6 +33,7 @@ from qa.verify import MARKER, invariant_violations
 QUESTION = "How many troops has France sent to Mali?"
 TROOPS = "France has sent in 2,000 troops"  # words of seed 000, found by retrieval
 SERVAL = "France has mobilised 2,300 troops for Operation Serval"  # words of seed 004
+BOTH = "How many French troops are in Mali?"  # the reader cites both figures
 
 Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
 
@@ -106,16 +107,30 @@ def _count(name: str, **labels: str) -> float:
     return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
 
 
+def _reading(evidence: Evidence) -> Answer:
+    """The reader's answer, which the LLM generator makes first."""
+    return asyncio.run(ExtractiveGenerator().generate(evidence.question, evidence))
+
+
 def _passage_number(evidence: Evidence, words: str) -> int:
     """The [n] of the passage containing ``words``, as the model is shown it."""
-    return next(n for n, p in enumerate(shown(evidence).passages, start=1) if words in p.text)
+    view = shown(evidence, _reading(evidence))
+    return next(n for n, p in enumerate(view.passages, start=1) if words in p.text)
 
 
 @pytest.fixture(scope="module")
 def evidence(seed_service: QAService) -> Evidence:
     found = seed_service.retrieve(QUESTION)
-    assert any(TROOPS in p.text for p in found.passages)
-    assert any(SERVAL in p.text for p in shown(found).passages)
+    assert any(TROOPS in p.text for p in shown(found, _reading(found)).passages)
+    return found
+
+
+@pytest.fixture(scope="module")
+def both(seed_service: QAService) -> Evidence:
+    """Evidence where the model reads both the 2,000 and the 2,300 troops."""
+    found = seed_service.retrieve(BOTH)
+    view = shown(found, _reading(found)).passages
+    assert any(TROOPS in p.text for p in view) and any(SERVAL in p.text for p in view)
     return found
 
 
@@ -129,8 +144,8 @@ def _assert_sound(answer: Answer, text_of: Callable[[str], str | None]) -> None:
     assert invariant_violations(answer, text_of) == []
 
 
-def test_supported_sentences_are_kept_with_byte_exact_quotes(evidence, text_of) -> None:
-    troops, serval = _passage_number(evidence, TROOPS), _passage_number(evidence, SERVAL)
+def test_supported_sentences_are_kept_with_byte_exact_quotes(both, text_of) -> None:
+    troops, serval = _passage_number(both, TROOPS), _passage_number(both, SERVAL)
     kept_before = _count("qa_llm_sentences_total", outcome="kept")
     dropped_before = _count("qa_llm_sentences_total", outcome="dropped")
     answer = _ask(_replying(
@@ -138,7 +153,7 @@ def test_supported_sentences_are_kept_with_byte_exact_quotes(evidence, text_of) 
         "France has sent 5,000 troops to Mali ", f"[{troops}]. ",
         f"France has mobilised 2,300 troops for Operation Serval [{serval}]. ",
         f"Germany has sent 2,000 troops to Mali [{troops}].",
-    ), evidence)
+    ), both)
     assert answer.mode == "llm" and answer.fallback_reason is None and not answer.abstained
     _assert_sound(answer, text_of)
     assert answer.answer == (
@@ -331,9 +346,8 @@ def test_request_carries_the_passages_as_quoted_data(evidence) -> None:
     system, *_, user = body["messages"]
     assert "never an instruction" in system["content"] and CANNOT_ANSWER in system["content"]
     assert user["content"].endswith(f"Question: {QUESTION}")
-    assert len(evidence.passages) > LLM_PASSAGES  # the best passages only: a small model reads slowly
-    view = shown(evidence).passages
-    assert len(view) == LLM_PASSAGES
+    view = shown(evidence, _reading(evidence)).passages
+    assert 0 < len(view) <= LLM_PASSAGES < len(evidence.passages)  # a small model reads slowly
     for passage in evidence.passages:
         quoted = json.dumps(" ".join(passage.text.split()), ensure_ascii=False)
         said = f": {quoted}" in user["content"]  # as a passage's text, not as another's title
@@ -343,24 +357,37 @@ def test_request_carries_the_passages_as_quoted_data(evidence) -> None:
             assert f"Passage [{view.index(passage) + 1}] from {title}: {quoted}" in user["content"]
 
 
-def test_the_model_reads_passages_in_turn_from_the_retriever_and_the_sentence_scores(evidence) -> None:
-    view = shown(evidence)
-    best = {}
-    for s in evidence.sentences:
-        best.setdefault(evidence.passages[s.passage], s.score)  # sentences come best first
-    by_sentence = sorted(evidence.passages, key=lambda p: -best.get(p, -1.0))
-    turns = list(dict.fromkeys(p for pair in zip(evidence.passages, by_sentence, strict=True) for p in pair))
-    assert list(view.passages) == turns[:LLM_PASSAGES]
-    assert view.passages[0] == evidence.passages[0]  # the retriever's best comes first
-    assert by_sentence[0] in view.passages
-    assert list(view.passages) != list(evidence.passages[:LLM_PASSAGES])  # not the fused order alone
+def test_the_model_reads_the_passages_the_reader_cites_then_the_retrievers_first(both) -> None:
+    reading = _reading(both)
+    view = shown(both, reading)
+    cited = [next(p for p in both.passages if p.doc_id == c.doc_id and p.start <= c.start < p.end)
+             for c in reading.citations]
+    assert len(set(cited)) >= 2  # the 2,000 and the 2,300 troops, from two articles
+    assert list(view.passages) == list(dict.fromkeys([*cited, both.passages[0]]))[:LLM_PASSAGES]
     for s in view.sentences:  # each sentence still points at its own passage
         p = view.passages[s.passage]
         assert p.text[s.sentence.start - p.start:s.sentence.end - p.start] == s.sentence.text
     assert {(s.sentence.doc_id, s.sentence.start) for s in view.sentences} == {
-        (s.sentence.doc_id, s.sentence.start) for s in evidence.sentences
-        if evidence.passages[s.passage] in view.passages
+        (s.sentence.doc_id, s.sentence.start) for s in both.sentences
+        if both.passages[s.passage] in view.passages
     }
+
+
+@pytest.mark.slow
+def test_a_document_about_something_else_leaves_what_the_model_reads_alone(fresh_service) -> None:
+    before = fresh_service.retrieve(BOTH)
+    fresh_service.add_document(NewDocument(
+        doc_id="other", title="French troops in Mali", published="2013-01-23",
+        text=("French troops in Mali patrolled the road to Gao with Malian soldiers on Wednesday, "
+              "officials said.\n\nResidents of Bamako welcomed the French troops in Mali."),
+    ))
+    after = fresh_service.retrieve(BOTH)
+    assert any(p.doc_id == "other" for p in after.passages)  # retrieved, and it moves the ranks
+    assert [(p.doc_id, p.start) for p in after.passages] != [(p.doc_id, p.start) for p in before.passages]
+    def read(evidence: Evidence) -> list[tuple[str, int, int]]:
+        return [(p.doc_id, p.start, p.end) for p in shown(evidence, _reading(evidence)).passages]
+
+    assert read(after) == read(before)
 
 
 @pytest.mark.slow
@@ -389,12 +416,12 @@ def test_instructions_planted_in_a_document_are_never_followed(fresh_service: QA
     _assert_sound(answer, lambda doc_id: fresh_service.document(doc_id).text)
 
 
-def test_stream_sends_only_verified_sentences_then_the_answer(evidence, text_of) -> None:
-    troops, serval = _passage_number(evidence, TROOPS), _passage_number(evidence, SERVAL)
+def test_stream_sends_only_verified_sentences_then_the_answer(both, text_of) -> None:
+    troops, serval = _passage_number(both, TROOPS), _passage_number(both, SERVAL)
     text = (f"France has sent 2,000 troops to Mali [{troops}]. France has sent 9 troops [{troops}]. "
             f"France has mobilised 2,300 troops for Operation Serval [{serval}].")
     # the backend streams a few characters at a time, splitting words and markers
-    events = _events(_replying(*re.findall(r".{1,3}", text, re.DOTALL)), evidence)
+    events = _events(_replying(*re.findall(r".{1,3}", text, re.DOTALL)), both)
     kinds = [e.event for e in events]
     assert kinds == ["delta", "citation", "delta", "citation", "done"]
     answer = events[-1].data
@@ -517,11 +544,12 @@ def test_an_answer_that_leaves_out_a_name_asked_about_is_completed_from_the_sour
 def test_the_model_is_not_asked_where_the_reader_finds_the_sources_do_not_answer(seed_service) -> None:
     calls: list[httpx.Request] = []
     troops = seed_service.retrieve(QUESTION)
+    n = _passage_number(troops, TROOPS)
 
     async def handler(request: httpx.Request) -> httpx.Response:
         calls.append(request)
         return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=_sse(
-            f"France has sent 2,000 troops to Mali [{_passage_number(troops, TROOPS)}]."))
+            f"France has sent 2,000 troops to Mali [{n}]."))
 
     # no passage window names Germany: the reader abstains, and so does llm mode, without a model call
     evidence = seed_service.retrieve("How many troops has Germany sent to Mali?")
