@@ -11,7 +11,7 @@ import msgspec
 
 from embeddings.records import DateMention, Entity, Sentence
 from qa.claim_text import numbers
-from qa.counted import counts_group
+from qa.counted import HEAD_REACH, counts_group
 from qa.generator import answer_events
 from qa.question import (
     AGENT,
@@ -39,7 +39,7 @@ from qa.reader import (
     unreal,
 )
 from qa.records import Answer, Citation, Evidence, ScoredSentence, StreamEvent
-from qa.text import MARKER, content_terms, number_words, words
+from qa.text import MARKER, content_terms, is_demonym, number_words, words
 from qa.verify import abstain, cite
 
 MIN_SCORE = 0.42  # below this the best sentence is not about the question (calibrated on dev questions)
@@ -105,6 +105,11 @@ _CURRENCY_AFTER = re.compile(
     r"dirhams?|riyals?|shekels?|naira|cedis?|shillings?|cents?|pence)\b",
     re.IGNORECASE,
 )
+_ASKS_PERCENT = re.compile(
+    r"\b(?:what|which) (?:percentage|per ?cent)\b|\bhow many per ?cent\b", re.IGNORECASE
+)
+_PERCENT_AFTER = re.compile(r"\s?(?:%|per ?cent\b)", re.IGNORECASE)
+_IN_NAME = re.compile(r"[A-Za-z]")
 _ASKS_AGE = re.compile(r"\b(?:how old|what age)\b", re.IGNORECASE)
 # tagged as dates, not numbers: "the 67-year-old", "aged 67", "67 years old", "its 128-year history"
 _AGE = re.compile(r"\b\d{1,3}(?=-year-old\b|-year\b| years old\b)|(?<=\baged )\d{1,3}\b")
@@ -135,6 +140,8 @@ def values(sentence: Sentence, need: str, question: Question) -> set[str]:
         # a figure of time ("a three-and-a-half year contract") counts time only
         found = {n for n in sentence.numbers
                  if (_counts_time(question) or not _TIME_AFTER.match(_after(sentence.text, n)))
+                 # a digit written onto letters is part of a name ("the XJ9 engine"), no figure
+                 and not _IN_NAME.match(_before_value(sentence.text, n)[-2:-1])
                  # "its 60th anniversary", "in the 1990s": a rank or a decade counts nothing
                  and not _RANK_OR_DECADE.match(_after(sentence.text, n))}
         if _ASKS_MONEY.search(question.text):
@@ -142,6 +149,9 @@ def values(sentence: Sentence, need: str, question: Question) -> set[str]:
             found = {n for n in found if any(n in m for m in money)
                      or _CURRENCY.search(_before_value(sentence.text, n))
                      or _CURRENCY_AFTER.match(_after(sentence.text, n))}
+        if _ASKS_PERCENT.search(question.text):
+            found = {n for n in found if _PERCENT_AFTER.match(_after(sentence.text, n))}
+        found = {n for n in found if not _other_people(sentence.text, n, question)}
         if _ASKS_AGE.search(question.text):
             # an age is stated as one ("Three" of a film's title is no age)
             found = {m.group(0) for m in _AGE.finditer(sentence.text)}
@@ -161,6 +171,22 @@ def values(sentence: Sentence, need: str, question: Question) -> set[str]:
     # "US" of "which US state" is what the question says, not an answer to it
     return {v for v in found if (not set(content_terms(v)) <= asked or not content_terms(v))
             and not set(words(v)) <= said}
+
+
+def _other_people(text: str, value: str, question: Question) -> bool:
+    """True when the figure counts another people than the one the question names: "40 Ruritanian
+    sailors" for "how many Freedonian sailors" (a question naming no people accepts any)."""
+    said = words(question.text)
+    # the counted thing is the word the people's name qualifies ("Freedonian sailors")
+    heads = {t for i, w in enumerate(said[:-1]) if is_demonym(w) for t in content_terms(said[i + 1])}
+    if not heads or NUMBER not in question.needs:
+        return False
+    after = words(_after(text, value))[:HEAD_REACH]
+    reach = next((i for i, w in enumerate(after) if heads & set(content_terms(w))), None)
+    if reach is None:
+        return False
+    stated = set(content_terms(question.text))
+    return any(is_demonym(w) and not set(content_terms(w)) <= stated for w in after[:reach])
 
 
 def _before_value(text: str, value: str) -> str:

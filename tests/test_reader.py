@@ -410,3 +410,31 @@ def test_a_runner_up_shown_as_another_report_states_the_question_s_specifics() -
     answer = ExtractiveGenerator().answer(question, evidence)
     # the planned 300 is Benin's figure, shown beside it; Senegal's 50 is another country's count
     assert "650" in answer.answer and "300" in answer.answer and "50 Senegalese" not in answer.answer
+
+
+def test_a_kind_s_qualifier_the_article_never_states_names_another_one() -> None:
+    anchors = anchors_of("Who founded the Quill Film Festival?")
+    text = "The festival was founded by actor Ann Lee in 1981."
+    assert not matched(anchors, text)
+    # the article names it elsewhere: then "the festival" is the one asked about
+    assert matched(anchors, text, article=frozenset(content_terms("the Quill Film Festival")))
+    # a person's head is no kind of thing: the first name may be left out
+    assert matched(anchors_of("What did Ann Lee found?"), "Lee founded the festival in 1981.")
+
+
+def test_a_digit_written_onto_letters_is_no_figure() -> None:
+    sentence = _sentence("The XJ9 engine sold 40 units.", numbers=("9", "40"))
+    assert values(sentence, NUMBER, parse_question("How many units did the engine sell?")) == {"40"}
+
+
+def test_what_percentage_is_answered_by_a_percentage() -> None:
+    sentence = _sentence("Of the 22 owners polled, 59% are men.", numbers=("22", "59"))
+    assert values(sentence, NUMBER, parse_question("What percentage of owners are men?")) == {"59"}
+    assert values(sentence, NUMBER, parse_question("How many owners are men?")) == {"22", "59"}
+
+
+def test_a_figure_counting_another_people_answers_no_how_many_of_this_one() -> None:
+    sentence = _sentence("The storm killed 56 Italian sailors.", numbers=("56",))
+    assert not values(sentence, NUMBER, parse_question("How many Swedish sailors did the storm kill?"))
+    assert values(sentence, NUMBER, parse_question("How many Italian sailors did the storm kill?")) == {"56"}
+    assert values(sentence, NUMBER, parse_question("How many sailors did the storm kill?")) == {"56"}
