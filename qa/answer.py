@@ -105,6 +105,7 @@ _CURRENCY_AFTER = re.compile(
     r"dirhams?|riyals?|shekels?|naira|cedis?|shillings?|cents?|pence)\b",
     re.IGNORECASE,
 )
+_WHOSE = frozenset({"GPE"})  # kinds of name a figure belongs to (another person may be quoted on it)
 _ASKS_PERCENT = re.compile(
     r"\b(?:what|which) (?:percentage|per ?cent)\b|\bhow many per ?cent\b", re.IGNORECASE
 )
@@ -284,6 +285,19 @@ def _counts_named(s: ScoredSentence, question: Question) -> bool:
     return not names_someone or named <= set(content_terms(s.sentence.text))
 
 
+def _of_another(s: ScoredSentence, windows: Windows, question: Question) -> bool:
+    """True when a figure's sentence leaves out a place the question names (its window
+    states it) and names another of that kind instead: the figure is the other one's."""
+    own = set(content_terms(s.sentence.text))
+    said = set(content_terms(question.text))
+    around = [e for n in windows.neighbours(s) for e in n.sentence.entities if e.label in _WHOSE]
+    for name in anchors_of(question.text).names - own:
+        kinds = {e.label for e in around if name in content_terms(e.text)}
+        if any(e.label in kinds and not set(content_terms(e.text)) & said for e in s.sentence.entities):
+            return True
+    return False
+
+
 class ExtractiveGenerator:
     """Answers with verbatim evidence sentences; needs no LLM."""
 
@@ -344,6 +358,8 @@ class ExtractiveGenerator:
                 and _nearest(relevant[0], windows, question) == 0):
             # a sentence that states the question's words, none of them near its figure, gives a
             # figure of something else (a paraphrase, sharing few words, can't be judged this way)
+            return abstain(question.text, "extractive")
+        if NUMBER in needs and _of_another(relevant[0], windows, question):
             return abstain(question.text, "extractive")
         chosen = [relevant[0]]
         covered = _satisfied(chosen[0], question)

@@ -438,3 +438,22 @@ def test_a_figure_counting_another_people_answers_no_how_many_of_this_one() -> N
     assert not values(sentence, NUMBER, parse_question("How many Swedish sailors did the storm kill?"))
     assert values(sentence, NUMBER, parse_question("How many Italian sailors did the storm kill?")) == {"56"}
     assert values(sentence, NUMBER, parse_question("How many sailors did the storm kill?")) == {"56"}
+
+
+def test_what_something_grows_by_asks_for_an_amount() -> None:
+    assert NUMBER in parse_question("What is Freedonia's economy expected to grow by in 2030?").needs
+    assert NUMBER in parse_question("What did the shares fall by?").needs
+    assert NUMBER not in parse_question("What did the firm grow by buying rivals?").needs
+
+
+def test_a_figure_of_another_place_than_the_one_asked_about_answers_nothing() -> None:
+    first = "The charity named Ruritania, Freedonia and Sylvania as the hardest hit."
+    second = "It said 40,000 jobs could go in Ruritania alone."
+    tags = {"numbers": ("40,000",), **_entities(second, ("Ruritania", "GPE"))}
+    around = _entities(first, ("Ruritania", "GPE"), ("Freedonia", "GPE"), ("Sylvania", "GPE"))
+    question, evidence = _evidence("How many jobs could go in Freedonia?", (first, 0.5, around),
+                                   (second, 0.6, tags))
+    assert ExtractiveGenerator().answer(question, evidence).abstained
+    question, evidence = _evidence("How many jobs could go in Ruritania?", (first, 0.5, around),
+                                   (second, 0.6, tags))
+    assert "40,000" in ExtractiveGenerator().answer(question, evidence).answer
