@@ -114,6 +114,7 @@ _IN_NAME = re.compile(r"[A-Za-z]")
 _ASKS_AGE = re.compile(r"\b(?:how old|what age)\b", re.IGNORECASE)
 # tagged as dates, not numbers: "the 67-year-old", "aged 67", "67 years old", "its 128-year history"
 _AGE = re.compile(r"\b\d{1,3}(?=-year-old\b|-year\b| years old\b)|(?<=\baged )\d{1,3}\b")
+_BY_AGE = re.compile(r"\W*The \d{1,3}-year-old\b")
 _YEAR = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
 _TIME_AFTER = re.compile(r"[- ]?(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?)\b", re.IGNORECASE)
 _RANK_OR_DECADE = re.compile(r"(?:st|nd|rd|th|s)\b")
@@ -285,6 +286,14 @@ def _counts_named(s: ScoredSentence, question: Question) -> bool:
     return not names_someone or named <= set(content_terms(s.sentence.text))
 
 
+def _aged(question: Question, ranked: list[ScoredSentence], windows: Windows) -> list[ScoredSentence]:
+    """For "how old is X": a sentence that calls its subject by age ("The 47-year-old, who ...") next
+    to one naming X, though it shares no word with the question."""
+    names = anchors_of(question.text).names
+    return [s for s in ranked if _BY_AGE.match(s.sentence.text) and names
+            and all(mentions(set(content_terms(windows.text(s))), n) for n in names)]
+
+
 def _of_another(s: ScoredSentence, windows: Windows, question: Question) -> bool:
     """True when a figure's sentence leaves out a place the question names (its window
     states it) and names another of that kind instead: the figure is the other one's."""
@@ -341,6 +350,8 @@ class ExtractiveGenerator:
             relevant = self._on_topic(relevant, evidence, windows)
         else:
             relevant = self._reworded(question, ranked) or self._stated_around(question, ranked, windows)
+        if _ASKS_AGE.search(question.text) and not (relevant and _satisfied(relevant[0], question)):
+            relevant = _aged(question, ranked, windows) + relevant
         if asks_past(question.text):
             # "who won" is not answered by who will play: a plan or hope is not the event
             relevant = [s for s in relevant if not unreal(s.sentence.text, question.text)]

@@ -457,3 +457,17 @@ def test_a_figure_of_another_place_than_the_one_asked_about_answers_nothing() ->
     question, evidence = _evidence("How many jobs could go in Ruritania?", (first, 0.5, around),
                                    (second, 0.6, tags))
     assert "40,000" in ExtractiveGenerator().answer(question, evidence).answer
+
+
+def test_how_old_is_answered_by_the_age_a_sentence_next_to_the_name_calls_its_subject_by() -> None:
+    question, evidence = _evidence(
+        "How old is Ann Lee?",
+        ("Ann Lee has set her sights on running faster than ever.", 0.6, {}),
+        ("She had been unsure about her future.", 0.05, {}),
+        ("But training went well.", 0.05, {}),
+        ("Lee's relay win made up for a poor season.", 0.3, {}),
+        ("The 31-year-old, who won silver in 2000, said she was fit again.", 0.1, {}),
+    )
+    answer = ExtractiveGenerator().answer(question, evidence)
+    assert not answer.abstained
+    assert "31-year-old" in answer.answer
