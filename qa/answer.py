@@ -11,7 +11,7 @@ import msgspec
 
 from embeddings.records import DateMention, Entity, Sentence
 from qa.claim_text import numbers
-from qa.counted import counts_group
+from qa.counted import HEAD_REACH, counts_group
 from qa.generator import answer_events
 from qa.question import (
     AGENT,
@@ -39,7 +39,7 @@ from qa.reader import (
     unreal,
 )
 from qa.records import Answer, Citation, Evidence, ScoredSentence, StreamEvent
-from qa.text import MARKER, content_terms, number_words, words
+from qa.text import MARKER, content_terms, is_demonym, number_words, words
 from qa.verify import abstain, cite
 
 MIN_SCORE = 0.42  # below this the best sentence is not about the question (calibrated on dev questions)
@@ -105,9 +105,16 @@ _CURRENCY_AFTER = re.compile(
     r"dirhams?|riyals?|shekels?|naira|cedis?|shillings?|cents?|pence)\b",
     re.IGNORECASE,
 )
+_WHOSE = frozenset({"GPE"})  # kinds of name a figure belongs to (another person may be quoted on it)
+_ASKS_PERCENT = re.compile(
+    r"\b(?:what|which) (?:percentage|per ?cent)\b|\bhow many per ?cent\b", re.IGNORECASE
+)
+_PERCENT_AFTER = re.compile(r"\s?(?:%|per ?cent\b)", re.IGNORECASE)
+_IN_NAME = re.compile(r"[A-Za-z]")
 _ASKS_AGE = re.compile(r"\b(?:how old|what age)\b", re.IGNORECASE)
 # tagged as dates, not numbers: "the 67-year-old", "aged 67", "67 years old", "its 128-year history"
 _AGE = re.compile(r"\b\d{1,3}(?=-year-old\b|-year\b| years old\b)|(?<=\baged )\d{1,3}\b")
+_BY_AGE = re.compile(r"\W*The \d{1,3}-year-old\b")
 _YEAR = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
 _TIME_AFTER = re.compile(r"[- ]?(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?)\b", re.IGNORECASE)
 _RANK_OR_DECADE = re.compile(r"(?:st|nd|rd|th|s)\b")
@@ -135,6 +142,8 @@ def values(sentence: Sentence, need: str, question: Question) -> set[str]:
         # a figure of time ("a three-and-a-half year contract") counts time only
         found = {n for n in sentence.numbers
                  if (_counts_time(question) or not _TIME_AFTER.match(_after(sentence.text, n)))
+                 # a digit written onto letters is part of a name ("the XJ9 engine"), no figure
+                 and not _IN_NAME.match(_before_value(sentence.text, n)[-2:-1])
                  # "its 60th anniversary", "in the 1990s": a rank or a decade counts nothing
                  and not _RANK_OR_DECADE.match(_after(sentence.text, n))}
         if _ASKS_MONEY.search(question.text):
@@ -142,6 +151,9 @@ def values(sentence: Sentence, need: str, question: Question) -> set[str]:
             found = {n for n in found if any(n in m for m in money)
                      or _CURRENCY.search(_before_value(sentence.text, n))
                      or _CURRENCY_AFTER.match(_after(sentence.text, n))}
+        if _ASKS_PERCENT.search(question.text):
+            found = {n for n in found if _PERCENT_AFTER.match(_after(sentence.text, n))}
+        found = {n for n in found if not _other_people(sentence.text, n, question)}
         if _ASKS_AGE.search(question.text):
             # an age is stated as one ("Three" of a film's title is no age)
             found = {m.group(0) for m in _AGE.finditer(sentence.text)}
@@ -161,6 +173,22 @@ def values(sentence: Sentence, need: str, question: Question) -> set[str]:
     # "US" of "which US state" is what the question says, not an answer to it
     return {v for v in found if (not set(content_terms(v)) <= asked or not content_terms(v))
             and not set(words(v)) <= said}
+
+
+def _other_people(text: str, value: str, question: Question) -> bool:
+    """True when the figure counts another people than the one the question names: "40 Ruritanian
+    sailors" for "how many Freedonian sailors" (a question naming no people accepts any)."""
+    said = words(question.text)
+    # the counted thing is the word the people's name qualifies ("Freedonian sailors")
+    heads = {t for i, w in enumerate(said[:-1]) if is_demonym(w) for t in content_terms(said[i + 1])}
+    if not heads or NUMBER not in question.needs:
+        return False
+    after = words(_after(text, value))[:HEAD_REACH]
+    reach = next((i for i, w in enumerate(after) if heads & set(content_terms(w))), None)
+    if reach is None:
+        return False
+    stated = set(content_terms(question.text))
+    return any(is_demonym(w) and not set(content_terms(w)) <= stated for w in after[:reach])
 
 
 def _before_value(text: str, value: str) -> str:
@@ -258,6 +286,27 @@ def _counts_named(s: ScoredSentence, question: Question) -> bool:
     return not names_someone or named <= set(content_terms(s.sentence.text))
 
 
+def _aged(question: Question, ranked: list[ScoredSentence], windows: Windows) -> list[ScoredSentence]:
+    """For "how old is X": a sentence that calls its subject by age ("The 47-year-old, who ...") next
+    to one naming X, though it shares no word with the question."""
+    names = anchors_of(question.text).names
+    return [s for s in ranked if _BY_AGE.match(s.sentence.text) and names
+            and all(mentions(set(content_terms(windows.text(s))), n) for n in names)]
+
+
+def _of_another(s: ScoredSentence, windows: Windows, question: Question) -> bool:
+    """True when a figure's sentence leaves out a place the question names (its window
+    states it) and names another of that kind instead: the figure is the other one's."""
+    own = set(content_terms(s.sentence.text))
+    said = set(content_terms(question.text))
+    around = [e for n in windows.neighbours(s) for e in n.sentence.entities if e.label in _WHOSE]
+    for name in anchors_of(question.text).names - own:
+        kinds = {e.label for e in around if name in content_terms(e.text)}
+        if any(e.label in kinds and not set(content_terms(e.text)) & said for e in s.sentence.entities):
+            return True
+    return False
+
+
 class ExtractiveGenerator:
     """Answers with verbatim evidence sentences; needs no LLM."""
 
@@ -301,6 +350,8 @@ class ExtractiveGenerator:
             relevant = self._on_topic(relevant, evidence, windows)
         else:
             relevant = self._reworded(question, ranked) or self._stated_around(question, ranked, windows)
+        if _ASKS_AGE.search(question.text) and not (relevant and _satisfied(relevant[0], question)):
+            relevant = _aged(question, ranked, windows) + relevant
         if asks_past(question.text):
             # "who won" is not answered by who will play: a plan or hope is not the event
             relevant = [s for s in relevant if not unreal(s.sentence.text, question.text)]
@@ -318,6 +369,8 @@ class ExtractiveGenerator:
                 and _nearest(relevant[0], windows, question) == 0):
             # a sentence that states the question's words, none of them near its figure, gives a
             # figure of something else (a paraphrase, sharing few words, can't be judged this way)
+            return abstain(question.text, "extractive")
+        if NUMBER in needs and _of_another(relevant[0], windows, question):
             return abstain(question.text, "extractive")
         chosen = [relevant[0]]
         covered = _satisfied(chosen[0], question)

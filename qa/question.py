@@ -42,7 +42,11 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
                         r"proportion)|how (large|big)|population|total number|"
                         # "what is the typical annual cost": a quantity named after a few words
                         r"what (is|was|are|were) the ([a-z-]+ ){0,3}(cost|costs|price|amount|fee|fees|rate|"
-                        r"percentage|proportion|total|value))\b")),
+                        r"percentage|proportion|total|value)|"
+                        # "what is output expected to grow by": the change is an amount
+                        r"what (is|was|are|were|will|would|did|does|do) [^?]*\b(grow|grew|rise|rose|fall|"
+                        r"fell|increase|decrease|drop|climb|shrink|shrank|expand|jump|slide|slid)(s|d|ed)? by"
+                        r"(?= *(\?|$|(in|this|next|last|over|during|since)\b)))")),
     (DISTANCE, re.compile(r"\b(how far|distance|how (close|near)|kilomet(re|er)s? from|"
                           r"miles from)\b")),
     (PLACE, re.compile(r"\b(where|(in|at|to|from) (which|what) ([A-Za-z]+ )?(town|city|country|state|"

@@ -128,9 +128,12 @@ def mentions(terms: set[str], name: str) -> bool:
     ))
 
 
-def matched(anchors: Anchors, text: str, title: str = "", context: frozenset[str] = frozenset()) -> bool:
+def matched(
+    anchors: Anchors, text: str, title: str = "", context: frozenset[str] = frozenset(),
+    article: frozenset[str] = frozenset(),
+) -> bool:
     """True when ``text`` states every anchor (names may also be in its article's title or in the
-    ``context`` terms of the passage around it)."""
+    ``context`` terms of the passage around it; ``article``: the terms of its article's passages)."""
     # invisible format characters ("Quill\u200bmere") must not split a name in two
     text = visible(text)
     if not anchors.numbers <= numbers(text) or not anchors.months <= calendar_words(text):
@@ -138,15 +141,21 @@ def matched(anchors: Anchors, text: str, title: str = "", context: frozenset[str
     terms = set(content_terms(text)) | set(content_terms(title)) | context
     return all(mentions(terms, name) for name in anchors.names) and all(
         any(mentions(terms, name) for name in group) for group in anchors.choices
-    ) and not _renamed(anchors, text, terms)
+    ) and not _renamed(anchors, text, terms, article)
 
 
-def _renamed(anchors: Anchors, text: str, terms: set[str]) -> bool:
+def _renamed(anchors: Anchors, text: str, terms: set[str], article: frozenset[str] = frozenset()) -> bool:
     """True when ``text`` gives a name's head another qualifier than the question's, which it never
     states: "the London Film Festival" for "the Berlin Film Festival" (a title, "Mr Brown", is none)."""
     for qualifier, head in anchors.qualified:
         if all(mentions(terms, t) for t in qualifier):
             continue
+        # a head the text writes as a common noun ("the festival") names a kind of thing: the
+        # qualifier the sources never state picks another one of that kind ("the Quill Festival")
+        if re.search(rf"\b{re.escape(head.lower())}\b", text) and not all(
+            mentions(terms | article, t) for t in qualifier
+        ):
+            return True
         # the run of capitalised words right before the head, within its sentence ("Island Records")
         for run in re.findall(rf"((?:[A-Z][\w'’-]* )+){re.escape(head)}\b", text):
             named = [w for w in run.split() if w not in TITLES]
@@ -182,6 +191,10 @@ class Windows:
         # the names the question is about are said all over their story; what it asks of them is not
         self._asked = {t: w for t, w in self._weights.items() if t not in topic} or self._weights
         self._support: dict[tuple[int, int], float] = {}
+        self._article: dict[str, frozenset[str]] = {}
+        for p, passage in enumerate(evidence.passages[:len(evidence.passage_terms)]):
+            self._article[passage.doc_id] = self._article.get(passage.doc_id, frozenset()) | (
+                evidence.passage_terms[p] | frozenset(content_terms(passage.title)))
         by_passage: dict[int, list[ScoredSentence]] = {}
         for s in evidence.sentences:
             by_passage.setdefault(s.passage, []).append(s)
@@ -208,7 +221,9 @@ class Windows:
         context = terms[s.passage] if s.passage < len(terms) else frozenset()
         # "on Friday" states the day it resolves to ("11 January 2013")
         dates = " ".join(_spelled(d.resolved) for x in [s, *self.neighbours(s)] for d in x.sentence.dates)
-        return matched(anchors, f"{self.text(s)} {dates}", self.evidence.passages[s.passage].title, context)
+        passage = self.evidence.passages[s.passage]
+        return matched(anchors, f"{self.text(s)} {dates}", passage.title, context,
+                       self._article.get(passage.doc_id, frozenset()))
 
     def support(self, s: ScoredSentence) -> float:
         """Share of the question's IDF weight stated in the window around ``s`` or its article's title."""

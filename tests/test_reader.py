@@ -410,3 +410,64 @@ def test_a_runner_up_shown_as_another_report_states_the_question_s_specifics() -
     answer = ExtractiveGenerator().answer(question, evidence)
     # the planned 300 is Benin's figure, shown beside it; Senegal's 50 is another country's count
     assert "650" in answer.answer and "300" in answer.answer and "50 Senegalese" not in answer.answer
+
+
+def test_a_kind_s_qualifier_the_article_never_states_names_another_one() -> None:
+    anchors = anchors_of("Who founded the Quill Film Festival?")
+    text = "The festival was founded by actor Ann Lee in 1981."
+    assert not matched(anchors, text)
+    # the article names it elsewhere: then "the festival" is the one asked about
+    assert matched(anchors, text, article=frozenset(content_terms("the Quill Film Festival")))
+    # a person's head is no kind of thing: the first name may be left out
+    assert matched(anchors_of("What did Ann Lee found?"), "Lee founded the festival in 1981.")
+
+
+def test_a_digit_written_onto_letters_is_no_figure() -> None:
+    sentence = _sentence("The XJ9 engine sold 40 units.", numbers=("9", "40"))
+    assert values(sentence, NUMBER, parse_question("How many units did the engine sell?")) == {"40"}
+
+
+def test_what_percentage_is_answered_by_a_percentage() -> None:
+    sentence = _sentence("Of the 22 owners polled, 59% are men.", numbers=("22", "59"))
+    assert values(sentence, NUMBER, parse_question("What percentage of owners are men?")) == {"59"}
+    assert values(sentence, NUMBER, parse_question("How many owners are men?")) == {"22", "59"}
+
+
+def test_a_figure_counting_another_people_answers_no_how_many_of_this_one() -> None:
+    sentence = _sentence("The storm killed 56 Italian sailors.", numbers=("56",))
+    assert not values(sentence, NUMBER, parse_question("How many Swedish sailors did the storm kill?"))
+    assert values(sentence, NUMBER, parse_question("How many Italian sailors did the storm kill?")) == {"56"}
+    assert values(sentence, NUMBER, parse_question("How many sailors did the storm kill?")) == {"56"}
+
+
+def test_what_something_grows_by_asks_for_an_amount() -> None:
+    assert NUMBER in parse_question("What is Freedonia's economy expected to grow by in 2030?").needs
+    assert NUMBER in parse_question("What did the shares fall by?").needs
+    assert NUMBER not in parse_question("What did the firm grow by buying rivals?").needs
+
+
+def test_a_figure_of_another_place_than_the_one_asked_about_answers_nothing() -> None:
+    first = "The charity named Ruritania, Freedonia and Sylvania as the hardest hit."
+    second = "It said 40,000 jobs could go in Ruritania alone."
+    tags = {"numbers": ("40,000",), **_entities(second, ("Ruritania", "GPE"))}
+    around = _entities(first, ("Ruritania", "GPE"), ("Freedonia", "GPE"), ("Sylvania", "GPE"))
+    question, evidence = _evidence("How many jobs could go in Freedonia?", (first, 0.5, around),
+                                   (second, 0.6, tags))
+    assert ExtractiveGenerator().answer(question, evidence).abstained
+    question, evidence = _evidence("How many jobs could go in Ruritania?", (first, 0.5, around),
+                                   (second, 0.6, tags))
+    assert "40,000" in ExtractiveGenerator().answer(question, evidence).answer
+
+
+def test_how_old_is_answered_by_the_age_a_sentence_next_to_the_name_calls_its_subject_by() -> None:
+    question, evidence = _evidence(
+        "How old is Ann Lee?",
+        ("Ann Lee has set her sights on running faster than ever.", 0.6, {}),
+        ("She had been unsure about her future.", 0.05, {}),
+        ("But training went well.", 0.05, {}),
+        ("Lee's relay win made up for a poor season.", 0.3, {}),
+        ("The 31-year-old, who won silver in 2000, said she was fit again.", 0.1, {}),
+    )
+    answer = ExtractiveGenerator().answer(question, evidence)
+    assert not answer.abstained
+    assert "31-year-old" in answer.answer
