@@ -35,6 +35,7 @@ from qa.claim_text import (
     negated_terms,
     numbers,
     parse_claim,
+    renamed,
     split_sentences,
 )
 from qa.prompts import DECLINED
@@ -192,7 +193,9 @@ class ClaimVerifier:
     def _states(self, claim: _Claim, question: Asked, s: Sentence, people: list[list[str]]) -> float | None:
         """How well one sentence states the claim's own content (None when it does not)."""
         terms = set(content_terms(s.text))
-        unnamed = {n for n in claim.own_names if not mentions(terms, n)}
+        # "the United States" is the "America's" of the source
+        other_names = renamed(claim.text, s.text)
+        unnamed = {n for n in claim.own_names if not mentions(terms, n)} - other_names
         # "Lady Okafor" is the "Ada Okafor" the passage named in full elsewhere
         if unnamed and not any(p and unnamed <= set(p) and p[-1] in terms & claim.own_names for p in people):
             return None
@@ -205,7 +208,8 @@ class ClaimVerifier:
         if len(claim.terms) >= NEGATION_TERMS and denied and not question.negated:
             return None  # the source negates what the claim affirms
         # "128" of "their 128-year history": a figure is checked as a number, not as a word
-        missing = {t for t in claim.own_terms - terms - unnamed if t.replace(",", "") not in numbers(s.text)}
+        missing = {t for t in claim.own_terms - terms - unnamed - other_names
+                   if t.replace(",", "") not in numbers(s.text)}
         if len(missing) > max(1, len(claim.own_terms) // 3):
             return None
         if missing and not self._paraphrased(missing, claim.text, s.text):
@@ -503,7 +507,8 @@ def _constrained(question: Asked, s: Sentence, context: Sentence | None, title: 
             wanted_numbers.discard(day)
             wanted_dates.discard(month)
     return (
-        all(any(mentions_loosely(terms, n) for n in group) for group in question.name_groups)
+        all(any(mentions_loosely(terms, n) for n in group) or group & renamed(question.text, text)
+            for group in question.name_groups)
         and wanted_numbers <= numbers(text)
         and wanted_dates <= calendar_words(text)
     )

@@ -227,3 +227,18 @@ def test_a_relative_clause_binds_what_is_asked_to_the_name_it_follows() -> None:
     dropped = _verdict(question, "Juma Otieno [1].", board)
     assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
     assert isinstance(_verdict(question, "Lady Okafor [1].", board), SupportedClaim)
+
+
+JOBS = ("Analysts expect America's 6.1% jobless rate to fall next year. Factory orders rose 2.2% in "
+        "the spring.")
+
+
+def test_a_country_asked_or_named_by_another_of_its_names_is_the_same_country() -> None:
+    assert isinstance(_verdict("What is the jobless rate in the States?", "6.1% [1].", JOBS),
+                      SupportedClaim)
+    assert isinstance(_verdict("What is the jobless rate in the States?",
+                               "The jobless rate in the United States is 6.1% [1].", JOBS), SupportedClaim)
+    other = _verdict("What is the jobless rate in Britain?", "6.1% [1].", JOBS)
+    assert isinstance(other, DroppedClaim) and other.reason == "unconstrained"
+    assert isinstance(_verdict("What is the jobless rate in the States?",
+                               "The jobless rate in Canada is 6.1% [1].", JOBS), DroppedClaim)
