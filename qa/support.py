@@ -243,6 +243,8 @@ class ClaimVerifier:
             return ()
         if DATE in needs and not claim.own_dates:
             dated = {t for e in s.entities if e.label in ("DATE", "TIME") for t in content_terms(e.text)}
+            # "when do they glow?": "when they are disturbed, they glow" gives the occasion
+            dated |= {t for m in _OCCASION.finditer(s.text) for t in content_terms(m.group(1))}
             if not (claim.own_terms & dated):
                 return ()  # a figure that is not a date where the question asks when
         if question.parsed.counted and claim.own_numbers:
@@ -319,6 +321,7 @@ class ClaimVerifier:
 
 _WHICH_NOUN = re.compile(r"\b[Ww]hich((?:\s+[\w'-]+){1,2})")
 _WHO_CLAUSE = re.compile(r"\b([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*),\s+who\s+([^,;]+)")
+_OCCASION = re.compile(r"\b(?:[Ww]hen(?:ever)?|[Oo]nce|[Ii]f|[Uu]ntil)\s+((?:[^\s.;:]+\s+){0,14}[^\s.;:]+)")
 _LOCATIVE = re.compile(r"\b(?:in|at|near|into|inside|outside|towards?|around)\s+((?:[\w'-]+\s+){0,2}[\w'-]+)")
 _REASONS = ("off_question", "unconstrained", "unsupported", "wrong_type", "no_answer")
 _ENTITY_KINDS = {
@@ -397,7 +400,9 @@ def _wrong_type(claim: _Claim, question: Asked) -> str | None:
     needs = question.parsed.needs
     if needs & {NUMBER, DISTANCE, DURATION} and not claim.own_numbers:
         return "wrong_type"
-    if DATE in needs and not (claim.own_numbers or claim.own_dates or claim.own_terms & RELATIVE):
+    # an occasion may answer when ("disturbed"): the answer sentence shows whether it is one
+    if DATE in needs and not (claim.own_numbers or claim.own_dates or claim.own_terms & RELATIVE
+                              or claim.own_terms - TEMPORAL):
         return "wrong_type"
     if PERSON in needs and not claim.own_names:  # what a thing is called may be a common noun
         return "wrong_type"

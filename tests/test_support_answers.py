@@ -242,3 +242,13 @@ def test_a_country_asked_or_named_by_another_of_its_names_is_the_same_country() 
     assert isinstance(other, DroppedClaim) and other.reason == "unconstrained"
     assert isinstance(_verdict("What is the jobless rate in the States?",
                                "The jobless rate in Canada is 6.1% [1].", JOBS), DroppedClaim)
+
+
+MOTHS = "Whenever the lamps are switched off, the moths settle on the walls. Keepers feed them ripe fruit."
+
+
+def test_an_occasion_the_source_states_answers_when() -> None:
+    assert isinstance(_verdict("When do the moths settle on the walls?", "switched off [1].", MOTHS),
+                      SupportedClaim)
+    for other in ("ripe fruit [1].", "walls [1]."):
+        assert isinstance(_verdict("When do the moths settle on the walls?", other, MOTHS), DroppedClaim)
