@@ -62,6 +62,8 @@ TITLE_MISSING = 0.34  # share of them a sentence may lack when the article title
 KEY_MISSING = 0.5  # share of the question's key terms a window may lack (after near-synonyms)
 WORD_SIMILARITY = 0.6  # cosine of two words' embeddings that counts them as near-synonyms
 RANK_MARGIN = 0.15  # how much closer (cosine) to the question another sentence of the passage may be
+KEY_LEAD = 2  # how many more of the question's key terms another sentence states, to hold the answer
+LEAD_MARGIN = 0.1  # how much further from the question (cosine) that sentence may be
 SENTENCE_SIMILARITY = 0.5  # cosine of question and sentence that makes up for reworded key terms
 INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|context)\b|"
@@ -286,6 +288,14 @@ class ClaimVerifier:
         complete = carried[i] == len(question.key)
         if any(similarity[j] - similarity[i] > RANK_MARGIN and not (complete and carried[j] < carried[i])
                and _rival(question, claim, c) for j, c in enumerate(candidates)):
+            return True
+        # a sentence stating far more of what was asked, about as close, is where the answer is
+        # (for a figure asked, only one that states another figure)
+        near = max(carried[max(0, i - 1):i + 2])
+        figure = bool(question.parsed.needs & {NUMBER, DISTANCE, DURATION})
+        if any(abs(j - i) > 1 and carried[j] >= near + KEY_LEAD
+               and similarity[j] >= similarity[i] - LEAD_MARGIN and (not figure or _rival(question, claim, c))
+               for j, c in enumerate(candidates)):
             return True
         if self._carries(question, candidates[i].text, KEY_MISSING):
             return False

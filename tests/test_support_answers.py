@@ -252,3 +252,16 @@ def test_an_occasion_the_source_states_answers_when() -> None:
                       SupportedClaim)
     for other in ("ripe fruit [1].", "walls [1]."):
         assert isinstance(_verdict("When do the moths settle on the walls?", other, MOTHS), DroppedClaim)
+
+
+CRITICS = "The drama Greyhaven was named best film at the junior awards by the critics"
+AWARDS = ("Young viewers picked the cartoon Moonfall as best film at the junior awards on Sunday. The "
+          f"ceremony was held in a packed theatre. Tickets sold out within hours. {CRITICS}.")
+
+
+def test_a_sentence_stating_far_more_of_the_question_about_as_closely_holds_the_answer() -> None:
+    question = "Which film did young viewers pick as best film at the junior awards?"
+    assert isinstance(_verdict(question, "Moonfall [1].", AWARDS), SupportedClaim)
+    for claim in ("Greyhaven [1].", f"{CRITICS} [1]."):
+        dropped = _verdict(question, claim, AWARDS)
+        assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
