@@ -64,6 +64,7 @@ WORD_SIMILARITY = 0.6  # cosine of two words' embeddings that counts them as nea
 RANK_MARGIN = 0.15  # how much closer (cosine) to the question another sentence of the passage may be
 KEY_LEAD = 2  # how many more of the question's key terms another sentence states, to hold the answer
 LEAD_MARGIN = 0.1  # how much further from the question (cosine) that sentence may be
+SOLE_AMONG = 3  # sentences a passage needs for its closest one, with no rival, to answer reworded
 SENTENCE_SIMILARITY = 0.5  # cosine of question and sentence that makes up for reworded key terms
 INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|context)\b|"
@@ -172,7 +173,8 @@ class ClaimVerifier:
             score = self._states(claim, question, s, people)
             if score is None:
                 continue
-            windows = self._answers(claim, question, s, _neighbours(candidates, i), shown.title or "", people)
+            windows = self._answers(claim, question, s, _neighbours(candidates, i), shown.title or "", people,
+                                    self._sole(claim, question, candidates, i))
             if windows and self._outranked(claim, question, candidates, i):
                 windows = ()
             if not windows:
@@ -220,7 +222,7 @@ class ClaimVerifier:
 
     def _answers(
         self, claim: _Claim, question: Asked, s: Sentence, neighbours: list[Sentence], title: str,
-        people: list[list[str]],
+        people: list[list[str]], sole: bool = False,
     ) -> tuple[Sentence | None, ...]:
         """The windows (alone: None, or with a neighbour) around an answer sentence that is about
         what the question asks and gives an answer of the kind asked; () when it is not."""
@@ -267,7 +269,18 @@ class ClaimVerifier:
                          and not _rival(question, claim, n))
         if not carriers and self._carries(question, f"{s.text} {title}", TITLE_MISSING):
             return (None, *neighbours)  # the article's title says what its sentences are about
+        if not carriers and sole:
+            return (None,)  # reworded, but the passage's closest sentence, and its only answer of the kind
         return carriers
+
+    def _sole(self, claim: _Claim, question: Asked, candidates: list[Sentence], i: int) -> bool:
+        """True when sentence ``i`` is the closest of its passage to the question and no other
+        sentence of the passage holds an answer of the kind asked."""
+        vectors = self._embed([question.text, *(c.text for c in candidates)])
+        similarity = np.stack(vectors[1:]) @ vectors[0]
+        # closest of one or two sentences says little: the passage must offer a choice
+        return len(candidates) >= SOLE_AMONG and int(np.argmax(similarity)) == i and not any(
+            _rival(question, claim, c) for j, c in enumerate(candidates) if j != i)
 
     def _described_elsewhere(self, claim: _Claim, question: Asked, s: Sentence) -> bool:
         """True when a relative clause binds what the question asks to a person the claim does not

@@ -265,3 +265,16 @@ def test_a_sentence_stating_far_more_of_the_question_about_as_closely_holds_the_
     for claim in ("Greyhaven [1].", f"{CRITICS} [1]."):
         dropped = _verdict(question, claim, AWARDS)
         assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
+
+
+CHALLENGE = ("Harlow, held on remand at the time, brought a legal challenge in 2004 in which he sought £7,000. "
+             "Lawyers for the government declined to comment.")
+
+
+def test_the_closest_sentence_with_the_passages_only_answer_of_the_kind_answers_reworded() -> None:
+    question = "How much did the jailed burglar originally ask for?"
+    kept = _verdict(question, "£7,000 [1].", f"{CHALLENGE} The appeal court will rule next spring.")
+    assert isinstance(kept, SupportedClaim)
+    rival = _verdict(question, "£7,000 [1].", f"{CHALLENGE} The court awarded him £2,500 last spring.")
+    assert isinstance(rival, DroppedClaim) and rival.reason == "off_question"
+    assert isinstance(_verdict(question, "£7,000 [1].", CHALLENGE), DroppedClaim)  # two sentences: no choice
