@@ -267,8 +267,8 @@ def test_a_sentence_stating_far_more_of_the_question_about_as_closely_holds_the_
         assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
 
 
-CHALLENGE = ("Harlow, held on remand at the time, brought a legal challenge in 2004 in which he sought £7,000. "
-             "Lawyers for the government declined to comment.")
+CHALLENGE = ("Harlow, held on remand at the time, brought a legal challenge in 2004 in which he sought "
+             "£7,000. Lawyers for the government declined to comment.")
 
 
 def test_the_closest_sentence_with_the_passages_only_answer_of_the_kind_answers_reworded() -> None:
