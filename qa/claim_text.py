@@ -142,6 +142,19 @@ def mentions_loosely(terms: set[str], name: str) -> bool:
     return mentions(terms, name) or any(len(t) >= 5 and name.startswith(t) for t in terms)
 
 
+# the everyday names of one country: "the States" asked is the "America's" of a source
+_COUNTRY_NAMES = (
+    re.compile(r"\b(?:the United States|the States|U\.S\.(?:A\.)?|USA?|America(?:ns?)?)\b"),
+    re.compile(r"\b(?:the United Kingdom|U\.K\.|UK|(?:Great )?Britain|British)\b"),
+)
+
+
+def renamed(text: str, source: str) -> set[str]:
+    """The terms of the countries ``text`` names that ``source`` names too, in any of their names."""
+    return {t for pattern in _COUNTRY_NAMES if pattern.search(source)
+            for m in pattern.finditer(text) for t in content_terms(m.group(0))}
+
+
 def negated(text: str) -> bool:
     """True when a text contains a negation."""
     return any(w in _NEGATIONS or w.endswith("n't") for w in words(text))

@@ -35,6 +35,7 @@ from qa.claim_text import (
     negated_terms,
     numbers,
     parse_claim,
+    renamed,
     split_sentences,
 )
 from qa.prompts import DECLINED
@@ -61,6 +62,9 @@ TITLE_MISSING = 0.34  # share of them a sentence may lack when the article title
 KEY_MISSING = 0.5  # share of the question's key terms a window may lack (after near-synonyms)
 WORD_SIMILARITY = 0.6  # cosine of two words' embeddings that counts them as near-synonyms
 RANK_MARGIN = 0.15  # how much closer (cosine) to the question another sentence of the passage may be
+KEY_LEAD = 2  # how many more of the question's key terms another sentence states, to hold the answer
+LEAD_MARGIN = 0.1  # how much further from the question (cosine) that sentence may be
+SOLE_AMONG = 3  # sentences a passage needs for its closest one, with no rival, to answer reworded
 SENTENCE_SIMILARITY = 0.5  # cosine of question and sentence that makes up for reworded key terms
 INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|context)\b|"
@@ -169,7 +173,8 @@ class ClaimVerifier:
             score = self._states(claim, question, s, people)
             if score is None:
                 continue
-            windows = self._answers(claim, question, s, _neighbours(candidates, i), shown.title or "", people)
+            windows = self._answers(claim, question, s, _neighbours(candidates, i), shown.title or "", people,
+                                    self._sole(claim, question, candidates, i))
             if windows and self._outranked(claim, question, candidates, i):
                 windows = ()
             if not windows:
@@ -192,7 +197,9 @@ class ClaimVerifier:
     def _states(self, claim: _Claim, question: Asked, s: Sentence, people: list[list[str]]) -> float | None:
         """How well one sentence states the claim's own content (None when it does not)."""
         terms = set(content_terms(s.text))
-        unnamed = {n for n in claim.own_names if not mentions(terms, n)}
+        # "the United States" is the "America's" of the source
+        other_names = renamed(claim.text, s.text)
+        unnamed = {n for n in claim.own_names if not mentions(terms, n)} - other_names
         # "Lady Okafor" is the "Ada Okafor" the passage named in full elsewhere
         if unnamed and not any(p and unnamed <= set(p) and p[-1] in terms & claim.own_names for p in people):
             return None
@@ -205,7 +212,8 @@ class ClaimVerifier:
         if len(claim.terms) >= NEGATION_TERMS and denied and not question.negated:
             return None  # the source negates what the claim affirms
         # "128" of "their 128-year history": a figure is checked as a number, not as a word
-        missing = {t for t in claim.own_terms - terms - unnamed if t.replace(",", "") not in numbers(s.text)}
+        missing = {t for t in claim.own_terms - terms - unnamed - other_names
+                   if t.replace(",", "") not in numbers(s.text)}
         if len(missing) > max(1, len(claim.own_terms) // 3):
             return None
         if missing and not self._paraphrased(missing, claim.text, s.text):
@@ -214,7 +222,7 @@ class ClaimVerifier:
 
     def _answers(
         self, claim: _Claim, question: Asked, s: Sentence, neighbours: list[Sentence], title: str,
-        people: list[list[str]],
+        people: list[list[str]], sole: bool = False,
     ) -> tuple[Sentence | None, ...]:
         """The windows (alone: None, or with a neighbour) around an answer sentence that is about
         what the question asks and gives an answer of the kind asked; () when it is not."""
@@ -239,6 +247,8 @@ class ClaimVerifier:
             return ()
         if DATE in needs and not claim.own_dates:
             dated = {t for e in s.entities if e.label in ("DATE", "TIME") for t in content_terms(e.text)}
+            # "when do they glow?": "when they are disturbed, they glow" gives the occasion
+            dated |= {t for m in _OCCASION.finditer(s.text) for t in content_terms(m.group(1))}
             if not (claim.own_terms & dated):
                 return ()  # a figure that is not a date where the question asks when
         if question.parsed.counted and claim.own_numbers:
@@ -259,7 +269,18 @@ class ClaimVerifier:
                          and not _rival(question, claim, n))
         if not carriers and self._carries(question, f"{s.text} {title}", TITLE_MISSING):
             return (None, *neighbours)  # the article's title says what its sentences are about
+        if not carriers and sole:
+            return (None,)  # reworded, but the passage's closest sentence, and its only answer of the kind
         return carriers
+
+    def _sole(self, claim: _Claim, question: Asked, candidates: list[Sentence], i: int) -> bool:
+        """True when sentence ``i`` is the closest of its passage to the question and no other
+        sentence of the passage holds an answer of the kind asked."""
+        vectors = self._embed([question.text, *(c.text for c in candidates)])
+        similarity = np.stack(vectors[1:]) @ vectors[0]
+        # closest of one or two sentences says little: the passage must offer a choice
+        return len(candidates) >= SOLE_AMONG and int(np.argmax(similarity)) == i and not any(
+            _rival(question, claim, c) for j, c in enumerate(candidates) if j != i)
 
     def _described_elsewhere(self, claim: _Claim, question: Asked, s: Sentence) -> bool:
         """True when a relative clause binds what the question asks to a person the claim does not
@@ -280,6 +301,14 @@ class ClaimVerifier:
         complete = carried[i] == len(question.key)
         if any(similarity[j] - similarity[i] > RANK_MARGIN and not (complete and carried[j] < carried[i])
                and _rival(question, claim, c) for j, c in enumerate(candidates)):
+            return True
+        # a sentence stating far more of what was asked, about as close, is where the answer is
+        # (for a figure asked, only one that states another figure)
+        near = max(carried[max(0, i - 1):i + 2])
+        figure = bool(question.parsed.needs & {NUMBER, DISTANCE, DURATION})
+        if any(abs(j - i) > 1 and carried[j] >= near + KEY_LEAD
+               and similarity[j] >= similarity[i] - LEAD_MARGIN and (not figure or _rival(question, claim, c))
+               for j, c in enumerate(candidates)):
             return True
         if self._carries(question, candidates[i].text, KEY_MISSING):
             return False
@@ -315,6 +344,7 @@ class ClaimVerifier:
 
 _WHICH_NOUN = re.compile(r"\b[Ww]hich((?:\s+[\w'-]+){1,2})")
 _WHO_CLAUSE = re.compile(r"\b([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*),\s+who\s+([^,;]+)")
+_OCCASION = re.compile(r"\b(?:[Ww]hen(?:ever)?|[Oo]nce|[Ii]f|[Uu]ntil)\s+((?:[^\s.;:]+\s+){0,14}[^\s.;:]+)")
 _LOCATIVE = re.compile(r"\b(?:in|at|near|into|inside|outside|towards?|around)\s+((?:[\w'-]+\s+){0,2}[\w'-]+)")
 _REASONS = ("off_question", "unconstrained", "unsupported", "wrong_type", "no_answer")
 _ENTITY_KINDS = {
@@ -393,7 +423,9 @@ def _wrong_type(claim: _Claim, question: Asked) -> str | None:
     needs = question.parsed.needs
     if needs & {NUMBER, DISTANCE, DURATION} and not claim.own_numbers:
         return "wrong_type"
-    if DATE in needs and not (claim.own_numbers or claim.own_dates or claim.own_terms & RELATIVE):
+    # an occasion may answer when ("disturbed"): the answer sentence shows whether it is one
+    if DATE in needs and not (claim.own_numbers or claim.own_dates or claim.own_terms & RELATIVE
+                              or claim.own_terms - TEMPORAL):
         return "wrong_type"
     if PERSON in needs and not claim.own_names:  # what a thing is called may be a common noun
         return "wrong_type"
@@ -503,7 +535,8 @@ def _constrained(question: Asked, s: Sentence, context: Sentence | None, title: 
             wanted_numbers.discard(day)
             wanted_dates.discard(month)
     return (
-        all(any(mentions_loosely(terms, n) for n in group) for group in question.name_groups)
+        all(any(mentions_loosely(terms, n) for n in group) or group & renamed(question.text, text)
+            for group in question.name_groups)
         and wanted_numbers <= numbers(text)
         and wanted_dates <= calendar_words(text)
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qa.claim_text import affirmed_terms, asked
+from qa.claim_text import affirmed_terms, asked, renamed
 from qa.question import NUMBER, PLACE
 
 
@@ -16,3 +16,10 @@ def test_a_where_clause_after_a_noun_asks_no_place_when_a_figure_is_asked() -> N
 def test_affirmed_terms_skip_only_what_a_negation_reaches() -> None:
     assert "court" in affirmed_terms("Couples go to court, although there is no court intervention.")
     assert "court" not in affirmed_terms("Couples did not go to court.")
+
+
+def test_renamed_finds_a_country_the_source_names_another_way() -> None:
+    assert renamed("the United States", "America's jobless rate") == {"unit", "state"}
+    assert renamed("the UK", "British exports") == {"uk"}
+    assert renamed("the United States", "British exports") == set()
+    assert renamed("us and them", "America") == set()  # "us" is no country

@@ -227,3 +227,54 @@ def test_a_relative_clause_binds_what_is_asked_to_the_name_it_follows() -> None:
     dropped = _verdict(question, "Juma Otieno [1].", board)
     assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
     assert isinstance(_verdict(question, "Lady Okafor [1].", board), SupportedClaim)
+
+
+JOBS = ("Analysts expect America's 6.1% jobless rate to fall next year. Factory orders rose 2.2% in "
+        "the spring.")
+
+
+def test_a_country_asked_or_named_by_another_of_its_names_is_the_same_country() -> None:
+    assert isinstance(_verdict("What is the jobless rate in the States?", "6.1% [1].", JOBS),
+                      SupportedClaim)
+    assert isinstance(_verdict("What is the jobless rate in the States?",
+                               "The jobless rate in the United States is 6.1% [1].", JOBS), SupportedClaim)
+    other = _verdict("What is the jobless rate in Britain?", "6.1% [1].", JOBS)
+    assert isinstance(other, DroppedClaim) and other.reason == "unconstrained"
+    assert isinstance(_verdict("What is the jobless rate in the States?",
+                               "The jobless rate in Canada is 6.1% [1].", JOBS), DroppedClaim)
+
+
+MOTHS = "Whenever the lamps are switched off, the moths settle on the walls. Keepers feed them ripe fruit."
+
+
+def test_an_occasion_the_source_states_answers_when() -> None:
+    assert isinstance(_verdict("When do the moths settle on the walls?", "switched off [1].", MOTHS),
+                      SupportedClaim)
+    for other in ("ripe fruit [1].", "walls [1]."):
+        assert isinstance(_verdict("When do the moths settle on the walls?", other, MOTHS), DroppedClaim)
+
+
+CRITICS = "The drama Greyhaven was named best film at the junior awards by the critics"
+AWARDS = ("Young viewers picked the cartoon Moonfall as best film at the junior awards on Sunday. The "
+          f"ceremony was held in a packed theatre. Tickets sold out within hours. {CRITICS}.")
+
+
+def test_a_sentence_stating_far_more_of_the_question_about_as_closely_holds_the_answer() -> None:
+    question = "Which film did young viewers pick as best film at the junior awards?"
+    assert isinstance(_verdict(question, "Moonfall [1].", AWARDS), SupportedClaim)
+    for claim in ("Greyhaven [1].", f"{CRITICS} [1]."):
+        dropped = _verdict(question, claim, AWARDS)
+        assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
+
+
+CHALLENGE = ("Harlow, held on remand at the time, brought a legal challenge in 2004 in which he sought "
+             "£7,000. Lawyers for the government declined to comment.")
+
+
+def test_the_closest_sentence_with_the_passages_only_answer_of_the_kind_answers_reworded() -> None:
+    question = "How much did the jailed burglar originally ask for?"
+    kept = _verdict(question, "£7,000 [1].", f"{CHALLENGE} The appeal court will rule next spring.")
+    assert isinstance(kept, SupportedClaim)
+    rival = _verdict(question, "£7,000 [1].", f"{CHALLENGE} The court awarded him £2,500 last spring.")
+    assert isinstance(rival, DroppedClaim) and rival.reason == "off_question"
+    assert isinstance(_verdict(question, "£7,000 [1].", CHALLENGE), DroppedClaim)  # two sentences: no choice
