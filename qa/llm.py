@@ -19,6 +19,7 @@ import msgspec
 from embeddings.encoder import Encoder
 from qa import metrics
 from qa.answer import renumbered
+from qa.claim_text import parse_claim
 from qa.conflicts import hold_lone_values
 from qa.errors import (
     BackendError,
@@ -124,12 +125,13 @@ class LLMGenerator:
                 yield event
             return
         full, evidence = evidence, shown(evidence, reading)
-        book = CitationBook(evidence)
+        against = checked(full, evidence)
+        book = CitationBook(against)
         parts: list[str] = []
         dropped: list[DroppedClaim] = []
         reply = self.last_reply = _Reply()
         try:
-            async for verdict in self._verdicts(question, evidence, reply):
+            async for verdict in self._verdicts(question, evidence, against, reply):
                 if isinstance(verdict, DroppedClaim):
                     dropped.append(verdict)
                     continue
@@ -211,24 +213,34 @@ class LLMGenerator:
         yield StreamEvent(event="done", data=answer)
 
     async def _verdicts(
-        self, question: str, evidence: Evidence, reply: _Reply
+        self, question: str, read: Evidence, against: Evidence, reply: _Reply
     ) -> AsyncIterator[SupportedClaim | DroppedClaim]:
-        """A verdict on each sentence of the backend's answer as soon as the sentence is complete."""
-        verifier = ClaimVerifier(evidence, self._encoder)
+        """A verdict on each sentence of the backend's answer as soon as the sentence is complete:
+        the model reads ``read``; its claims are checked ``against`` (the passages read first)."""
+        verifier = ClaimVerifier(against, self._encoder)
+
+        def check(sentence: str) -> SupportedClaim | DroppedClaim:
+            text, cited = parse_claim(sentence)
+            if cited and not any(1 <= n <= len(read.passages) for n in cited):
+                # a number past the passages it read (a small model shown one passage cites "[2]"):
+                # mis-cited, so sought in every passage, as an unmarked sentence is
+                return verifier.check(text)
+            return verifier.check(sentence)
+
         buffer = ""
         reply.text = ""
-        async for piece in self._backend_text(question, evidence, reply):
+        async for piece in self._backend_text(question, read, reply):
             buffer += piece
             reply.text += piece
             sentences, buffer = split_sentences(buffer, final=False)
             for sentence in sentences:
-                yield await anyio.to_thread.run_sync(verifier.check, sentence)
+                yield await anyio.to_thread.run_sync(check, sentence)
         sentences, _ = split_sentences(buffer, final=True)
         for n, sentence in enumerate(sentences, start=1):
             if reply.cut_off and n == len(sentences):
                 yield DroppedClaim(text=sentence, reason="cut_off")
             else:
-                yield await anyio.to_thread.run_sync(verifier.check, sentence)
+                yield await anyio.to_thread.run_sync(check, sentence)
 
     async def _backend_text(
         self, question: str, evidence: Evidence, reply: _Reply
@@ -337,7 +349,18 @@ def shown(evidence: Evidence, reading: Answer) -> Evidence:
     to a question it has nothing to do with."""
     cited = [n for c in reading.citations for n, p in enumerate(evidence.passages)
              if p.doc_id == c.doc_id and p.start <= c.start < p.end]
-    order = list(dict.fromkeys([*cited, 0]))[:LLM_PASSAGES]
+    return _reordered(evidence, list(dict.fromkeys([*cited, 0]))[:LLM_PASSAGES])
+
+
+def checked(evidence: Evidence, read: Evidence) -> Evidence:
+    """All the retrieved evidence, the passages the model read first (numbered as it read them):
+    a claim is sought in the others too, as a mis-cited one is in the passages read."""
+    first = [evidence.passages.index(p) for p in read.passages]
+    return _reordered(evidence, list(dict.fromkeys([*first, *range(len(evidence.passages))])))
+
+
+def _reordered(evidence: Evidence, order: list[int]) -> Evidence:
+    """``evidence`` with the passages ``order`` lists, in that order (sentences renumbered)."""
     if order == list(range(len(evidence.passages))):
         return evidence
     new = {old: n for n, old in enumerate(order)}

@@ -207,12 +207,29 @@ def test_a_sentence_the_model_left_unmarked_is_cited_where_a_passage_supports_it
     assert TROOPS in answer.citations[0].quote
 
 
+def test_a_citation_past_the_passages_read_is_sought_in_every_passage(evidence, text_of) -> None:
+    read = shown(evidence, _reading(evidence)).passages
+    assert not any(SERVAL in p.text for p in read)  # retrieved, but not among those the model read
+    assert any(SERVAL in p.text for p in evidence.passages)
+    missing = len(read) + 1
+    answer = _ask(_replying(
+        f"France has sent 2,000 troops to Mali [{missing}]. ",  # mis-cited: found where it stands
+        f"France has mobilised 2,300 troops for Operation Serval [{missing + 3}]. ",
+        f"Germany has sent 2,000 troops to Mali [{missing}].",  # no passage says it
+    ), evidence)
+    assert answer.mode == "llm" and answer.fallback_reason is None
+    _assert_sound(answer, text_of)
+    assert answer.answer == ("France has sent 2,000 troops to Mali [1]. "
+                             "France has mobilised 2,300 troops for Operation Serval [2].")
+    assert TROOPS in answer.citations[0].quote and SERVAL in answer.citations[1].quote
+
+
 def test_citations_to_missing_passages_never_reach_the_answer(evidence, text_of) -> None:
     missing = len(evidence.passages) + 3
     before = _count("qa_llm_fallbacks_total", reason="unsupported_claims")
     answer = _ask(_replying(
-        f"France has sent 2,000 troops to Mali [{missing}]. "
-        f"Over 2,000 French troops are now in Mali [{missing + 1}]."
+        f"Germany has sent 2,000 troops to Mali [{missing}]. "
+        f"Over 9,000 French troops are now in Mali [{missing + 1}]."
     ), evidence)
     assert answer.mode == "extractive" and answer.fallback_reason == "unsupported_claims"
     _assert_sound(answer, text_of)
