@@ -273,3 +273,61 @@ def asks_negated(question: str) -> bool:
     """True when what the question asks is negated ("what is never involved"); "without" only says in
     what circumstances ("sold without a licence"), which a source may say in other words."""
     return any(m.group(0).lower() != "without" for m in _NEGATION.finditer(question))
+
+
+# small words that join a word to its neighbour ("head of", "sold to"); articles are skipped
+_LINKS = frozenset({"of", "to", "in", "at", "for", "on", "with", "by", "from", "into"})
+_ARTICLES = frozenset({"the", "a", "an"})
+_TOKEN = re.compile(r"[\w'’-]+")
+
+
+def _tokens(text: str) -> list[str]:
+    """Words as written, possessives cut ("Kim's" -> "Kim"), articles left out."""
+    found = (re.sub(r"['’]s?$", "", t) for t in _TOKEN.findall(text))
+    return [t for t in found if t and t.lower() not in _ARTICLES]
+
+
+def _term(token: str) -> str:
+    terms = content_terms(token)
+    return terms[-1] if terms else ""
+
+
+def _beside(tokens: list[str], at: int, step: int) -> tuple[tuple[str, ...], int]:
+    """The link words from ``at`` in direction ``step`` and where the next other word is (-1: none)."""
+    links: list[str] = []
+    at += step
+    while 0 <= at < len(tokens) and tokens[at].lower() in _LINKS:
+        links.append(tokens[at].lower())
+        at += step
+    return tuple(links), at if 0 <= at < len(tokens) else -1
+
+
+def _same_word(one: str, other: str) -> bool:
+    """True when two words may be forms of one: "lose" and "loss" (they begin alike)."""
+    return one[:3].lower() == other[:3].lower()
+
+
+def slot_taken(question: str, sentence: str) -> bool:
+    """True when ``sentence`` leaves out a word the question joins to a neighbour by a small word
+    and joins another word to that neighbour the same way: "head of sales" for "head of marketing",
+    "sold to a rival" for "sold to Acme" (a title, "Mr", or a word the question says, is no other)."""
+    asked, said = _tokens(question)[1:], _tokens(sentence)
+    stated = {_term(t) for t in said}
+    terms = set(content_terms(question))
+    for i, word in enumerate(asked):
+        if not (own := _term(word)) or own in stated:
+            continue
+        for step in (-1, 1):
+            links, j = _beside(asked, i, step)
+            # side by side, words are often said in other forms ("Acme's boss", "the boss of Acme")
+            if not links or j < 0 or not (neighbour := _term(asked[j])) or neighbour not in stated:
+                continue
+            for k, token in enumerate(said):
+                if _term(token) != neighbour:
+                    continue
+                around, m = _beside(said, k, -step)
+                rival = said[m] if m >= 0 and around == links[::-1] else ""
+                if (_term(rival) and _term(rival) not in terms and rival not in TITLES
+                        and not _same_word(rival, word)):
+                    return True
+    return False
