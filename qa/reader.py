@@ -308,19 +308,26 @@ def _same_word(one: str, other: str) -> bool:
 
 
 def slot_taken(question: str, sentence: str) -> bool:
-    """True when ``sentence`` leaves out a word the question joins to a neighbour by a small word
-    and joins another word to that neighbour the same way: "head of sales" for "head of marketing",
-    "sold to a rival" for "sold to Acme" (a title, "Mr", or a word the question says, is no other)."""
+    """True when ``sentence`` leaves out a word of the question and gives its place to another: the
+    object of the same word and small word ("head of sales" for "head of marketing", "sold to a
+    rival" for "sold to Acme"), or, for a name, the place beside the same word ("Jones announced" for
+    "Smith announce"). A title ("Mr"), a figure or a word the question says takes no place."""
     asked, said = _tokens(question)[1:], _tokens(sentence)
     stated = {_term(t) for t in said}
     terms = set(content_terms(question))
     for i, word in enumerate(asked):
         if not (own := _term(word)) or own in stated:
             continue
+        named = word[:1].isupper()
         for step in (-1, 1):
             links, j = _beside(asked, i, step)
-            # side by side, words are often said in other forms ("Acme's boss", "the boss of Acme")
-            if not links or j < 0 or not (neighbour := _term(asked[j])) or neighbour not in stated:
+            if j < 0 or not (neighbour := _term(asked[j])) or neighbour not in stated:
+                continue
+            # words side by side are often said in other forms ("Acme's boss", "the boss of Acme"),
+            # a head noun in other words ("the notion of"), and "to" leads to verbs ("plan to borrow")
+            if links and (step > 0 or ("to" in links and not named)):
+                continue
+            if not links and not (named and asked[j][:1].islower()):
                 continue
             for k, token in enumerate(said):
                 if _term(token) != neighbour:
@@ -328,6 +335,7 @@ def slot_taken(question: str, sentence: str) -> bool:
                 around, m = _beside(said, k, -step)
                 rival = said[m] if m >= 0 and around == links[::-1] else ""
                 if (_term(rival) and _term(rival) not in terms and rival not in TITLES
-                        and not _same_word(rival, word)):
+                        and not re.search(r"\d", rival) and not _same_word(rival, word)
+                        and (links or rival[:1].isupper())):
                     return True
     return False
