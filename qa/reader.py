@@ -310,7 +310,8 @@ def _same_word(one: str, other: str) -> bool:
 def slot_taken(question: str, sentence: str) -> bool:
     """True when ``sentence`` leaves out a word of the question and gives its place to another: the
     object of the same word and small word ("head of sales" for "head of marketing", "sold to a
-    rival" for "sold to Acme"), or, for a name, the place beside the same word ("Jones announced" for
+    rival" for "sold to Acme"), the word joined so to the same name ("mayor of Quilltown" for
+    "sheriff of Quilltown"), or, for a name, the place beside the same word ("Jones announced" for
     "Smith announce"). A title ("Mr"), a figure or a word the question says takes no place."""
     asked, said = _tokens(question)[1:], _tokens(sentence)
     stated = {_term(t) for t in said}
@@ -324,8 +325,9 @@ def slot_taken(question: str, sentence: str) -> bool:
             if j < 0 or not (neighbour := _term(asked[j])) or neighbour not in stated:
                 continue
             # words side by side are often said in other forms ("Acme's boss", "the boss of Acme"),
-            # a head noun in other words ("the notion of"), and "to" leads to verbs ("plan to borrow")
-            if links and (step > 0 or ("to" in links and not named)):
+            # a head noun in other words ("the notion of" a thing, though not of a name), and "to"
+            # leads to verbs ("plan to borrow")
+            if links and ((step > 0 and not asked[j][:1].isupper()) or ("to" in links and not named)):
                 continue
             if not links and not (named and asked[j][:1].islower()):
                 continue

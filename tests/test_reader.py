@@ -489,6 +489,9 @@ def test_a_word_the_question_joins_to_a_neighbour_is_not_answered_by_another_in_
     sold = "The mill was sold to a consortium for $8m."
     assert slot_taken("How much was the mill sold to Quillco for?", sold)
     assert not slot_taken("How much was the mill sold for?", sold)
+    # a word joined to a name ("sheriff of Quilltown"), not to a common noun ("idea of a number")
+    assert slot_taken("Who is the sheriff of Quilltown?", "The mayor of Quilltown, Ann Lee, said so.")
+    assert not slot_taken("What is the idea of a number replaced by?", "The notion of number is replaced.")
     # a name's place beside a common word is taken by another name, not by a title or another form
     assert slot_taken("Where did Ann Lee announce her exit?", "Mr Bolt announced his exit in Quilltown.")
     assert not slot_taken("Where did Bolt announce his exit?", "Mr Bolt announced his exit in Quilltown.")
