@@ -322,7 +322,12 @@ def slot_taken(question: str, sentence: str) -> bool:
         named = word[:1].isupper()
         for step in (-1, 1):
             links, j = _beside(asked, i, step)
-            if j < 0 or not (neighbour := _term(asked[j])) or neighbour not in stated:
+            if j < 0 or not (neighbour := _term(asked[j])):
+                continue
+            # a name's neighbour may be said in another form ("lose to Acme", "loss to Acme")
+            beside = [k for k, t in enumerate(said) if _term(t) == neighbour
+                      or (named and _term(t) and _same_word(t, asked[j]))]
+            if not beside:
                 continue
             # words side by side are often said in other forms ("Acme's boss", "the boss of Acme"),
             # a head noun in other words ("the notion of" a thing, though not of a name), and "to"
@@ -331,9 +336,7 @@ def slot_taken(question: str, sentence: str) -> bool:
                 continue
             if not links and not (named and asked[j][:1].islower()):
                 continue
-            for k, token in enumerate(said):
-                if _term(token) != neighbour:
-                    continue
+            for k in beside:
                 around, m = _beside(said, k, -step)
                 rival = said[m] if m >= 0 and around == links[::-1] else ""
                 if (_term(rival) and _term(rival) not in terms and rival not in TITLES
