@@ -313,7 +313,7 @@ def slot_taken(question: str, sentence: str) -> bool:
     rival" for "sold to Acme"), the word joined so to the same name ("mayor of Quilltown" for
     "sheriff of Quilltown"), or, for a name, the place beside the same word ("Jones announced" for
     "Smith announce"). A title ("Mr"), a figure or a word the question says takes no place."""
-    asked, said = _tokens(question)[1:], _tokens(sentence)
+    asked, said = _tokens(visible(question))[1:], _tokens(visible(sentence))
     stated = {_term(t) for t in said}
     terms = set(content_terms(question))
     for i, word in enumerate(asked):

@@ -496,6 +496,9 @@ def test_a_word_the_question_joins_to_a_neighbour_is_not_answered_by_another_in_
     assert slot_taken("Where did Ann Lee announce her exit?", "Mr Bolt announced his exit in Quilltown.")
     assert not slot_taken("Where did Bolt announce his exit?", "Mr Bolt announced his exit in Quilltown.")
     assert not slot_taken("By what score did Acme lose to Quillco?", "Acme's 12-9 loss to Quillco hurt.")
+    # invisible format characters split no word into a rival
+    hidden = "The Quill\u200bmere harbour au\u200cthority re\u200dcorded 412 ves\u2060sels in March."
+    assert not slot_taken("How many vessels did the Quillmere harbour authority record in March?", hidden)
     # a name's neighbour said in another form still marks its place
     assert slot_taken("By what score did Acme lose to Quillco?", "Acme's 12-9 loss to Bolton hurt.")
     question, evidence = _evidence(
