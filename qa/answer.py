@@ -36,6 +36,7 @@ from qa.reader import (
     name_phrases,
     named_terms,
     negated,
+    slot_taken,
     unreal,
 )
 from qa.records import Answer, Citation, Evidence, ScoredSentence, StreamEvent
@@ -371,6 +372,9 @@ class ExtractiveGenerator:
             # figure of something else (a paraphrase, sharing few words, can't be judged this way)
             return abstain(question.text, "extractive")
         if NUMBER in needs and _of_another(relevant[0], windows, question):
+            return abstain(question.text, "extractive")
+        if slot_taken(question.text, relevant[0].sentence.text):
+            # the answer's sentence says it of another: "head of sales" for "head of marketing"
             return abstain(question.text, "extractive")
         chosen = [relevant[0]]
         covered = _satisfied(chosen[0], question)

@@ -273,3 +273,74 @@ def asks_negated(question: str) -> bool:
     """True when what the question asks is negated ("what is never involved"); "without" only says in
     what circumstances ("sold without a licence"), which a source may say in other words."""
     return any(m.group(0).lower() != "without" for m in _NEGATION.finditer(question))
+
+
+# small words that join a word to its neighbour ("head of", "sold to"); articles are skipped
+_LINKS = frozenset({"of", "to", "in", "at", "for", "on", "with", "by", "from", "into"})
+_ARTICLES = frozenset({"the", "a", "an"})
+_TOKEN = re.compile(r"[\w'’-]+")
+
+
+def _tokens(text: str) -> list[str]:
+    """Words as written, possessives cut ("Kim's" -> "Kim"), articles left out."""
+    found = (re.sub(r"['’]s?$", "", t) for t in _TOKEN.findall(text))
+    return [t for t in found if t and t.lower() not in _ARTICLES]
+
+
+def _term(token: str) -> str:
+    terms = content_terms(token)
+    return terms[-1] if terms else ""
+
+
+def _beside(tokens: list[str], at: int, step: int) -> tuple[tuple[str, ...], int]:
+    """The link words from ``at`` in direction ``step`` and where the next other word is (-1: none)."""
+    links: list[str] = []
+    at += step
+    while 0 <= at < len(tokens) and tokens[at].lower() in _LINKS:
+        links.append(tokens[at].lower())
+        at += step
+    return tuple(links), at if 0 <= at < len(tokens) else -1
+
+
+def _same_word(one: str, other: str) -> bool:
+    """True when two words may be forms of one: "lose" and "loss" (they begin alike)."""
+    return one[:3].lower() == other[:3].lower()
+
+
+def slot_taken(question: str, sentence: str) -> bool:
+    """True when ``sentence`` leaves out a word of the question and gives its place to another: the
+    object of the same word and small word ("head of sales" for "head of marketing", "sold to a
+    rival" for "sold to Acme"), the word joined so to the same name ("mayor of Quilltown" for
+    "sheriff of Quilltown"), or, for a name, the place beside the same word ("Jones announced" for
+    "Smith announce"). A title ("Mr"), a figure or a word the question says takes no place."""
+    asked, said = _tokens(visible(question))[1:], _tokens(visible(sentence))
+    stated = {_term(t) for t in said}
+    terms = set(content_terms(question))
+    for i, word in enumerate(asked):
+        if not (own := _term(word)) or own in stated:
+            continue
+        named = word[:1].isupper()
+        for step in (-1, 1):
+            links, j = _beside(asked, i, step)
+            if j < 0 or not (neighbour := _term(asked[j])):
+                continue
+            # a name's neighbour may be said in another form ("lose to Acme", "loss to Acme")
+            beside = [k for k, t in enumerate(said) if _term(t) == neighbour
+                      or (named and _term(t) and _same_word(t, asked[j]))]
+            if not beside:
+                continue
+            # words side by side are often said in other forms ("Acme's boss", "the boss of Acme"),
+            # a head noun in other words ("the notion of" a thing, though not of a name), and "to"
+            # leads to verbs ("plan to borrow")
+            if links and ((step > 0 and not asked[j][:1].isupper()) or ("to" in links and not named)):
+                continue
+            if not links and not (named and asked[j][:1].islower()):
+                continue
+            for k in beside:
+                around, m = _beside(said, k, -step)
+                rival = said[m] if m >= 0 and around == links[::-1] else ""
+                if (_term(rival) and _term(rival) not in terms and rival not in TITLES
+                        and not re.search(r"\d", rival) and not _same_word(rival, word)
+                        and (links or rival[:1].isupper())):
+                    return True
+    return False

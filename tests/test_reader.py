@@ -7,7 +7,16 @@ import msgspec
 from embeddings.records import Entity, Sentence
 from qa.answer import ExtractiveGenerator, _needs, short_answer, values
 from qa.question import AGENT, DATE, NAME, NUMBER, PERSON, PLACE, one_name_each, parse_question
-from qa.reader import anchors_of, asks_negated, asks_past, circumstance_terms, matched, negated, unreal
+from qa.reader import (
+    anchors_of,
+    asks_negated,
+    asks_past,
+    circumstance_terms,
+    matched,
+    negated,
+    slot_taken,
+    unreal,
+)
 from qa.records import Evidence, Passage, Question, ScoredSentence
 from qa.retrieve import with_each
 from qa.text import content_terms
@@ -471,3 +480,30 @@ def test_how_old_is_answered_by_the_age_a_sentence_next_to_the_name_calls_its_su
     answer = ExtractiveGenerator().answer(question, evidence)
     assert not answer.abstained
     assert "31-year-old" in answer.answer
+
+
+def test_a_word_the_question_joins_to_a_neighbour_is_not_answered_by_another_in_its_place() -> None:
+    said = "Acme's head of research Ann Lee said the drug was safe."
+    assert slot_taken("Who is Acme's head of marketing?", said)
+    assert not slot_taken("Who is Acme's head of research?", said)
+    sold = "The mill was sold to a consortium for $8m."
+    assert slot_taken("How much was the mill sold to Quillco for?", sold)
+    assert not slot_taken("How much was the mill sold for?", sold)
+    # a word joined to a name ("sheriff of Quilltown"), not to a common noun ("idea of a number")
+    assert slot_taken("Who is the sheriff of Quilltown?", "The mayor of Quilltown, Ann Lee, said so.")
+    assert not slot_taken("What is the idea of a number replaced by?", "The notion of number is replaced.")
+    # a name's place beside a common word is taken by another name, not by a title or another form
+    assert slot_taken("Where did Ann Lee announce her exit?", "Mr Bolt announced his exit in Quilltown.")
+    assert not slot_taken("Where did Bolt announce his exit?", "Mr Bolt announced his exit in Quilltown.")
+    assert not slot_taken("By what score did Acme lose to Quillco?", "Acme's 12-9 loss to Quillco hurt.")
+    # invisible format characters split no word into a rival
+    hidden = "The Quill\u200bmere harbour au\u200cthority re\u200dcorded 412 ves\u2060sels in March."
+    assert not slot_taken("How many vessels did the Quillmere harbour authority record in March?", hidden)
+    # a name's neighbour said in another form still marks its place
+    assert slot_taken("By what score did Acme lose to Quillco?", "Acme's 12-9 loss to Bolton hurt.")
+    question, evidence = _evidence(
+        "Who is Acme's head of marketing?",
+        ("Acme's head of research Ann Lee said the drug was safe.", 0.6, _entities(
+            "Acme's head of research Ann Lee said the drug was safe.", ("Ann Lee", "PERSON"))),
+    )
+    assert ExtractiveGenerator().answer(question, evidence).abstained
