@@ -11,7 +11,7 @@ from eval.metrics import percentile
 from qa.records import Answer
 from qa.service import QAService
 
-QUESTIONS = 6  # each takes 10-20 s with the bundled 1.5B model on two free cores
+QUESTIONS = 6  # each takes a few seconds with the bundled 1.5B model on two free cores
 
 
 async def _timed(service: QAService, question: str) -> tuple[float | None, float, Answer | None]:
