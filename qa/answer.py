@@ -291,7 +291,9 @@ def _aged(question: Question, ranked: list[ScoredSentence], windows: Windows) ->
     """For "how old is X": a sentence that calls its subject by age ("The 47-year-old, who ...") next
     to one naming X, though it shares no word with the question."""
     names = anchors_of(question.text).names
-    return [s for s in ranked if _BY_AGE.match(s.sentence.text) and names
+    if not names:
+        return []
+    return [s for s in ranked if _BY_AGE.match(s.sentence.text)
             and all(mentions(set(content_terms(windows.text(s))), n) for n in names)]
 
 

@@ -273,11 +273,15 @@ class ClaimVerifier:
             return (None,)  # reworded, but the passage's closest sentence, and its only answer of the kind
         return carriers
 
+    def _closeness(self, question: Asked, candidates: list[Sentence]) -> np.ndarray:
+        """Each candidate's cosine to the question."""
+        vectors = self._embed([question.text, *(c.text for c in candidates)])
+        return np.stack(vectors[1:]) @ vectors[0]
+
     def _sole(self, claim: _Claim, question: Asked, candidates: list[Sentence], i: int) -> bool:
         """True when sentence ``i`` is the closest of its passage to the question and no other
         sentence of the passage holds an answer of the kind asked."""
-        vectors = self._embed([question.text, *(c.text for c in candidates)])
-        similarity = np.stack(vectors[1:]) @ vectors[0]
+        similarity = self._closeness(question, candidates)
         # closest of one or two sentences says little: the passage must offer a choice
         return len(candidates) >= SOLE_AMONG and int(np.argmax(similarity)) == i and not any(
             _rival(question, claim, c) for j, c in enumerate(candidates) if j != i)
@@ -294,8 +298,7 @@ class ClaimVerifier:
     def _outranked(self, claim: _Claim, question: Asked, candidates: list[Sentence], i: int) -> bool:
         """True when another sentence of the passage, far closer to the question than this one,
         holds an answer of its own of the kind asked."""
-        vectors = self._embed([question.text, *(c.text for c in candidates)])
-        similarity = np.stack(vectors[1:]) @ vectors[0]
+        similarity = self._closeness(question, candidates)
         # a sentence that states every key term of the question is outranked by none that states fewer
         carried = [len(question.key & set(content_terms(c.text))) for c in candidates]
         complete = carried[i] == len(question.key)
