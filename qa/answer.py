@@ -363,7 +363,8 @@ class ExtractiveGenerator:
             # "what is never involved": a sentence that negates nothing says what is, not what is not
             relevant = [s for s in relevant if negated(s.sentence.text)]
         # a sentence that misses the question's premise by one detail does not answer it
-        relevant = [s for s in relevant if not near_miss(question.text, s.sentence.text)]
+        if relevant and near_miss(question.text, relevant[0].sentence.text):
+            return abstain(question.text, "extractive")
         if hint:
             relevant = hinted(relevant, hint, question)
         needs = _needs(question)

@@ -60,14 +60,16 @@ def _stems(text: str) -> list[str]:
 @lru_cache(maxsize=8192)
 def _denied(text: str, verbal: bool = False) -> frozenset[str]:
     """The stems of the words each negation of ``text`` denies ("was never rebranded": "rebrand");
-    ``verbal``: only a negated verb's ("did not win", not "love, not war")."""
+    ``verbal``: only a negated verb's ("did not win", not "love, not war" nor "no court")."""
     denied: set[str] = set()
     for m in _NEGATION.finditer(text):
         rest = text[m.end():]
         if _NOT_DENIAL.match(rest):
             continue
         before = text[:m.start()].split()[-1:]
-        if verbal and m.group(0).lower() == "not" and not (before and before[0].lower() in _VERBAL):
+        said = m.group(0).lower()
+        if verbal and (not said.endswith(("t", "never"))  # "no", "none", "nor" deny a noun
+                       or (said == "not" and not (before and before[0].lower() in _VERBAL))):
             continue
         after = [w for w in _WORD.findall(rest.lower())[:SCOPE + 4] if w not in _AUXILIARY]
         denied |= {t for w in after[:SCOPE] for t in content_terms(w)}

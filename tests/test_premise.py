@@ -19,6 +19,9 @@ def test_a_negation_on_another_word_or_on_the_asked_one_misses() -> None:
     assert not near_miss("Did Acme attend the Quilltown fair?", "Acme did not attend the Quilltown fair.")
     assert not near_miss("What did Acme call its campaign against litter?",
                          "Acme called its campaign against litter 'Bins not litter'.")
+    # "no" denies a noun, the way a clause aside does ("no court ruling"), not what is asked
+    assert not near_miss("How many couples go to court each year?",
+                         "Some 900 couples go to court each year, though most get no court ruling.")
     # a question denying nothing it names ("that others don't") leaves the sentence to its words
     assert not near_miss("What right do mayors have that clerks don't?",
                          "Mayors, not clerks, have the right to veto.")
@@ -85,3 +88,10 @@ def test_the_reader_refuses_a_sentence_that_near_misses_the_question() -> None:
                                    "Ann Lee was the popular mayor of Quilltown.")
     answer = ExtractiveGenerator().answer(question, evidence)  # type: ignore[arg-type]
     assert not answer.abstained and "Ann Lee" in answer.answer
+
+
+def test_a_near_miss_best_sentence_is_not_replaced_by_a_weaker_one() -> None:
+    question, evidence = _evidence("Who was the least popular mayor of Quilltown?",
+                                   "Ann Lee was the most popular mayor of Quilltown.",
+                                   "Bo Kay was a mayor of Quilltown too.")
+    assert ExtractiveGenerator().answer(question, evidence).abstained  # type: ignore[arg-type]
