@@ -46,10 +46,11 @@ def near_miss(question: str, sentence: str) -> bool:
     """True when ``sentence`` misses the question's premise by one detail: it negates another word
     than the question does, states the prefixed opposite of a question's word, gives another degree
     of the question's superlative, has no count of the time unit the question asks for, or dates
-    what it says to another year than the question's ("as of 2009" for "as of 2011")."""
+    what it says to another year than the question's ("as of 2009" for "as of 2011"), or puts the
+    question's subject where its answer goes ("renamed as Acme" for "what was Acme renamed as")."""
     return (_negation_moved(question, sentence) or _opposite(question, sentence)
             or _degree_changed(question, sentence) or _uncounted(question, sentence)
-            or _year_moved(question, sentence))
+            or _year_moved(question, sentence) or _roles_swapped(question, sentence))
 
 
 def _stems(text: str) -> list[str]:
@@ -181,3 +182,22 @@ def _year_moved(question: str, sentence: str) -> bool:
     asked = [(m.group(1).lower(), m.group(2)) for m in _DATED.finditer(question) if m.group(2) not in years]
     said = {(m.group(1).lower(), m.group(2)) for m in _DATED.finditer(sentence)}
     return any(p == q and y != z for p, y in asked for q, z in said)
+
+
+_ENDS_ON = re.compile(r"([a-z][\w-]*)\s+(as|to|by|from|into|with|for)\s*\?*\s*$", re.IGNORECASE)
+_CAPITALISED = re.compile(r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
+
+
+def _roles_swapped(question: str, sentence: str) -> bool:
+    """The question asks what its subject was done to ("what was Acme renamed as?") and the sentence
+    gives the subject itself in that place ("Bolt was renamed as Acme"): the roles are the other way."""
+    ends = _ENDS_ON.search(question)
+    if not ends:
+        return False
+    verb, link = ends.group(1).lower().replace("-", ""), ends.group(2).lower()
+    names = {n for n in _CAPITALISED.findall(question.split(maxsplit=1)[-1]) if len(n) > 1}
+    flat = sentence.replace("-", "")
+    for m in re.finditer(rf"\b(\w+)\s+{link}\s+['‘\"“]?([A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)", flat):
+        if _stems(m.group(1)) == _stems(verb) and m.group(2).rstrip("'’") in names:
+            return True
+    return False

@@ -95,3 +95,11 @@ def test_a_near_miss_best_sentence_is_not_replaced_by_a_weaker_one() -> None:
                                    "Ann Lee was the most popular mayor of Quilltown.",
                                    "Bo Kay was a mayor of Quilltown too.")
     assert ExtractiveGenerator().answer(question, evidence).abstained  # type: ignore[arg-type]
+
+
+def test_the_question_s_subject_in_the_answer_s_place_misses() -> None:
+    question = "What was Quill FM later renamed as?"
+    assert near_miss(question, "Acme Radio was later re-named as 'Quill FM' in 2011.")
+    assert not near_miss(question, "Quill FM was later renamed as Acme Radio in 2011.")
+    assert near_miss("Who was Acme sold to?", "Bolt Ltd was sold to Acme in 2001.")
+    assert not near_miss("Who was Acme sold to?", "Acme was sold to Bolt Ltd in 2001.")
