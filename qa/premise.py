@@ -171,16 +171,22 @@ def _uncounted(question: str, sentence: str) -> bool:
 
 _YEAR = r"(?:1\d{3}|20\d{2})"
 _DATED = re.compile(
-    rf"\b(in|of|since|by|until|before|after|from|during)\s+(?:[A-Z]\w+\s+)?(?:\d{{1,2}},?\s+)?({_YEAR})\b"
+    rf"\b((?i:in|on|of|since|by|until|before|after|from|during))\s+(?:[A-Z]\w+\s+)?(?:\d{{1,2}},?\s+)?({_YEAR})\b"
 )
+
+
+def _when(preposition: str) -> str:
+    """"in", "on" and "during" 1990 all say when; the others say from or until when."""
+    word = preposition.lower()
+    return "in" if word in {"in", "on", "during"} else word
 
 
 def _year_moved(question: str, sentence: str) -> bool:
     """The question dates its fact to a year ("in 2011") that the sentence does not state, and the
     sentence dates its own to another year the same way ("in 2009"): its neighbour's year is no help."""
     years = {m.group(0) for m in re.finditer(rf"\b{_YEAR}\b", sentence)}
-    asked = [(m.group(1).lower(), m.group(2)) for m in _DATED.finditer(question) if m.group(2) not in years]
-    said = {(m.group(1).lower(), m.group(2)) for m in _DATED.finditer(sentence)}
+    asked = [(_when(m.group(1)), m.group(2)) for m in _DATED.finditer(question) if m.group(2) not in years]
+    said = {(_when(m.group(1)), m.group(2)) for m in _DATED.finditer(sentence)}
     return any(p == q and y != z for p, y in asked for q, z in said)
 
 

@@ -61,6 +61,9 @@ def test_a_fact_dated_to_another_year_the_same_way_misses() -> None:
     assert near_miss(question, "Quilltown had a 4.1% jobless rate as of April 2009.")
     assert not near_miss(question, "Quilltown had a 4.1% jobless rate as of 2011.")
     assert not near_miss(question, "Quilltown, founded in 1820, had a 4.1% jobless rate.")
+    # "in", "on" and "during" a year all say when
+    assert near_miss("Which town was formed when Quill merged with Acme in 1967?",
+                     "On October 1, 1968, Quill merged with Acme to form Quillacme.")
 
 
 def _evidence(question_text: str, *texts: str) -> tuple[object, Evidence]:
