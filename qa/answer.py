@@ -13,6 +13,7 @@ from embeddings.records import DateMention, Entity, Sentence
 from qa.claim_text import numbers
 from qa.counted import HEAD_REACH, counts_group
 from qa.generator import answer_events
+from qa.premise import near_miss
 from qa.question import (
     AGENT,
     DATE,
@@ -361,6 +362,9 @@ class ExtractiveGenerator:
         if asks_negated(question.text):
             # "what is never involved": a sentence that negates nothing says what is, not what is not
             relevant = [s for s in relevant if negated(s.sentence.text)]
+        # a sentence that misses the question's premise by one detail does not answer it
+        if relevant and near_miss(question.text, relevant[0].sentence.text):
+            return abstain(question.text, "extractive")
         if hint:
             relevant = hinted(relevant, hint, question)
         needs = _needs(question)

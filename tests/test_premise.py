@@ -1,0 +1,108 @@
+"""A sentence that misses the question's premise by one detail does not answer it."""
+
+from __future__ import annotations
+
+from embeddings.records import Entity, Sentence
+from qa.answer import ExtractiveGenerator
+from qa.premise import near_miss
+from qa.question import parse_question
+from qa.records import Evidence, Passage, ScoredSentence
+
+
+def test_a_negation_on_another_word_or_on_the_asked_one_misses() -> None:
+    question = "Which bridge in Quilltown was never repainted?"
+    assert near_miss(question, "The Acme bridge in Quilltown was never rebuilt, only repainted.")
+    assert not near_miss(question, "The Acme bridge in Quilltown was never repainted.")
+    assert near_miss("Who attended the Quilltown fair?", "Acme did not attend the Quilltown fair.")
+    assert not near_miss("Who attended the Quilltown fair?", "Acme attended the Quilltown fair.")
+    # a yes-no question is answered either way; a "not" between nouns negates no verb
+    assert not near_miss("Did Acme attend the Quilltown fair?", "Acme did not attend the Quilltown fair.")
+    assert not near_miss("What did Acme call its campaign against litter?",
+                         "Acme called its campaign against litter 'Bins not litter'.")
+    # "no" denies a noun, the way a clause aside does ("no court ruling"), not what is asked
+    assert not near_miss("How many couples go to court each year?",
+                         "Some 900 couples go to court each year, though most get no court ruling.")
+    # a question denying nothing it names ("that others don't") leaves the sentence to its words
+    assert not near_miss("What right do mayors have that clerks don't?",
+                         "Mayors, not clerks, have the right to veto.")
+
+
+def test_the_prefixed_opposite_of_a_question_s_word_misses() -> None:
+    assert near_miss("Which mayor of Quilltown was unpopular?", "The mayor of Quilltown was popular.")
+    assert near_miss("Which mayor of Quilltown was popular?", "The mayor of Quilltown was unpopular.")
+    assert near_miss("What does disconnecting the Acme boxes let them do?",
+                     "Connecting the Acme boxes lets them share files.")
+    assert near_miss("Which league was Acme included in?", "Acme was excluded from the Quill league.")
+    assert not near_miss("Which mayor of Quilltown was popular?", "The mayor of Quilltown was popular.")
+    # "in-" of a word that is no adjective is no negation ("income" is no "come")
+    assert not near_miss("What income did Acme report?", "Whatever may come, Acme reported a profit.")
+
+
+def test_another_degree_of_the_question_s_superlative_misses() -> None:
+    question = "What is the largest town in Quill county?"
+    assert near_miss(question, "Acme is the second-largest town in Quill county.")
+    assert near_miss(question, "Acme is larger than any village in Quill county.")
+    assert not near_miss(question, "Acme is the largest town in Quill county.")
+    assert near_miss("What is the second largest town in Quill county?", "Acme is the largest town there.")
+    assert near_miss("Which lake is the lowest in Quill county?", "Acme lake is the highest in Quill county.")
+    assert near_miss("What was the least popular show in 2015?", "Acme was the most popular show in 2015.")
+
+
+def test_how_many_years_needs_a_count_of_years() -> None:
+    question = "How many years did the Quilltown bridge take to build?"
+    assert near_miss(question, "The Quilltown bridge was finished in 1921.")
+    assert near_miss(question, "The Quilltown bridge took 800 days to build.")
+    assert not near_miss(question, "The Quilltown bridge took twelve years to build.")
+    assert not near_miss(question, "Building the Quilltown bridge took a decade and 3 years.")
+
+
+def test_a_fact_dated_to_another_year_the_same_way_misses() -> None:
+    question = "What was the jobless rate in Quilltown as of 2011?"
+    assert near_miss(question, "Quilltown had a 4.1% jobless rate as of April 2009.")
+    assert not near_miss(question, "Quilltown had a 4.1% jobless rate as of 2011.")
+    assert not near_miss(question, "Quilltown, founded in 1820, had a 4.1% jobless rate.")
+    # "in", "on" and "during" a year all say when
+    assert near_miss("Which town was formed when Quill merged with Acme in 1967?",
+                     "On October 1, 1968, Quill merged with Acme to form Quillacme.")
+
+
+def _evidence(question_text: str, *texts: str) -> tuple[object, Evidence]:
+    doc = " ".join(texts)
+    passage = Passage(doc_id="d", title="", source=None, published=None, text=doc, start=0, end=len(doc),
+                      score=1.0)
+    question = parse_question(question_text)
+    scored = []
+    for i, text in enumerate(texts):
+        start = doc.index(text)
+        people = [Entity(text=m, label="PERSON", start=text.index(m), end=text.index(m) + len(m))
+                  for m in ("Ann Lee", "Bo Kay") if m in text]
+        sentence = Sentence(doc_id="d", start=start, end=start + len(text), text=text, entities=tuple(people))
+        scored.append(ScoredSentence(sentence=sentence, passage=0, score=0.9 - 0.1 * i))
+    weights = tuple((t, 1.0) for t in question.terms)
+    return question, Evidence(question=question.text, passages=(passage,), sentences=tuple(scored),
+                              parsed=question, term_weights=weights)
+
+
+def test_the_reader_refuses_a_sentence_that_near_misses_the_question() -> None:
+    question, evidence = _evidence("Who was the unpopular mayor of Quilltown?",
+                                   "Ann Lee was the popular mayor of Quilltown.")
+    assert ExtractiveGenerator().answer(question, evidence).abstained  # type: ignore[arg-type]
+    question, evidence = _evidence("Who was the popular mayor of Quilltown?",
+                                   "Ann Lee was the popular mayor of Quilltown.")
+    answer = ExtractiveGenerator().answer(question, evidence)  # type: ignore[arg-type]
+    assert not answer.abstained and "Ann Lee" in answer.answer
+
+
+def test_a_near_miss_best_sentence_is_not_replaced_by_a_weaker_one() -> None:
+    question, evidence = _evidence("Who was the least popular mayor of Quilltown?",
+                                   "Ann Lee was the most popular mayor of Quilltown.",
+                                   "Bo Kay was a mayor of Quilltown too.")
+    assert ExtractiveGenerator().answer(question, evidence).abstained  # type: ignore[arg-type]
+
+
+def test_the_question_s_subject_in_the_answer_s_place_misses() -> None:
+    question = "What was Quill FM later renamed as?"
+    assert near_miss(question, "Acme Radio was later re-named as 'Quill FM' in 2011.")
+    assert not near_miss(question, "Quill FM was later renamed as Acme Radio in 2011.")
+    assert near_miss("Who was Acme sold to?", "Bolt Ltd was sold to Acme in 2001.")
+    assert not near_miss("Who was Acme sold to?", "Acme was sold to Bolt Ltd in 2001.")
