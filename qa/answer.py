@@ -287,6 +287,16 @@ def _counts_named(s: ScoredSentence, question: Question) -> bool:
     return not names_someone or named <= set(content_terms(s.sentence.text))
 
 
+def _followed_up(best: ScoredSentence, windows: Windows, question: Question) -> ScoredSentence | None:
+    """The sentence right after the best one when that one states the question but gives nothing it
+    asks: a report leads with the fact ("Acme's sales rose in May") and gives its figure, place or name
+    next ("Its figures showed a 3% rise.")."""
+    if best.coverage < STATED or _kinds_given(best, question):
+        return None
+    after = [n for n in windows.neighbours(best, 1) if n.sentence.start > best.sentence.start]
+    return after[0] if after and _satisfied(after[0], question) else None
+
+
 def _aged(question: Question, ranked: list[ScoredSentence], windows: Windows) -> list[ScoredSentence]:
     """For "how old is X": a sentence that calls its subject by age ("The 47-year-old, who ...") next
     to one naming X, though it shares no word with the question."""
@@ -416,6 +426,12 @@ class ExtractiveGenerator:
             ]
             relevant.sort(key=lambda s: (-_kinds_given(s, question), -_named(s, question),
                                          -confidence(s, windows, question)))
+            # when no sentence stating the question as well gives what it asks, the one after the best does
+            follow = _followed_up(ranked[0], windows, question)
+            if (follow is not None and any(follow is s for s in ranked)
+                    and _kinds_given(follow, question) >= _kinds_given(relevant[0], question)
+                    and not any(s.score >= RELEVANT * top and _kinds_given(s, question) for s in relevant)):
+                relevant = [follow, *(s for s in relevant if s is not follow)]
         return relevant
 
     @staticmethod

@@ -507,3 +507,17 @@ def test_a_word_the_question_joins_to_a_neighbour_is_not_answered_by_another_in_
             "Acme's head of research Ann Lee said the drug was safe.", ("Ann Lee", "PERSON"))),
     )
     assert ExtractiveGenerator().answer(question, evidence).abstained
+
+
+def test_the_sentence_after_one_stating_the_question_without_its_figure_gives_the_figure() -> None:
+    lead = "Quillco's sales continued to grow in May, though more slowly than in April."
+    figure = "Its figures showed takings up 3%."
+    rival = "Rival Brinemart said its own sales grew 7% in the year."
+    question, evidence = _evidence("By how much did Quillco's sales grow in May?",
+                                   (lead, 0.7, {}), (figure, 0.25, {"numbers": ("3",)}),
+                                   (rival, 0.5, {"numbers": ("7",)}))
+    stated = tuple(msgspec.structs.replace(s, coverage=0.8 if s.sentence.text == lead else 0.2)
+                   for s in evidence.sentences)
+    answer = ExtractiveGenerator().answer(question, msgspec.structs.replace(evidence, sentences=stated))
+    # the report leads with the fact and gives its figure next; the rival's figure stands nearer "sales grew"
+    assert not answer.abstained and answer.short_answer == "3%"
