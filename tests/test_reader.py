@@ -521,3 +521,20 @@ def test_the_sentence_after_one_stating_the_question_without_its_figure_gives_th
     answer = ExtractiveGenerator().answer(question, msgspec.structs.replace(evidence, sentences=stated))
     # the report leads with the fact and gives its figure next; the rival's figure stands nearer "sales grew"
     assert not answer.abstained and answer.short_answer == "3%"
+
+
+def test_what_x_is_answered_by_the_sentence_saying_which_x() -> None:
+    def answer(question_text: str, *sentences: tuple[str, float, dict[str, object]]) -> str:
+        question, evidence = _evidence(question_text, *sentences)
+        found = ExtractiveGenerator().answer(question, evidence)
+        return "" if found.abstained else found.answer
+
+    ruled_out = ("Ann Lee has been ruled out of Saturday's match against Quilltown.", 0.6, {})
+    injury = ("Lee failed to recover from the knee injury she picked up last week.", 0.5, {})
+    assert "knee" in answer("What injury is keeping Ann Lee out of the Quilltown match?", ruled_out, injury)
+    win = "Quillby boss Jo Bloggs praised his side after the Acme Cup win against Brinemart."
+    top = "Quillby are top of Group E with maximum points."
+    found = answer("Which Acme Cup group are Quillby leading?",
+                   (win, 0.6, _entities(win, ("Jo Bloggs", "PERSON"), ("Brinemart", "ORG"))),
+                   (top, 0.3, _entities(top, ("Group E", "ORG"))))
+    assert found.startswith(top)
