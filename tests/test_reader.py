@@ -538,3 +538,12 @@ def test_what_x_is_answered_by_the_sentence_saying_which_x() -> None:
                    (win, 0.6, _entities(win, ("Jo Bloggs", "PERSON"), ("Brinemart", "ORG"))),
                    (top, 0.3, _entities(top, ("Group E", "ORG"))))
     assert found.startswith(top)
+
+
+def test_what_was_a_firm_s_income_or_loss_asks_for_a_figure() -> None:
+    assert NUMBER in parse_question("What was Quillco's net income for 2004?").needs
+    assert NUMBER in parse_question("What were Quillco's losses last year?").needs
+    assert NUMBER in parse_question("What is the annual turnover of Quillco?").needs
+    # the noun names something else here, and a reaction is no sum
+    assert NUMBER not in parse_question("What is the profit warning about?").needs
+    assert NUMBER not in parse_question("What was Quillco's reaction?").needs
