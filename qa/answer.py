@@ -92,6 +92,11 @@ _WHICH_THING = re.compile(
     r"^\W*(?i:which)\s+(?:[A-Z][\w-]*\s+)*(?!(?:is|was|did|does|has|had|will|would|can|could|one)\b)"
     r"([a-z][\w-]*[^s\W])\b(?!\s+of\b)"
 )
+# "what injury", "which Acme Cup group": the common noun of which the question asks one
+_ASKED_NOUN = re.compile(
+    r"^\W*(?i:what|which)\s+(?:[A-Z][\w-]*\s+)*(?!(?:is|was|are|were|did|does|do|has|have|had|will|would|"
+    r"can|could|should|one|ones|kind|sort|type)\b)([a-z][\w-]*)\b"
+)
 _ASKS_YEAR = re.compile(r"\b(?:what|which) year\b", re.IGNORECASE)
 # "how much ... cost / pay / worth": a sum of money answers, not any figure (general English verbs)
 _ASKS_MONEY = re.compile(
@@ -224,6 +229,32 @@ def _named(s: ScoredSentence, question: Question) -> bool:
     return any(set(content_terms(v)) & asked for v in values(s.sentence, NAME, question))
 
 
+def _asked_noun(question: Question) -> str | None:
+    """The term of the common noun a "what X" / "which X" question asks one of ("injuri" of "what
+    injury", "group" of "which Acme Cup group"), or None."""
+    found = _ASKED_NOUN.search(question.text)
+    terms = content_terms(found.group(1)) if found else []
+    return terms[0] if terms else None
+
+
+def _gives_one_of(s: ScoredSentence, question: Question) -> bool:
+    """True when the sentence says which one of the asked noun it is: a word the question lacks before
+    it ("the knee injury") or a name or figure after it ("Group C", "Stage 4")."""
+    noun = _asked_noun(question)
+    if noun is None:
+        return False
+    tokens = re.findall(r"[\w'’-]+", s.sentence.text)
+    asked = set(question.terms)
+    for at, token in enumerate(tokens):
+        if content_terms(token) != [noun]:
+            continue
+        before = content_terms(tokens[at - 1]) if at > 0 else []
+        after = tokens[at + 1] if at + 1 < len(tokens) else ""
+        if (before and before[0] not in asked) or re.fullmatch(r"[A-Z][\w-]*|\d+", after):
+            return True
+    return False
+
+
 def _is_headline(s: ScoredSentence, evidence: Evidence) -> bool:
     """True for the article's headline where the text repeats it: its title, not ended like a sentence
     (a document without a title is titled by its opening sentence, which does answer)."""
@@ -286,6 +317,16 @@ def _counts_named(s: ScoredSentence, question: Question) -> bool:
     named = set(itertools.takewhile(lambda term: term in names, question.counted))
     names_someone = any(e.label in _ENTITY_KINDS[AGENT] for e in s.sentence.entities)
     return not names_someone or named <= set(content_terms(s.sentence.text))
+
+
+def _followed_up(best: ScoredSentence, windows: Windows, question: Question) -> ScoredSentence | None:
+    """The sentence right after the best one when that one states the question but gives nothing it
+    asks: a report leads with the fact ("Acme's sales rose in May") and gives its figure, place or name
+    next ("Its figures showed a 3% rise.")."""
+    if best.coverage < STATED or _kinds_given(best, question):
+        return None
+    after = [n for n in windows.neighbours(best, 1) if n.sentence.start > best.sentence.start]
+    return after[0] if after and _satisfied(after[0], question) else None
 
 
 def _aged(question: Question, ranked: list[ScoredSentence], windows: Windows) -> list[ScoredSentence]:
@@ -407,6 +448,9 @@ class ExtractiveGenerator:
             or (s.score >= max(self.min_score, SPECIFIC * top) and _named(s, question))
         ]
         needs = _needs(question)
+        if not needs:
+            # "what injury": the sentence saying which one ("the knee injury") before one restating the rest
+            relevant.sort(key=lambda s: not _gives_one_of(s, question))
         if needs:
             # the answer is the sentence giving what is asked whose window best states the question,
             # often not the one that restates it (the best of these by its own score wins ties)
@@ -418,8 +462,15 @@ class ExtractiveGenerator:
                      # of them ("Villa chairman Doug Ellis")
                      or (s.score >= LOW * top and _nearest(s, windows, question) >= NEAR_ENOUGH))
             ]
-            relevant.sort(key=lambda s: (-_kinds_given(s, question), -_named(s, question),
+            relevant.sort(key=lambda s: (-_kinds_given(s, question),
+                                         -(_named(s, question) or _gives_one_of(s, question)),
                                          -confidence(s, windows, question)))
+            # when no sentence stating the question as well gives what it asks, the one after the best does
+            follow = _followed_up(ranked[0], windows, question)
+            if (follow is not None and any(follow is s for s in ranked)
+                    and _kinds_given(follow, question) >= _kinds_given(relevant[0], question)
+                    and not any(s.score >= RELEVANT * top and _kinds_given(s, question) for s in relevant)):
+                relevant = [follow, *(s for s in relevant if s is not follow)]
         return relevant
 
     @staticmethod

@@ -43,6 +43,10 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
                         # "what is the typical annual cost": a quantity named after a few words
                         r"what (is|was|are|were) the ([a-z-]+ ){0,3}(cost|costs|price|amount|fee|fees|rate|"
                         r"percentage|proportion|total|value)|"
+                        # "what was Acme's net income for 2004": a sum of money a firm or a person has
+                        r"what (is|was|are|were) (the |[a-z][\w.-]*['’]s )([a-z-]+ ){0,2}(income|profits?|"
+                        r"revenues?|turnover|earnings|loss|losses|debts?|deficit|surplus|salary)"
+                        r"(?= *(\?|$|(for|in|of|at|on|from|during|last|this|over|since)\b))|"
                         # "what is output expected to grow by": the change is an amount
                         r"what (is|was|are|were|will|would|did|does|do) [^?]*\b(grow|grew|rise|rose|fall|"
                         r"fell|increase|decrease|drop|climb|shrink|shrank|expand|jump|slide|slid)(s|d|ed)? by"

@@ -507,3 +507,43 @@ def test_a_word_the_question_joins_to_a_neighbour_is_not_answered_by_another_in_
             "Acme's head of research Ann Lee said the drug was safe.", ("Ann Lee", "PERSON"))),
     )
     assert ExtractiveGenerator().answer(question, evidence).abstained
+
+
+def test_the_sentence_after_one_stating_the_question_without_its_figure_gives_the_figure() -> None:
+    lead = "Quillco's sales continued to grow in May, though more slowly than in April."
+    figure = "Its figures showed takings up 3%."
+    rival = "Rival Brinemart said its own sales grew 7% in the year."
+    question, evidence = _evidence("By how much did Quillco's sales grow in May?",
+                                   (lead, 0.7, {}), (figure, 0.25, {"numbers": ("3",)}),
+                                   (rival, 0.5, {"numbers": ("7",)}))
+    stated = tuple(msgspec.structs.replace(s, coverage=0.8 if s.sentence.text == lead else 0.2)
+                   for s in evidence.sentences)
+    answer = ExtractiveGenerator().answer(question, msgspec.structs.replace(evidence, sentences=stated))
+    # the report leads with the fact and gives its figure next; the rival's figure stands nearer "sales grew"
+    assert not answer.abstained and answer.short_answer == "3%"
+
+
+def test_what_x_is_answered_by_the_sentence_saying_which_x() -> None:
+    def answer(question_text: str, *sentences: tuple[str, float, dict[str, object]]) -> str:
+        question, evidence = _evidence(question_text, *sentences)
+        found = ExtractiveGenerator().answer(question, evidence)
+        return "" if found.abstained else found.answer
+
+    ruled_out = ("Ann Lee has been ruled out of Saturday's match against Quilltown.", 0.6, {})
+    injury = ("Lee failed to recover from the knee injury she picked up last week.", 0.5, {})
+    assert "knee" in answer("What injury is keeping Ann Lee out of the Quilltown match?", ruled_out, injury)
+    win = "Quillby boss Jo Bloggs praised his side after the Acme Cup win against Brinemart."
+    top = "Quillby are top of Group E with maximum points."
+    found = answer("Which Acme Cup group are Quillby leading?",
+                   (win, 0.6, _entities(win, ("Jo Bloggs", "PERSON"), ("Brinemart", "ORG"))),
+                   (top, 0.3, _entities(top, ("Group E", "ORG"))))
+    assert found.startswith(top)
+
+
+def test_what_was_a_firm_s_income_or_loss_asks_for_a_figure() -> None:
+    assert NUMBER in parse_question("What was Quillco's net income for 2004?").needs
+    assert NUMBER in parse_question("What were Quillco's losses last year?").needs
+    assert NUMBER in parse_question("What is the annual turnover of Quillco?").needs
+    # the noun names something else here, and a reaction is no sum
+    assert NUMBER not in parse_question("What is the profit warning about?").needs
+    assert NUMBER not in parse_question("What was Quillco's reaction?").needs
