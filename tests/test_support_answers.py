@@ -278,3 +278,24 @@ def test_the_closest_sentence_with_the_passages_only_answer_of_the_kind_answers_
     rival = _verdict(question, "£7,000 [1].", f"{CHALLENGE} The court awarded him £2,500 last spring.")
     assert isinstance(rival, DroppedClaim) and rival.reason == "off_question"
     assert isinstance(_verdict(question, "£7,000 [1].", CHALLENGE), DroppedClaim)  # two sentences: no choice
+
+
+STRIKE = ("Ferry strike ends\n\nCrews on the Quillsound ferries returned to work on Monday after a four-day "
+          "strike over pay. The union accepted a rise of 6% over two years.")
+GARDENS = ("Acme's private gardens are not open to the public; the firm can choose its own visitors, "
+           "a spokeswoman said.")
+
+
+def test_a_figure_spelt_inside_a_compound_word_answers_how_long() -> None:
+    question = "How long did the Quillsound ferry strike last?"
+    assert isinstance(_verdict(question, "four-day [1].", STRIKE), SupportedClaim)
+    dropped = _verdict(question, "five-day [1].", STRIKE)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "unsupported"
+
+
+def test_a_restated_negative_question_does_not_negate_its_answer() -> None:
+    question = "What can Acme do that the public can't?"
+    restated = "What can Acme do that the public can't: choose its own visitors [1]."
+    assert isinstance(_verdict(question, restated, GARDENS), SupportedClaim)
+    dropped = _verdict(question, "Acme does not choose its own visitors [1].", GARDENS)
+    assert isinstance(dropped, DroppedClaim)
