@@ -174,7 +174,8 @@ class ClaimVerifier:
             if score is None:
                 continue
             windows = self._answers(claim, question, s, _neighbours(candidates, i), shown.title or "", people,
-                                    self._sole(claim, question, candidates, i))
+                                    self._sole(claim, question, candidates, i),
+                                    int(np.argmax(self._closeness(question, candidates))) == i)
             if windows and self._outranked(claim, question, candidates, i):
                 windows = ()
             if not windows:
@@ -222,7 +223,7 @@ class ClaimVerifier:
 
     def _answers(
         self, claim: _Claim, question: Asked, s: Sentence, neighbours: list[Sentence], title: str,
-        people: list[list[str]], sole: bool = False,
+        people: list[list[str]], sole: bool = False, closest: bool = True,
     ) -> tuple[Sentence | None, ...]:
         """The windows (alone: None, or with a neighbour) around an answer sentence that is about
         what the question asks and gives an answer of the kind asked; () when it is not."""
@@ -260,7 +261,9 @@ class ClaimVerifier:
         if self._carries(question, s.text, KEY_MISSING):
             return (None, *neighbours)
         question_vec, sentence_vec = self._embed([question.text, s.text])
-        if float(question_vec @ sentence_vec) >= SENTENCE_SIMILARITY:
+        # reworded throughout: only the passage's closest sentence, or one keeping a term of the question
+        reworded = closest or bool(question.key & terms or self._fuzzy(question.key, s.text, question.text))
+        if float(question_vec @ sentence_vec) >= SENTENCE_SIMILARITY and reworded:
             return (None, *neighbours)
         # a neighbour may carry the question's terms ("Terry Melcher died ..." / "The son of actress
         # Doris Day, he ..."), unless it offers an answer of its own: then it is the answer sentence

@@ -299,3 +299,15 @@ def test_a_restated_negative_question_does_not_negate_its_answer() -> None:
     assert isinstance(_verdict(question, restated, GARDENS), SupportedClaim)
     dropped = _verdict(question, "Acme does not choose its own visitors [1].", GARDENS)
     assert isinstance(dropped, DroppedClaim)
+
+
+FINE = ("Ferran was fined on Tuesday for insulting Quillmere forward Dario Pell last month. The Quillmere "
+        "Football Association at first declined to act against Ferran, but was later asked to by the sports "
+        "ministry. The fine was far smaller than the expected sum.")
+
+
+def test_a_reworded_sentence_answers_only_when_no_closer_one_is_in_its_passage() -> None:
+    # near the question as a whole, but none of its terms, and another sentence is nearer still
+    question = "Which Quillmere striker did coach Ferran make his remarks to?"
+    dropped = _verdict(question, "The Quillmere Football Association [1].", FINE)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
