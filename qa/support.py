@@ -304,8 +304,11 @@ class ClaimVerifier:
         similarity = self._closeness(question, candidates)
         # a sentence that states every key term of the question is outranked by none that states fewer
         carried = [len(question.key & set(content_terms(c.text))) for c in candidates]
-        complete = carried[i] == len(question.key)
-        if any(similarity[j] - similarity[i] > RANK_MARGIN and not (complete and carried[j] < carried[i])
+        # near-synonyms count too ("the building opened" keeps the "library" of the question)
+        covered = [n + len(self._fuzzy(question.key - set(content_terms(c.text)), c.text, question.text))
+                   for n, c in zip(carried, candidates, strict=True)]
+        complete = covered[i] == len(question.key)
+        if any(similarity[j] - similarity[i] > RANK_MARGIN and not (complete and covered[j] < covered[i])
                and _rival(question, claim, c) for j, c in enumerate(candidates)):
             return True
         # a sentence stating far more of what was asked, about as close, is where the answer is

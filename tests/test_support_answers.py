@@ -311,3 +311,16 @@ def test_a_reworded_sentence_answers_only_when_no_closer_one_is_in_its_passage()
     question = "Which Quillmere striker did coach Ferran make his remarks to?"
     dropped = _verdict(question, "The Quillmere Football Association [1].", FINE)
     assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
+
+
+LIBRARY = ("The Marlow Street library in Ashbury will close in April because the council can no longer "
+           "afford to run it. The building, which opened in 1905, has 30,000 books. Campaigners collected "
+           "5,600 signatures against the closure.")
+
+
+def test_a_sentence_keeping_the_question_in_near_synonyms_is_not_outranked_by_a_closer_one() -> None:
+    # "the building" is the library asked about; the closer sentence says nothing of opening
+    question = "When did the Marlow Street library open?"
+    assert isinstance(_verdict(question, "1905 [1].", LIBRARY), SupportedClaim)
+    dropped = _verdict(question, "1907 [1].", LIBRARY)
+    assert isinstance(dropped, DroppedClaim)
