@@ -34,7 +34,7 @@ HERE = Path(__file__).parent
 CASES = HERE / "claims.jsonl"
 TARGET_ACCEPT = 0.95  # the targets (not met yet: see the README)
 TARGET_REJECT = 0.98
-# what CI holds on each split (dev 89.3 / 94.8 %, test 77.0 / 93.8 %), so that a regression fails
+# what CI holds on each split (dev 89.4 / 95.0 %, test 77.0 / 93.9 %), so that a regression fails
 GATE_ACCEPT = 0.77
 GATE_REJECT = 0.937
 FAITHFUL = ("bare", "restated", "sentence", "shortened")

@@ -39,6 +39,7 @@ _CALENDAR = (set(MONTH_NAMES) | set(WEEKDAY_NAMES)) - {"may"}
 # what a date or a figure is made of: never by itself an answer to who, where or what
 TEMPORAL = {t for w in (*RELATIVE, "day", "days", "hours", "minutes", *_CALENDAR, *_NUMBER_WORDS)
              for t in content_terms(w)}
+_CLAUSE_END = re.compile(r"[:;](?=\s|$)")
 _NEGATIONS = {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without"}
 
 
@@ -115,9 +116,17 @@ def parse_claim(sentence: str) -> tuple[str, tuple[int, ...]]:
 
 
 def numbers(text: str) -> set[str]:
-    """Numbers a text states, normalised ("2,000" -> "2000", "seven" -> "7")."""
+    """Numbers a text states, normalised ("2,000" -> "2000", "seven" -> "7", "a four-day strike" -> "4")."""
     found = {m.group(0).replace(",", "") for m in _NUMBER.finditer(text)}
-    return found | {_NUMBER_WORDS[w] for w in words(text) if w in _NUMBER_WORDS}
+    return found | {n for w in words(text) for n in _word_numbers(w)}
+
+
+def _word_numbers(word: str) -> set[str]:
+    """The figures one word spells, alone or in a compound ("four-day" -> 4, "twenty-five" -> 25)."""
+    parts = [_NUMBER_WORDS.get(p) for p in word.split("-")]
+    if len(parts) == 2 and all(parts) and int(parts[0] or 0) >= 20 and int(parts[1] or 0) < 10:
+        return {str(int(parts[0] or 0) + int(parts[1] or 0))}
+    return {p for p in parts if p}
 
 
 def calendar_words(text: str) -> set[str]:
@@ -161,26 +170,31 @@ def negated(text: str) -> bool:
 
 
 def negated_terms(text: str) -> set[str]:
-    """The first content term after each negation: what the text says is not so."""
-    tokens = words(text)
+    """The first content term after each negation: what the text says is not so. A colon or a
+    semicolon ends a negation's reach ("what do they not own: the land")."""
     found: set[str] = set()
-    for i, w in enumerate(tokens):
-        if w in _NEGATIONS or w.endswith("n't"):
-            following = [t for tok in tokens[i + 1:i + 4] for t in content_terms(tok)]
-            found.add(following[0] if following else "<not>")
+    for clause in _CLAUSE_END.split(text):
+        tokens = words(clause)
+        for i, w in enumerate(tokens):
+            if w in _NEGATIONS or w.endswith("n't"):
+                following = [t for tok in tokens[i + 1:i + 4] for t in content_terms(tok)]
+                found.add(following[0] if following else "<not>")
     return found
 
 
 def affirmed_terms(text: str) -> set[str]:
     """The content terms a text states outside the reach of a negation ("went to court" in "... went to
     court ..., there was no court ruling")."""
-    denied_at: set[int] = set()
-    tokens = words(text)
-    for i, w in enumerate(tokens):
-        if w in _NEGATIONS or w.endswith("n't"):
-            following = [j for j in range(i + 1, min(i + 4, len(tokens))) if content_terms(tokens[j])]
-            denied_at.update(following[:1])
-    return {t for i, w in enumerate(tokens) if i not in denied_at for t in content_terms(w)}
+    found: set[str] = set()
+    for clause in _CLAUSE_END.split(text):
+        tokens = words(clause)
+        denied_at: set[int] = set()
+        for i, w in enumerate(tokens):
+            if w in _NEGATIONS or w.endswith("n't"):
+                following = [j for j in range(i + 1, min(i + 4, len(tokens))) if content_terms(tokens[j])]
+                denied_at.update(following[:1])
+        found |= {t for i, w in enumerate(tokens) if i not in denied_at for t in content_terms(w)}
+    return found
 
 
 class Asked(msgspec.Struct, frozen=True, kw_only=True):

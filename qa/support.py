@@ -174,7 +174,8 @@ class ClaimVerifier:
             if score is None:
                 continue
             windows = self._answers(claim, question, s, _neighbours(candidates, i), shown.title or "", people,
-                                    self._sole(claim, question, candidates, i))
+                                    self._sole(claim, question, candidates, i),
+                                    int(np.argmax(self._closeness(question, candidates))) == i)
             if windows and self._outranked(claim, question, candidates, i):
                 windows = ()
             if not windows:
@@ -222,7 +223,7 @@ class ClaimVerifier:
 
     def _answers(
         self, claim: _Claim, question: Asked, s: Sentence, neighbours: list[Sentence], title: str,
-        people: list[list[str]], sole: bool = False,
+        people: list[list[str]], sole: bool = False, closest: bool = True,
     ) -> tuple[Sentence | None, ...]:
         """The windows (alone: None, or with a neighbour) around an answer sentence that is about
         what the question asks and gives an answer of the kind asked; () when it is not."""
@@ -260,7 +261,9 @@ class ClaimVerifier:
         if self._carries(question, s.text, KEY_MISSING):
             return (None, *neighbours)
         question_vec, sentence_vec = self._embed([question.text, s.text])
-        if float(question_vec @ sentence_vec) >= SENTENCE_SIMILARITY:
+        # reworded throughout: only the passage's closest sentence, or one keeping a term of the question
+        reworded = closest or bool(question.key & terms or self._fuzzy(question.key, s.text, question.text))
+        if float(question_vec @ sentence_vec) >= SENTENCE_SIMILARITY and reworded:
             return (None, *neighbours)
         # a neighbour may carry the question's terms ("Terry Melcher died ..." / "The son of actress
         # Doris Day, he ..."), unless it offers an answer of its own: then it is the answer sentence
@@ -301,8 +304,11 @@ class ClaimVerifier:
         similarity = self._closeness(question, candidates)
         # a sentence that states every key term of the question is outranked by none that states fewer
         carried = [len(question.key & set(content_terms(c.text))) for c in candidates]
-        complete = carried[i] == len(question.key)
-        if any(similarity[j] - similarity[i] > RANK_MARGIN and not (complete and carried[j] < carried[i])
+        # near-synonyms count too ("the building opened" keeps the "library" of the question)
+        covered = [n + len(self._fuzzy(question.key - set(content_terms(c.text)), c.text, question.text))
+                   for n, c in zip(carried, candidates, strict=True)]
+        complete = covered[i] == len(question.key)
+        if any(similarity[j] - similarity[i] > RANK_MARGIN and not (complete and covered[j] < covered[i])
                and _rival(question, claim, c) for j, c in enumerate(candidates)):
             return True
         # a sentence stating far more of what was asked, about as close, is where the answer is

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qa.claim_text import affirmed_terms, asked, renamed
+from qa.claim_text import affirmed_terms, asked, negated_terms, numbers, renamed
 from qa.question import NUMBER, PLACE
 
 
@@ -23,3 +23,15 @@ def test_renamed_finds_a_country_the_source_names_another_way() -> None:
     assert renamed("the UK", "British exports") == {"uk"}
     assert renamed("the United States", "British exports") == set()
     assert renamed("us and them", "America") == set()  # "us" is no country
+
+
+def test_numbers_read_figures_spelt_inside_compounds() -> None:
+    assert numbers("after a four-day strike") == {"4"}
+    assert numbers("twenty-five workers and 2,000 troops") == {"25", "2000"}
+    assert numbers("a well-known firm") == set()
+
+
+def test_a_colon_ends_a_negations_reach() -> None:
+    assert negated_terms("What do they not own: the land") == {"<not>"}
+    assert "land" in affirmed_terms("What do they not own: the land")
+    assert negated_terms("They do not own the land") == {"land"}

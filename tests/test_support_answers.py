@@ -278,3 +278,49 @@ def test_the_closest_sentence_with_the_passages_only_answer_of_the_kind_answers_
     rival = _verdict(question, "£7,000 [1].", f"{CHALLENGE} The court awarded him £2,500 last spring.")
     assert isinstance(rival, DroppedClaim) and rival.reason == "off_question"
     assert isinstance(_verdict(question, "£7,000 [1].", CHALLENGE), DroppedClaim)  # two sentences: no choice
+
+
+STRIKE = ("Ferry strike ends\n\nCrews on the Quillsound ferries returned to work on Monday after a four-day "
+          "strike over pay. The union accepted a rise of 6% over two years.")
+GARDENS = ("Acme's private gardens are not open to the public; the firm can choose its own visitors, "
+           "a spokeswoman said.")
+
+
+def test_a_figure_spelt_inside_a_compound_word_answers_how_long() -> None:
+    question = "How long did the Quillsound ferry strike last?"
+    assert isinstance(_verdict(question, "four-day [1].", STRIKE), SupportedClaim)
+    dropped = _verdict(question, "five-day [1].", STRIKE)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "unsupported"
+
+
+def test_a_restated_negative_question_does_not_negate_its_answer() -> None:
+    question = "What can Acme do that the public can't?"
+    restated = "What can Acme do that the public can't: choose its own visitors [1]."
+    assert isinstance(_verdict(question, restated, GARDENS), SupportedClaim)
+    dropped = _verdict(question, "Acme does not choose its own visitors [1].", GARDENS)
+    assert isinstance(dropped, DroppedClaim)
+
+
+FINE = ("Ferran was fined on Tuesday for insulting Quillmere forward Dario Pell last month. The Quillmere "
+        "Football Association at first declined to act against Ferran, but was later asked to by the sports "
+        "ministry. The fine was far smaller than the expected sum.")
+
+
+def test_a_reworded_sentence_answers_only_when_no_closer_one_is_in_its_passage() -> None:
+    # near the question as a whole, but none of its terms, and another sentence is nearer still
+    question = "Which Quillmere striker did coach Ferran make his remarks to?"
+    dropped = _verdict(question, "The Quillmere Football Association [1].", FINE)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
+
+
+LIBRARY = ("The Marlow Street library in Ashbury will close in April because the council can no longer "
+           "afford to run it. The building, which opened in 1905, has 30,000 books. Campaigners collected "
+           "5,600 signatures against the closure.")
+
+
+def test_a_sentence_keeping_the_question_in_near_synonyms_is_not_outranked_by_a_closer_one() -> None:
+    # "the building" is the library asked about; the closer sentence says nothing of opening
+    question = "When did the Marlow Street library open?"
+    assert isinstance(_verdict(question, "1905 [1].", LIBRARY), SupportedClaim)
+    dropped = _verdict(question, "1907 [1].", LIBRARY)
+    assert isinstance(dropped, DroppedClaim)
