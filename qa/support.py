@@ -175,7 +175,7 @@ class ClaimVerifier:
                 continue
             windows = self._answers(claim, question, s, _neighbours(candidates, i), shown.title or "", people,
                                     self._sole(claim, question, candidates, i),
-                                    int(np.argmax(self._closeness(question, candidates))) == i)
+                                    self._closest(question, candidates) == i)
             if windows and self._outranked(claim, question, candidates, i):
                 windows = ()
             if not windows:
@@ -280,6 +280,14 @@ class ClaimVerifier:
         """Each candidate's cosine to the question."""
         vectors = self._embed([question.text, *(c.text for c in candidates)])
         return np.stack(vectors[1:]) @ vectors[0]
+
+    def _closest(self, question: Asked, candidates: list[Sentence]) -> int:
+        """The candidate closest to the question among those that say more than it asks: a heading
+        that only repeats the question's words ("Konna") answers nothing."""
+        asked_terms = set(content_terms(question.text))
+        similarity = [float(x) if set(content_terms(c.text)) - asked_terms else -np.inf
+                      for c, x in zip(candidates, self._closeness(question, candidates), strict=True)]
+        return int(np.argmax(similarity))
 
     def _sole(self, claim: _Claim, question: Asked, candidates: list[Sentence], i: int) -> bool:
         """True when sentence ``i`` is the closest of its passage to the question and no other

@@ -324,3 +324,18 @@ def test_a_sentence_keeping_the_question_in_near_synonyms_is_not_outranked_by_a_
     assert isinstance(_verdict(question, "1905 [1].", LIBRARY), SupportedClaim)
     dropped = _verdict(question, "1907 [1].", LIBRARY)
     assert isinstance(dropped, DroppedClaim)
+
+
+HARBOUR = ("Tarvin\n\nDutch marines captured Tarvin on 4 March 1944, local historians say.\n\n"
+           "The harbour reopened in May.")
+
+
+def test_a_heading_that_only_repeats_the_question_does_not_outrank_the_reworded_answer() -> None:
+    # "captured" rewords "took", and keeps no other term of the question; the heading "Tarvin" is
+    # closer to the question but says nothing more, so the reworded sentence is the closest that answers
+    question = "Who took Tarvin and when?"
+    kept = _verdict(question, "Dutch marines captured Tarvin on 4 March 1944 [1].", HARBOUR)
+    assert isinstance(kept, SupportedClaim)
+    assert kept.supports[0].sentence.text.startswith("Dutch marines")
+    assert isinstance(_verdict(question, "Dutch marines captured Tarvin on 5 March 1944 [1].", HARBOUR),
+                      DroppedClaim)
