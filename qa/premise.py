@@ -11,12 +11,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from qa.text import CARDINALS, content_terms, stemmer
+from qa.text import CARDINALS, content_terms, negation_pattern, stemmer
 
 _WORD = re.compile(r"[a-z]+|\d[\d,.]*")
-_NEGATION = re.compile(
-    r"\b(?:never|no|not|none|nobody|nothing|neither|nor|cannot)\b|n[’']t\b", re.IGNORECASE
-)
+_NEGATION = negation_pattern()  # "without" denies a noun, never the verb a premise moves
 # "not only" and "no doubt" add, they deny nothing
 _NOT_DENIAL = re.compile(r"\s*(?:only|just|merely|least|doubt|less|more)\b", re.IGNORECASE)
 SCOPE = 2  # content words after a negation that it denies ("never been rebranded": "rebranded")

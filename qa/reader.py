@@ -11,7 +11,16 @@ from qa.claim_text import calendar_words, numbers
 from qa.question import carried_apart, parse_question
 from qa.records import Evidence, ScoredSentence
 from qa.retrieve import term_coverage
-from qa.text import MONTH_NAMES, PAST_FORMS, TITLES, content_terms, is_demonym, stemmer, words
+from qa.text import (
+    MONTH_NAMES,
+    PAST_FORMS,
+    TITLES,
+    content_terms,
+    is_demonym,
+    negation_pattern,
+    stemmer,
+    words,
+)
 
 _DIGITS = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 _NAME = re.compile(r"[A-Z][\w'’.-]*")
@@ -27,8 +36,7 @@ _UNREAL = re.compile(
     r"aiming|wants?|intends?|is|are|set|due|likely|going|about)\s+to)\s+((?:\S+\s+){0,2}\S+)",
     re.IGNORECASE,
 )
-_NEGATION = re.compile(r"\b(?:never|no|not|none|nobody|nothing|neither|nor|without|cannot)\b|n[’']t\b",
-                       re.IGNORECASE)
+_NEGATION = negation_pattern("without")
 _AUXILIARIES = frozenset({"be", "been", "have", "do", "get", "a", "an", "the", "to"})
 # a clause after the question's own words ("where was he when the storm struck?")
 _CIRCUMSTANCE = re.compile(r"(?<=\w)\s+(?:when|while|once|after|before|until)\s+(.+)$", re.IGNORECASE)

@@ -33,6 +33,13 @@ __all__ = [
 ]
 
 MARKER = re.compile(r"\[(\d+)\]")  # a citation marker in answer text: "[2]"
+# the words that deny what follows them; "n't" is matched as a suffix
+NEGATION_WORDS = ("never", "no", "not", "none", "nobody", "nothing", "neither", "nor", "cannot")
+
+
+def negation_pattern(*more: str) -> re.Pattern[str]:
+    """A negation word (or ``more`` of them, such as "without") or an "n't", in any case."""
+    return re.compile(rf"\b(?:{'|'.join((*NEGATION_WORDS, *more))})\b|n[’']t\b", re.IGNORECASE)
 
 CARDINALS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
