@@ -11,6 +11,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from spacy.tokens import Token
+
+from qa.followup import load_parser
 from qa.text import CARDINALS, content_terms, negation_pattern, stemmer
 
 _WORD = re.compile(r"[a-z]+|\d[\d,.]*")
@@ -48,7 +51,8 @@ def near_miss(question: str, sentence: str) -> bool:
     question's subject where its answer goes ("renamed as Acme" for "what was Acme renamed as")."""
     return (_negation_moved(question, sentence) or _opposite(question, sentence)
             or _degree_changed(question, sentence) or _uncounted(question, sentence)
-            or _year_moved(question, sentence) or _roles_swapped(question, sentence))
+            or _year_moved(question, sentence) or _roles_swapped(question, sentence)
+            or _argument_swapped(question, sentence))
 
 
 def _stems(text: str) -> list[str]:
@@ -203,5 +207,45 @@ def _roles_swapped(question: str, sentence: str) -> bool:
     flat = sentence.replace("-", "")
     for m in re.finditer(rf"\b(\w+)\s+{link}\s+['‘\"“]?([A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)", flat):
         if _stems(m.group(1)) == _stems(verb) and m.group(2).rstrip("'’") in names:
+            return True
+    return False
+
+
+_ROLES = {"nsubj": "subject", "nsubjpass": "subject", "dobj": "object"}
+
+
+def _is_name(token: Token) -> bool:
+    """A proper name by its capital (a sentence's first word by its tag): a name and a common noun
+    may be one thing ("Acme" and "the firm"), so only arguments of one kind are compared."""
+    return token.pos_ == "PROPN" if token.i == token.sent.start else token.text[:1].isupper()
+
+
+@lru_cache(maxsize=4096)
+def _arguments(text: str) -> tuple[tuple[str, str, frozenset[str], bool], ...]:
+    """(verb stem, role, the argument's stem and its modifiers' stems, is a name) for each noun
+    doing or undergoing a verb."""
+    found = []
+    for token in load_parser()(text):
+        role = _ROLES.get(token.dep_)
+        # "which firm" is what is asked, not a premise; "the inside of X" is said in many words
+        asked = any(c.tag_ in {"WDT", "WP", "WP$"} or c.lower_ == "of" for c in token.children)
+        if role and token.pos_ in {"NOUN", "PROPN"} and token.head.pos_ == "VERB" and not asked:
+            verb, argument = _stems(token.head.text), _stems(token.text)
+            modifiers = _stems(" ".join(c.text for c in token.children if c.dep_ in {"compound", "amod"}))
+            if verb and argument:
+                found.append((verb[0], role, frozenset(argument[-1:] + modifiers), _is_name(token)))
+    return tuple(found)
+
+
+def _argument_swapped(question: str, sentence: str) -> bool:
+    """The sentence gives the question's verb another doer or object of the same kind, sharing no
+    word with the question's, and never states the question's own ("Bolt was hired" for "when was
+    Acme hired", "repaired the roof" for "when did they repair the bridge"): it tells of another."""
+    asked, said = set(_stems(question)), set(_stems(sentence))
+    theirs = _arguments(sentence)
+    for verb, role, argument, name in _arguments(question):
+        if argument & said:
+            continue
+        if any(v == verb and r == role and not a & asked and n == name for v, r, a, n in theirs):
             return True
     return False

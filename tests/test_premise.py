@@ -106,3 +106,16 @@ def test_the_question_s_subject_in_the_answer_s_place_misses() -> None:
     assert not near_miss(question, "Quill FM was later renamed as Acme Radio in 2011.")
     assert near_miss("Who was Acme sold to?", "Bolt Ltd was sold to Acme in 2001.")
     assert not near_miss("Who was Acme sold to?", "Acme was sold to Bolt Ltd in 2001.")
+
+
+def test_another_doer_or_object_of_the_question_s_verb_misses() -> None:
+    question = "In what year was Finch hired to design the new harbour?"
+    assert near_miss(question, "In 1972, Abel Tarrow was hired to design the new harbour.")
+    assert not near_miss(question, "In 1972, Finch was hired to design the new harbour.")
+    question = "Where did the crew bury the chest?"
+    assert near_miss(question, "The crew buried a cannon near the old lighthouse.")
+    assert not near_miss(question, "The crew buried the chest near the old lighthouse.")
+    assert not near_miss(question, "They buried it near the old lighthouse.")  # a pronoun may refer back
+    # a name and a common noun may be one thing; so may phrases sharing a word
+    assert not near_miss("When did Acme open the plant?", "The firm opened the plant in 2004.")
+    assert not near_miss("How fast did the spam websites run?", "The spam sites ran at full speed.")
