@@ -226,11 +226,15 @@ def _arguments(text: str) -> tuple[tuple[str, str, frozenset[str], bool], ...]:
     doing or undergoing a verb."""
     found = []
     for token in load_parser()(text):
-        role = _ROLES.get(token.dep_)
+        # each of coordinated nouns ("Acme and Bolt hired") has the first one's role
+        first = token
+        while first.dep_ == "conj" and first.head is not first:
+            first = first.head
+        role = _ROLES.get(first.dep_)
         # "which firm" is what is asked, not a premise; "the inside of X" is said in many words
         asked = any(c.tag_ in {"WDT", "WP", "WP$"} or c.lower_ == "of" for c in token.children)
-        if role and token.pos_ in {"NOUN", "PROPN"} and token.head.pos_ == "VERB" and not asked:
-            verb, argument = _stems(token.head.text), _stems(token.text)
+        if role and token.pos_ in {"NOUN", "PROPN"} and first.head.pos_ == "VERB" and not asked:
+            verb, argument = _stems(first.head.text), _stems(token.text)
             modifiers = _stems(" ".join(c.text for c in token.children if c.dep_ in {"compound", "amod"}))
             if verb and argument:
                 found.append((verb[0], role, frozenset(argument[-1:] + modifiers), _is_name(token)))
@@ -239,12 +243,16 @@ def _arguments(text: str) -> tuple[tuple[str, str, frozenset[str], bool], ...]:
 
 def _argument_swapped(question: str, sentence: str) -> bool:
     """The sentence gives the question's verb another doer or object of the same kind, sharing no
-    word with the question's, and never states the question's own ("Bolt was hired" for "when was
-    Acme hired", "repaired the roof" for "when did they repair the bridge"): it tells of another."""
+    word with the question's, and does not state the question's own (a name: not in that place):
+    "Bolt was hired" for "when was Acme hired", "repaired the roof" for "when did they repair the
+    bridge", "Bolt was hired, and later Acme ..." for the first: it tells of another."""
     asked, said = set(_stems(question)), set(_stems(sentence))
     theirs = _arguments(sentence)
     for verb, role, argument, name in _arguments(question):
-        if argument & said:
+        # a common noun may be said elsewhere in the sentence in another role; a name keeps its own
+        if (argument & said and not name) or any(
+            v == verb and r == role and a & argument for v, r, a, _ in theirs
+        ):
             continue
         if any(v == verb and r == role and not a & asked and n == name for v, r, a, n in theirs):
             return True

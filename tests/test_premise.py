@@ -119,3 +119,10 @@ def test_another_doer_or_object_of_the_question_s_verb_misses() -> None:
     # a name and a common noun may be one thing; so may phrases sharing a word
     assert not near_miss("When did Acme open the plant?", "The firm opened the plant in 2004.")
     assert not near_miss("How fast did the spam websites run?", "The spam sites ran at full speed.")
+
+
+def test_a_name_said_elsewhere_in_the_sentence_is_not_the_one_in_the_verb_s_place() -> None:
+    question = "In what year was Finch hired to design the new harbour?"
+    assert near_miss(question, "In 1972, Abel Tarrow was hired to design the new harbour, "
+                               "later praised by the architects Finch & Moor.")
+    assert not near_miss(question, "In 1972, Abel Tarrow and Finch were hired to design the new harbour.")
