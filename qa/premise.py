@@ -52,7 +52,7 @@ def near_miss(question: str, sentence: str) -> bool:
     return (_negation_moved(question, sentence) or _opposite(question, sentence)
             or _degree_changed(question, sentence) or _uncounted(question, sentence)
             or _year_moved(question, sentence) or _roles_swapped(question, sentence)
-            or _argument_swapped(question, sentence))
+            or _argument_swapped(question, sentence) or _count_moved(question, sentence))
 
 
 def _stems(text: str) -> list[str]:
@@ -255,5 +255,36 @@ def _argument_swapped(question: str, sentence: str) -> bool:
         ):
             continue
         if any(v == verb and r == role and not a & asked and n == name for v, r, a, n in theirs):
+            return True
+    return False
+
+
+def _value(token: Token) -> str:
+    word = token.lower_.replace(",", "")
+    return str(CARDINALS[word]) if word in CARDINALS else word
+
+
+@lru_cache(maxsize=4096)
+def _counts(text: str) -> frozenset[tuple[str, str]]:
+    """(figure, stem of the noun it counts) for "ten clubs" and "ten of the (football) clubs"."""
+    found = set()
+    for token in load_parser()(text):
+        if not token.like_num:
+            continue
+        counted = [token.head] if token.dep_ == "nummod" else [
+            w for c in token.children if c.lower_ == "of" for o in c.children if o.dep_ == "pobj"
+            for w in [o, *(x for x in o.children if x.dep_ == "compound")]
+        ]
+        found |= {(_value(token), stem) for w in counted if w.pos_ == "NOUN" for stem in _stems(w.text)}
+    return frozenset(found)
+
+
+def _count_moved(question: str, sentence: str) -> bool:
+    """The sentence counts a noun the question counts, and never by the question's figure ("four of
+    the clubs are members" for "what are ten of the clubs members of"): it tells of another group."""
+    said = _counts(sentence)
+    for value, noun in _counts(question):
+        given = {v for v, n in said if n == noun}
+        if given and value not in given:
             return True
     return False

@@ -126,3 +126,11 @@ def test_a_name_said_elsewhere_in_the_sentence_is_not_the_one_in_the_verb_s_plac
     assert near_miss(question, "In 1972, Abel Tarrow was hired to design the new harbour, "
                                "later praised by the architects Finch & Moor.")
     assert not near_miss(question, "In 1972, Abel Tarrow and Finch were hired to design the new harbour.")
+
+
+def test_another_count_of_the_question_s_counted_noun_misses() -> None:
+    question = "Which league do six of the rowing clubs belong to?"
+    assert near_miss(question, "Three of the rowing clubs belong to the Northern League, "
+                               "and six of the tennis clubs play in Quilltown.")
+    assert not near_miss(question, "Six of the rowing clubs belong to the Northern League.")
+    assert not near_miss("Where did the 12 climbers camp?", "The twelve climbers camped below the ridge.")
