@@ -211,7 +211,7 @@ def _roles_swapped(question: str, sentence: str) -> bool:
     return False
 
 
-_ROLES = {"nsubj": "subject", "nsubjpass": "subject", "dobj": "object"}
+_ROLES = {"nsubj": "subject", "nsubjpass": "object", "dobj": "object"}
 
 
 def _is_name(token: Token) -> bool:
@@ -231,9 +231,13 @@ def _arguments(text: str) -> tuple[tuple[str, str, frozenset[str], bool], ...]:
         while first.dep_ == "conj" and first.head is not first:
             first = first.head
         role = _ROLES.get(first.dep_)
+        if role and first.head.pos_ == "VERB" and any(c.dep_ == "auxpass" for c in first.head.children):
+            role = "object"  # "Acme was hired" says what "they hired Acme" does
         # "which firm" is what is asked, not a premise; "the inside of X" is said in many words
         asked = any(c.tag_ in {"WDT", "WP", "WP$"} or c.lower_ == "of" for c in token.children)
-        if role and token.pos_ in {"NOUN", "PROPN"} and first.head.pos_ == "VERB" and not asked:
+        # "have" and "do" say little of their subject
+        light = first.head.lower_ in _VERBAL | _AUXILIARY
+        if role and token.pos_ in {"NOUN", "PROPN"} and first.head.pos_ == "VERB" and not asked and not light:
             verb, argument = _stems(first.head.text), _stems(token.text)
             modifiers = _stems(" ".join(c.text for c in token.children if c.dep_ in {"compound", "amod"}))
             if verb and argument:
@@ -249,8 +253,10 @@ def _argument_swapped(question: str, sentence: str) -> bool:
     asked, said = set(_stems(question)), set(_stems(sentence))
     theirs = _arguments(sentence)
     for verb, role, argument, name in _arguments(question):
-        # a common noun may be said elsewhere in the sentence in another role; a name keeps its own
-        if (argument & said and not name) or any(
+        # a common noun may be said elsewhere in the sentence in another role, unless another verb
+        # has it ("the fight goes on"); a name keeps its own place
+        elsewhere = any(v != verb and a & argument for v, _, a, _ in theirs)
+        if (argument & said and not name and not elsewhere) or any(
             v == verb and r == role and a & argument for v, r, a, _ in theirs
         ):
             continue

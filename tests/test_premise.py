@@ -134,3 +134,20 @@ def test_another_count_of_the_question_s_counted_noun_misses() -> None:
                                "and six of the tennis clubs play in Quilltown.")
     assert not near_miss(question, "Six of the rowing clubs belong to the Northern League.")
     assert not near_miss("Where did the 12 climbers camp?", "The twelve climbers camped below the ridge.")
+
+
+def test_a_noun_the_sentence_says_another_verb_of_is_not_in_the_question_s_place() -> None:
+    question = "When did Acme settle its dispute with Bolt?"
+    assert near_miss(question, "Acme settled the tax case in 2004, but the dispute with Bolt goes on.")
+    assert not near_miss(question, "Acme settled the dispute with Bolt in 2004.")
+
+
+def test_what_a_passive_question_asks_of_a_noun_an_active_sentence_says_of_its_object() -> None:
+    question = "How were the pipes lined?"
+    assert not near_miss(question, "Some builders lined the pipes with copper, and the pipes lasted longer.")
+    assert near_miss(question, "Some builders lined the walls with copper, and the pipes lasted longer.")
+
+
+def test_have_and_do_place_no_doer() -> None:
+    assert not near_miss("What rights do the clubs have?",
+                         "The clubs keep the right to pick members, though a guest may have a pass.")
