@@ -247,17 +247,18 @@ def _arguments(text: str) -> tuple[tuple[str, str, frozenset[str], bool], ...]:
 
 def _argument_swapped(question: str, sentence: str) -> bool:
     """The sentence gives the question's verb another doer or object of the same kind, sharing no
-    word with the question's, and does not state the question's own (a name: not in that place):
+    word with the question's, and does not state the question's own (a name: not with that verb):
     "Bolt was hired" for "when was Acme hired", "repaired the roof" for "when did they repair the
     bridge", "Bolt was hired, and later Acme ..." for the first: it tells of another."""
     asked, said = set(_stems(question)), set(_stems(sentence))
     theirs = _arguments(sentence)
     for verb, role, argument, name in _arguments(question):
         # a common noun may be said elsewhere in the sentence in another role, unless another verb
-        # has it ("the fight goes on"); a name keeps its own place
+        # has it ("the fight goes on"); a name must be said with the verb, in either place ("who
+        # played Roddick" of "Roddick played Bolt": either may be said to play the other)
         elsewhere = any(v != verb and a & argument for v, _, a, _ in theirs)
         if (argument & said and not name and not elsewhere) or any(
-            v == verb and r == role and a & argument for v, r, a, _ in theirs
+            v == verb and a & argument for v, _, a, _ in theirs
         ):
             continue
         if any(v == verb and r == role and not a & asked and n == name for v, r, a, n in theirs):

@@ -151,3 +151,8 @@ def test_what_a_passive_question_asks_of_a_noun_an_active_sentence_says_of_its_o
 def test_have_and_do_place_no_doer() -> None:
     assert not near_miss("What rights do the clubs have?",
                          "The clubs keep the right to pick members, though a guest may have a pass.")
+
+
+def test_a_name_said_with_the_question_s_verb_in_the_other_place_is_no_rival() -> None:
+    # either player may be said to play the other
+    assert not near_miss("Who played Ann Lee in the final?", "Ann Lee played Bo Kay in the final.")
