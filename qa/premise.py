@@ -171,7 +171,8 @@ def _uncounted(question: str, sentence: str) -> bool:
     return not counted.search(sentence)
 
 
-_YEAR = r"(?:1\d{3}|20\d{2})"
+# a year, one before or after Christ ("2500 BC"), or a century ("the 16th century")
+_YEAR = r"(?:1\d{3}|20\d{2}|\d{1,4}\s?(?:BC|BCE|AD|CE)|(?:the\s+)?\d{1,2}(?:st|nd|rd|th)\s+century)"
 _DATED = re.compile(
     rf"\b((?i:in|on|of|since|by|until|before|after|from|during))\s+(?:[A-Z]\w+\s+)?(?:\d{{1,2}},?\s+)?({_YEAR})\b"
 )
@@ -183,12 +184,19 @@ def _when(preposition: str) -> str:
     return "in" if word in {"in", "on", "during"} else word
 
 
+def _time(said: str) -> str:
+    """One spelling of a year or century: "2500BC" of "2500 BC", "16th century" of "the 16th century"."""
+    return re.sub(r"^the\s+", "", said).replace(" ", "").lower()
+
+
 def _year_moved(question: str, sentence: str) -> bool:
-    """The question dates its fact to a year ("in 2011") that the sentence does not state, and the
-    sentence dates its own to another year the same way ("in 2009"): its neighbour's year is no help."""
-    years = {m.group(0) for m in re.finditer(rf"\b{_YEAR}\b", sentence)}
-    asked = [(_when(m.group(1)), m.group(2)) for m in _DATED.finditer(question) if m.group(2) not in years]
-    said = {(_when(m.group(1)), m.group(2)) for m in _DATED.finditer(sentence)}
+    """The question dates its fact to a year or century ("in 2011", "in 300 BC") that the sentence
+    does not state, and the sentence dates its own to another the same way ("in 2009", "in the 16th
+    century"): its neighbour's year is no help."""
+    years = {_time(m.group(0)) for m in re.finditer(rf"\b{_YEAR}\b", sentence)}
+    asked = [(_when(m.group(1)), _time(m.group(2))) for m in _DATED.finditer(question)
+             if _time(m.group(2)) not in years]
+    said = {(_when(m.group(1)), _time(m.group(2))) for m in _DATED.finditer(sentence)}
     return any(p == q and y != z for p, y in asked for q, z in said)
 
 

@@ -156,3 +156,12 @@ def test_have_and_do_place_no_doer() -> None:
 def test_a_name_said_with_the_question_s_verb_in_the_other_place_is_no_rival() -> None:
     # either player may be said to play the other
     assert not near_miss("Who played Ann Lee in the final?", "Ann Lee played Bo Kay in the final.")
+
+
+def test_a_question_dated_before_christ_or_to_a_century_is_not_answered_of_another() -> None:
+    question = "Which tribe farmed the valley in 900 BC?"
+    assert near_miss(question, "In the 12th century, the valley was farmed by the Quill tribe.")
+    assert not near_miss(question, "In 900 BC, the valley was farmed by the Quill tribe.")
+    question = "Which tribe farmed the valley in the 12th century?"
+    assert near_miss(question, "In the 14th century, the valley was farmed by the Quill tribe.")
+    assert not near_miss(question, "In the 12th century, the valley was farmed by the Quill tribe.")
