@@ -11,6 +11,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from spacy.tokens import Token
+
+from qa.followup import load_parser
 from qa.text import CARDINALS, content_terms, negation_pattern, stemmer
 
 _WORD = re.compile(r"[a-z]+|\d[\d,.]*")
@@ -48,7 +51,8 @@ def near_miss(question: str, sentence: str) -> bool:
     question's subject where its answer goes ("renamed as Acme" for "what was Acme renamed as")."""
     return (_negation_moved(question, sentence) or _opposite(question, sentence)
             or _degree_changed(question, sentence) or _uncounted(question, sentence)
-            or _year_moved(question, sentence) or _roles_swapped(question, sentence))
+            or _year_moved(question, sentence) or _roles_swapped(question, sentence)
+            or _argument_swapped(question, sentence) or _count_moved(question, sentence))
 
 
 def _stems(text: str) -> list[str]:
@@ -167,7 +171,8 @@ def _uncounted(question: str, sentence: str) -> bool:
     return not counted.search(sentence)
 
 
-_YEAR = r"(?:1\d{3}|20\d{2})"
+# a year, one before or after Christ ("2500 BC"), or a century ("the 16th century")
+_YEAR = r"(?:1\d{3}|20\d{2}|\d{1,4}\s?(?:BC|BCE|AD|CE)|(?:the\s+)?\d{1,2}(?:st|nd|rd|th)\s+century)"
 _DATED = re.compile(
     rf"\b((?i:in|on|of|since|by|until|before|after|from|during))\s+(?:[A-Z]\w+\s+)?(?:\d{{1,2}},?\s+)?({_YEAR})\b"
 )
@@ -179,12 +184,19 @@ def _when(preposition: str) -> str:
     return "in" if word in {"in", "on", "during"} else word
 
 
+def _time(said: str) -> str:
+    """One spelling of a year or century: "2500BC" of "2500 BC", "16th century" of "the 16th century"."""
+    return re.sub(r"^the\s+", "", said).replace(" ", "").lower()
+
+
 def _year_moved(question: str, sentence: str) -> bool:
-    """The question dates its fact to a year ("in 2011") that the sentence does not state, and the
-    sentence dates its own to another year the same way ("in 2009"): its neighbour's year is no help."""
-    years = {m.group(0) for m in re.finditer(rf"\b{_YEAR}\b", sentence)}
-    asked = [(_when(m.group(1)), m.group(2)) for m in _DATED.finditer(question) if m.group(2) not in years]
-    said = {(_when(m.group(1)), m.group(2)) for m in _DATED.finditer(sentence)}
+    """The question dates its fact to a year or century ("in 2011", "in 300 BC") that the sentence
+    does not state, and the sentence dates its own to another the same way ("in 2009", "in the 16th
+    century"): its neighbour's year is no help."""
+    years = {_time(m.group(0)) for m in re.finditer(rf"\b{_YEAR}\b", sentence)}
+    asked = [(_when(m.group(1)), _time(m.group(2))) for m in _DATED.finditer(question)
+             if _time(m.group(2)) not in years]
+    said = {(_when(m.group(1)), _time(m.group(2))) for m in _DATED.finditer(sentence)}
     return any(p == q and y != z for p, y in asked for q, z in said)
 
 
@@ -203,5 +215,91 @@ def _roles_swapped(question: str, sentence: str) -> bool:
     flat = sentence.replace("-", "")
     for m in re.finditer(rf"\b(\w+)\s+{link}\s+['‘\"“]?([A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)", flat):
         if _stems(m.group(1)) == _stems(verb) and m.group(2).rstrip("'’") in names:
+            return True
+    return False
+
+
+_ROLES = {"nsubj": "subject", "nsubjpass": "object", "dobj": "object"}
+
+
+def _is_name(token: Token) -> bool:
+    """A proper name by its capital (a sentence's first word by its tag): a name and a common noun
+    may be one thing ("Acme" and "the firm"), so only arguments of one kind are compared."""
+    return token.pos_ == "PROPN" if token.i == token.sent.start else token.text[:1].isupper()
+
+
+@lru_cache(maxsize=4096)
+def _arguments(text: str) -> tuple[tuple[str, str, frozenset[str], bool], ...]:
+    """(verb stem, role, the argument's stem and its modifiers' stems, is a name) for each noun
+    doing or undergoing a verb."""
+    found = []
+    for token in load_parser()(text):
+        # each of coordinated nouns ("Acme and Bolt hired") has the first one's role
+        first = token
+        while first.dep_ == "conj" and first.head is not first:
+            first = first.head
+        role = _ROLES.get(first.dep_)
+        if role and first.head.pos_ == "VERB" and any(c.dep_ == "auxpass" for c in first.head.children):
+            role = "object"  # "Acme was hired" says what "they hired Acme" does
+        # "which firm" is what is asked, not a premise; "the inside of X" is said in many words
+        asked = any(c.tag_ in {"WDT", "WP", "WP$"} or c.lower_ == "of" for c in token.children)
+        # "have" and "do" say little of their subject
+        light = first.head.lower_ in _VERBAL | _AUXILIARY
+        if role and token.pos_ in {"NOUN", "PROPN"} and first.head.pos_ == "VERB" and not asked and not light:
+            verb, argument = _stems(first.head.text), _stems(token.text)
+            modifiers = _stems(" ".join(c.text for c in token.children if c.dep_ in {"compound", "amod"}))
+            if verb and argument:
+                found.append((verb[0], role, frozenset(argument[-1:] + modifiers), _is_name(token)))
+    return tuple(found)
+
+
+def _argument_swapped(question: str, sentence: str) -> bool:
+    """The sentence gives the question's verb another doer or object of the same kind, sharing no
+    word with the question's, and does not state the question's own (a name: not with that verb):
+    "Bolt was hired" for "when was Acme hired", "repaired the roof" for "when did they repair the
+    bridge", "Bolt was hired, and later Acme ..." for the first: it tells of another."""
+    asked, said = set(_stems(question)), set(_stems(sentence))
+    theirs = _arguments(sentence)
+    for verb, role, argument, name in _arguments(question):
+        # a common noun may be said elsewhere in the sentence in another role, unless another verb
+        # has it ("the fight goes on"); a name must be said with the verb, in either place ("who
+        # played Roddick" of "Roddick played Bolt": either may be said to play the other)
+        elsewhere = any(v != verb and a & argument for v, _, a, _ in theirs)
+        if (argument & said and not name and not elsewhere) or any(
+            v == verb and a & argument for v, _, a, _ in theirs
+        ):
+            continue
+        if any(v == verb and r == role and not a & asked and n == name for v, r, a, n in theirs):
+            return True
+    return False
+
+
+def _value(token: Token) -> str:
+    word = token.lower_.replace(",", "")
+    return str(CARDINALS[word]) if word in CARDINALS else word
+
+
+@lru_cache(maxsize=4096)
+def _counts(text: str) -> frozenset[tuple[str, str]]:
+    """(figure, stem of the noun it counts) for "ten clubs" and "ten of the (football) clubs"."""
+    found = set()
+    for token in load_parser()(text):
+        if not token.like_num:
+            continue
+        counted = [token.head] if token.dep_ == "nummod" else [
+            w for c in token.children if c.lower_ == "of" for o in c.children if o.dep_ == "pobj"
+            for w in [o, *(x for x in o.children if x.dep_ == "compound")]
+        ]
+        found |= {(_value(token), stem) for w in counted if w.pos_ == "NOUN" for stem in _stems(w.text)}
+    return frozenset(found)
+
+
+def _count_moved(question: str, sentence: str) -> bool:
+    """The sentence counts a noun the question counts, and never by the question's figure ("four of
+    the clubs are members" for "what are ten of the clubs members of"): it tells of another group."""
+    said = _counts(sentence)
+    for value, noun in _counts(question):
+        given = {v for v, n in said if n == noun}
+        if given and value not in given:
             return True
     return False

@@ -156,6 +156,14 @@ def _renamed(anchors: Anchors, text: str, terms: set[str], article: frozenset[st
     """True when ``text`` gives a name's head another qualifier than the question's, which it never
     states: "the London Film Festival" for "the Berlin Film Festival" (a title, "Mr Brown", is none)."""
     for qualifier, head in anchors.qualified:
+        # the name written out, each time with words the question does not say and without its own
+        # ("Economic Sciences" for "British Sciences"), though the text says them elsewhere
+        runs = [frozenset(t for w in run.split() if w not in TITLES for t in content_terms(w))
+                for run in re.findall(rf"((?:[A-Z][\w'’-]* )+){re.escape(head)}\b", text)]
+        if runs and not any(all(mentions(set(run), t) for t in qualifier) for run in runs) and any(
+            run - anchors.asked for run in runs
+        ):
+            return True
         if all(mentions(terms, t) for t in qualifier):
             continue
         # a head the text writes as a common noun ("the festival") names a kind of thing: the

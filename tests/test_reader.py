@@ -547,3 +547,10 @@ def test_what_was_a_firm_s_income_or_loss_asks_for_a_figure() -> None:
     # the noun names something else here, and a reaction is no sum
     assert NUMBER not in parse_question("What is the profit warning about?").needs
     assert NUMBER not in parse_question("What was Quillco's reaction?").needs
+
+
+def test_a_name_written_out_with_other_qualifiers_is_another_though_its_own_are_said_elsewhere() -> None:
+    anchors = anchors_of("Who won the Marine Sciences medal?")
+    assert not matched(anchors, "Ann Lee, a marine biologist, won the Earth Sciences medal.")
+    assert matched(anchors, "Ann Lee, a marine biologist, won the Marine Sciences medal.")
+    assert matched(anchors, "Ann Lee won the medal for Marine Sciences, not the Earth Sciences one.")
