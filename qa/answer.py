@@ -404,7 +404,8 @@ class ExtractiveGenerator:
             # "what is never involved": a sentence that negates nothing says what is, not what is not
             relevant = [s for s in relevant if negated(s.sentence.text)]
         # a sentence that misses the question's premise by one detail does not answer it
-        if relevant and near_miss(question.text, relevant[0].sentence.text):
+        context = " ".join(p.text for p in evidence.passages)
+        if relevant and near_miss(question.text, relevant[0].sentence.text, context):
             return abstain(question.text, "extractive")
         if hint:
             relevant = hinted(relevant, hint, question)

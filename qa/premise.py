@@ -43,16 +43,19 @@ _COUNT = (r"(?:\d[\d,.]*|a|an|one|several|few|many|dozens?|hundreds?|thousands?|
           + "|".join(sorted(CARDINALS, key=len, reverse=True)) + ")")
 
 
-def near_miss(question: str, sentence: str) -> bool:
+def near_miss(question: str, sentence: str, context: str = "") -> bool:
     """True when ``sentence`` misses the question's premise by one detail: it negates another word
     than the question does, states the prefixed opposite of a question's word, gives another degree
     of the question's superlative, has no count of the time unit the question asks for, or dates
     what it says to another year than the question's ("as of 2009" for "as of 2011"), or puts the
-    question's subject where its answer goes ("renamed as Acme" for "what was Acme renamed as")."""
+    question's subject where its answer goes ("renamed as Acme" for "what was Acme renamed as"), or
+    gives the question's noun each time another kind than the question's, which ``context`` (the
+    retrieved text) says too ("private schools" for "a public school")."""
     return (_negation_moved(question, sentence) or _opposite(question, sentence)
             or _degree_changed(question, sentence) or _uncounted(question, sentence)
             or _year_moved(question, sentence) or _roles_swapped(question, sentence)
-            or _argument_swapped(question, sentence) or _count_moved(question, sentence))
+            or _argument_swapped(question, sentence) or _count_moved(question, sentence)
+            or _qualifier_swapped(question, sentence, context))
 
 
 def _stems(text: str) -> list[str]:
@@ -301,5 +304,55 @@ def _count_moved(question: str, sentence: str) -> bool:
     for value, noun in _counts(question):
         given = {v for v, n in said if n == noun}
         if given and value not in given:
+            return True
+    return False
+
+
+# adjectives that pick out no kind of thing ("the other schools", "its own schools")
+_UNQUALIFYING = frozenset({"other", "same", "own", "such", "many", "few", "much", "several", "various",
+                           "certain", "only", "whole", "entire", "very", "so", "too", "just", "also"})
+
+
+@lru_cache(maxsize=4096)
+def _qualified(text: str, of: bool = False) -> tuple[tuple[str, frozenset[str]], ...]:
+    """(stem of a common noun, stems of the words before it that say which kind) for each noun:
+    "odd" of "every odd integer", "public" of "a public school"; ``of``: and of the nouns after
+    "of" ("primes" of "the distribution of primes" says "prime distribution")."""
+    found = []
+    for token in load_parser()(text):
+        if token.pos_ != "NOUN" or not (stem := _stems(token.text)):
+            continue
+        kinds = [c.text for c in token.children if c.i < token.i and c.tag_ in {"JJ", "RB"}
+                 and c.dep_ in {"amod", "advmod"} and c.lower_ not in _UNQUALIFYING]
+        if of:
+            kinds += [o.text for c in token.children if c.lower_ == "of" for o in c.children
+                      if o.dep_ == "pobj" and o.pos_ == "NOUN"]
+        found.append((stem[-1], frozenset(_stems(" ".join(kinds)))))
+    return tuple(found)
+
+
+def _kind_said(kinds: frozenset[str], noun: str, text: str) -> bool:
+    """True when ``text`` says one of ``kinds`` right before the noun ("public schools", "odd prime
+    integers"): the question's kind is one the texts tell apart."""
+    found = _WORD.findall(text.lower())
+    stems = list(stemmer().stemWords(found)) if found else []
+    return any(w in kinds and noun in stems[i + 1:i + 3] for i, w in enumerate(stems))
+
+
+def _qualifier_swapped(question: str, sentence: str, context: str) -> bool:
+    """The question says which kind of a thing it asks of ("a public school", "every odd integer"),
+    a kind the ``context`` (the retrieved text) also says of it, and the sentence says the thing each
+    time as another kind ("private schools", "every even integer"): it tells of the other kind."""
+    if not context:
+        return False
+    asked: dict[str, set[str]] = {}
+    for noun, kinds in _qualified(question):
+        asked.setdefault(noun, set()).update(kinds)
+    said = _qualified(sentence, of=True)
+    for noun, wanted in asked.items():
+        given = [k for n, k in said if n == noun]
+        if wanted and given and all(k and not k & wanted for k in given) and _kind_said(
+            frozenset(wanted), noun, context
+        ):
             return True
     return False

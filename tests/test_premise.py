@@ -165,3 +165,19 @@ def test_a_question_dated_before_christ_or_to_a_century_is_not_answered_of_anoth
     question = "Which tribe farmed the valley in the 12th century?"
     assert near_miss(question, "In the 14th century, the valley was farmed by the Quill tribe.")
     assert not near_miss(question, "In the 12th century, the valley was farmed by the Quill tribe.")
+
+
+def test_a_noun_said_each_time_as_another_kind_than_the_question_s_misses() -> None:
+    question = "What grant can a pupil at a rural academy win?"
+    context = "Rural academies teach farming. Urban academies teach trade."
+    sentence = "At some urban academies a pupil may win a travel grant."
+    assert near_miss(question, sentence, context)
+    # the question's own kind in the sentence, or a kind the texts never tell apart, answers it
+    assert not near_miss(question, "At some rural academies a pupil may win a travel grant.", context)
+    assert not near_miss(question, sentence, "Urban academies teach trade.")
+    # a question weighing two kinds asks of both; "the spread of seeds" says "seed spread"
+    assert not near_miss("What right do rural academies have that urban academies lack?",
+                         "Rural academies keep the right to pick pupils.", context)
+    assert not near_miss("How is seed spread measured near Quilltown?",
+                         "The slow spread of seeds is measured near Quilltown.",
+                         "Seed spread is slow. Wind spread is fast.")
