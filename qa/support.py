@@ -258,6 +258,9 @@ class ClaimVerifier:
                 return ()  # a figure, but for something other than what the question counts
             if _dated(claim, s, counted):
                 return ()  # "the last three months" is a time, not a count of what was asked
+        elif (needs & {NUMBER, DISTANCE} and not _AGE_ASKED.search(question.text)
+              and _dated(claim, s, set())):
+            return ()  # "Okafor, 50" gives an age or a date, not the sum or figure asked
         if self._carries(question, s.text, KEY_MISSING):
             return (None, *neighbours)
         question_vec, sentence_vec = self._embed([question.text, s.text])
@@ -361,6 +364,7 @@ class ClaimVerifier:
 
 _WHICH_NOUN = re.compile(r"\b[Ww]hich((?:\s+[\w'-]+){1,2})")
 _WHO_CLAUSE = re.compile(r"\b([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*),\s+who\s+([^,;]+)")
+_AGE_ASKED = re.compile(r"\b(how old|(what|which) age|aged?)\b", re.IGNORECASE)  # a figure that is a time
 _OCCASION = re.compile(r"\b(?:[Ww]hen(?:ever)?|[Oo]nce|[Ii]f|[Uu]ntil)\s+((?:[^\s.;:]+\s+){0,14}[^\s.;:]+)")
 _LOCATIVE = re.compile(r"\b(?:in|at|near|into|inside|outside|towards?|around)\s+((?:[\w'-]+\s+){0,2}[\w'-]+)")
 _REASONS = ("off_question", "unconstrained", "unsupported", "wrong_type", "no_answer")

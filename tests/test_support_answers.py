@@ -339,3 +339,20 @@ def test_a_heading_that_only_repeats_the_question_does_not_outrank_the_reworded_
     assert kept.supports[0].sentence.text.startswith("Dutch marines")
     assert isinstance(_verdict(question, "Dutch marines captured Tarvin on 5 March 1944 [1].", HARBOUR),
                       DroppedClaim)
+
+
+PAYOUT = ("Tom Reed, 47, says the council broke its promise to cover his legal costs. He was later paid "
+          "£30,000 in compensation by the council, his lawyer said.")
+
+
+def test_an_age_or_date_gives_no_sum_asked() -> None:
+    question = "How much was Tom Reed paid by the council?"
+    wrong = "Tom Reed, 47, says the council broke its promise to cover his legal costs [1]."
+    assert isinstance(_verdict(question, wrong, PAYOUT), DroppedClaim)
+    assert isinstance(_verdict(question, "£30,000 [1].", PAYOUT), SupportedClaim)
+
+
+def test_an_age_asked_is_answered_by_a_figure_the_tagger_reads_as_a_date() -> None:
+    passage = "Tom Reed, 47, retired from the council last year after a long illness."
+    assert isinstance(_verdict("How old was Tom Reed when he retired from the council?", "47 [1].", passage),
+                      SupportedClaim)
