@@ -334,8 +334,7 @@ def _qualified(text: str, of: bool = False) -> tuple[tuple[str, frozenset[str]],
 def _kind_said(kinds: frozenset[str], noun: str, text: str) -> bool:
     """True when ``text`` says one of ``kinds`` right before the noun ("public schools", "odd prime
     integers"): the question's kind is one the texts tell apart."""
-    found = _WORD.findall(text.lower())
-    stems = list(stemmer().stemWords(found)) if found else []
+    stems = _stems(text)
     return any(w in kinds and noun in stems[i + 1:i + 3] for i, w in enumerate(stems))
 
 

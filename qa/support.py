@@ -286,7 +286,7 @@ class ClaimVerifier:
 
     def _closest(self, question: Asked, candidates: list[Sentence]) -> int:
         """The candidate closest to the question among those that say more than it asks: a heading
-        that only repeats the question's words ("Konna") answers nothing."""
+        that only repeats the question's words (a place's name as the title) answers nothing."""
         asked_terms = set(content_terms(question.text))
         similarity = [float(x) if set(content_terms(c.text)) - asked_terms else -np.inf
                       for c, x in zip(candidates, self._closeness(question, candidates), strict=True)]
