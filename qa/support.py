@@ -63,7 +63,7 @@ KEY_MISSING = 0.5  # share of the question's key terms a window may lack (after 
 WORD_SIMILARITY = 0.6  # cosine of two words' embeddings that counts them as near-synonyms
 RANK_MARGIN = 0.15  # how much closer (cosine) to the question another sentence of the passage may be
 KEY_LEAD = 2  # how many more of the question's key terms another sentence states, to hold the answer
-LEAD_MARGIN = 0.1  # how much further from the question (cosine) that sentence may be
+LEAD_MARGIN = 0.2  # how much further from the question (cosine) that sentence may be
 SOLE_AMONG = 3  # sentences a passage needs for its closest one, with no rival, to answer reworded
 SENTENCE_SIMILARITY = 0.5  # cosine of question and sentence that makes up for reworded key terms
 INSTRUCTION = re.compile(
@@ -322,12 +322,13 @@ class ClaimVerifier:
         if any(similarity[j] - similarity[i] > RANK_MARGIN and not (complete and covered[j] < covered[i])
                and _rival(question, claim, c) for j, c in enumerate(candidates)):
             return True
-        # a sentence stating far more of what was asked, about as close, is where the answer is
-        # (for a figure asked, only one that states another figure)
-        near = max(carried[max(0, i - 1):i + 2])
+        # a sentence stating far more of what was asked, about as close, is where the answer is (for a
+        # figure asked, only one that states another figure); a neighbour only when it holds an answer
+        # of its own: else it is the context that lends this one the question's terms
         figure = bool(question.parsed.needs & {NUMBER, DISTANCE, DURATION})
-        if any(abs(j - i) > 1 and carried[j] >= near + KEY_LEAD
-               and similarity[j] >= similarity[i] - LEAD_MARGIN and (not figure or _rival(question, claim, c))
+        if any(j != i and carried[j] >= _window_most(carried, i, j) + KEY_LEAD
+               and similarity[j] >= similarity[i] - LEAD_MARGIN
+               and (abs(j - i) > 1 and not figure or _rival(question, claim, c))
                for j, c in enumerate(candidates)):
             return True
         if self._carries(question, candidates[i].text, KEY_MISSING):
@@ -561,6 +562,11 @@ def _constrained(question: Asked, s: Sentence, context: Sentence | None, title: 
         and wanted_numbers <= numbers(text)
         and wanted_dates <= calendar_words(text)
     )
+
+
+def _window_most(carried: list[int], i: int, other: int) -> int:
+    """The most key terms sentence ``i`` or a neighbour of it states, sentence ``other`` aside."""
+    return max((carried[k] for k in range(i - 1, i + 2) if 0 <= k < len(carried) and k != other), default=0)
 
 
 def _neighbours(candidates: list[Sentence], i: int) -> list[Sentence]:

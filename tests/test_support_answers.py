@@ -356,3 +356,17 @@ def test_an_age_asked_is_answered_by_a_figure_the_tagger_reads_as_a_date() -> No
     passage = "Tom Reed, 47, retired from the council last year after a long illness."
     assert isinstance(_verdict("How old was Tom Reed when he retired from the council?", "47 [1].", passage),
                       SupportedClaim)
+
+
+PANEL = ("Talks on the Quillmere bridge repairs have been making steady progress, officials said. The chair "
+         "of the review panel, engineer Maren Holt of Ashbury, warned that much work remained.")
+
+
+def test_a_neighbour_stating_far_more_of_the_question_with_an_answer_of_its_own_holds_the_answer() -> None:
+    # the first sentence is about the repairs, but only the next one says who chairs the panel: a
+    # neighbour naming its own answer is no context lending its terms, it is where the answer is
+    question = "Which engineer chairs the review panel on the Quillmere bridge repairs?"
+    dropped = _verdict(question, "Talks on the Quillmere bridge repairs have been making steady progress, "
+                                 "officials said [1].", PANEL)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
+    assert isinstance(_verdict(question, "Maren Holt [1].", PANEL), SupportedClaim)
