@@ -328,7 +328,7 @@ class ClaimVerifier:
         figure = bool(question.parsed.needs & {NUMBER, DISTANCE, DURATION})
         if any(j != i and carried[j] >= _window_most(carried, i, j) + KEY_LEAD
                and similarity[j] >= similarity[i] - LEAD_MARGIN
-               and (abs(j - i) > 1 and not figure or _rival(question, claim, c))
+               and ((abs(j - i) > 1 and not figure) or _rival(question, claim, c))
                for j, c in enumerate(candidates)):
             return True
         if self._carries(question, candidates[i].text, KEY_MISSING):
