@@ -113,6 +113,11 @@ class ClaimVerifier:
                 self._candidates.setdefault(scored.passage, []).append(s)
         for group in self._candidates.values():
             group.sort(key=lambda s: s.start)
+        # what the tagger named anywhere in a document: "Euclid" opening a sentence, untagged there
+        self._named: dict[str, set[str]] = {}
+        for scored in evidence.sentences:
+            self._named.setdefault(scored.sentence.doc_id, set()).update(
+                t for e in scored.sentence.entities if e.label in _NAME_LABELS for t in content_terms(e.text))
 
     def _embed(self, texts: list[str]) -> list[np.ndarray]:
         missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
@@ -272,12 +277,16 @@ class ClaimVerifier:
         # Doris Day, he ..."), unless it offers an answer of its own: then it is the answer sentence
         carriers = tuple(n for n in neighbours
                          if self._carries(question, f"{s.text} {n.text}", KEY_MISSING)
-                         and not _rival(question, claim, n))
+                         and not self._rival(question, claim, n))
         if not carriers and self._carries(question, f"{s.text} {title}", TITLE_MISSING):
             return (None, *neighbours)  # the article's title says what its sentences are about
         if not carriers and sole:
             return (None,)  # reworded, but the passage's closest sentence, and its only answer of the kind
         return carriers
+
+    def _rival(self, question: Asked, claim: _Claim, sentence: Sentence) -> bool:
+        """``_rival``, reading the names its document's tagger found elsewhere."""
+        return _rival(question, claim, sentence, self._named.get(sentence.doc_id, set()))
 
     def _closeness(self, question: Asked, candidates: list[Sentence]) -> np.ndarray:
         """Each candidate's cosine to the question."""
@@ -298,7 +307,7 @@ class ClaimVerifier:
         similarity = self._closeness(question, candidates)
         # closest of one or two sentences says little: the passage must offer a choice
         return len(candidates) >= SOLE_AMONG and int(np.argmax(similarity)) == i and not any(
-            _rival(question, claim, c) for j, c in enumerate(candidates) if j != i)
+            self._rival(question, claim, c) for j, c in enumerate(candidates) if j != i)
 
     def _described_elsewhere(self, claim: _Claim, question: Asked, s: Sentence) -> bool:
         """True when a relative clause binds what the question asks to a person the claim does not
@@ -320,7 +329,7 @@ class ClaimVerifier:
                    for n, c in zip(carried, candidates, strict=True)]
         complete = covered[i] == len(question.key)
         if any(similarity[j] - similarity[i] > RANK_MARGIN and not (complete and covered[j] < covered[i])
-               and _rival(question, claim, c) for j, c in enumerate(candidates)):
+               and self._rival(question, claim, c) for j, c in enumerate(candidates)):
             return True
         # a sentence stating far more of what was asked, about as close, is where the answer is (for a
         # figure asked, only one that states another figure); a neighbour only when it holds an answer
@@ -328,12 +337,12 @@ class ClaimVerifier:
         figure = bool(question.parsed.needs & {NUMBER, DISTANCE, DURATION})
         if any(j != i and carried[j] >= _window_most(carried, i, j) + KEY_LEAD
                and similarity[j] >= similarity[i] - LEAD_MARGIN
-               and ((abs(j - i) > 1 and not figure) or _rival(question, claim, c))
+               and ((abs(j - i) > 1 and not figure) or self._rival(question, claim, c))
                for j, c in enumerate(candidates)):
             return True
         if self._carries(question, candidates[i].text, KEY_MISSING):
             return False
-        return any(j != i and similarity[j] > similarity[i] and _rival(question, claim, c)
+        return any(j != i and similarity[j] > similarity[i] and self._rival(question, claim, c)
                    and self._carries(question, c.text, KEY_MISSING) for j, c in enumerate(candidates))
 
     def _carries(self, question: Asked, text: str, allowed: float) -> bool:
@@ -377,6 +386,7 @@ _RIVAL_KINDS = {
     PERSON: ("PERSON",), AGENT: ("PERSON", "ORG", "NORP", "GPE"), PLACE: ("GPE", "LOC", "FAC"),
     DATE: ("DATE", "TIME"), NAME: ("PERSON", "ORG", "WORK_OF_ART", "PRODUCT", "EVENT", "FAC", "GPE"),
 }
+_NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "WORK_OF_ART", "PRODUCT", "EVENT"})
 _ANY_ENTITY = frozenset({"PERSON", "ORG", "NORP", "GPE", "LOC", "FAC", "DATE", "TIME", "EVENT",
                          "WORK_OF_ART", "PRODUCT", "CARDINAL", "MONEY", "PERCENT", "QUANTITY"})
 _POSSESSIVE = re.compile(r"(?<=\s)([A-Z][\w-]*)['’]s\b")
@@ -515,8 +525,9 @@ def _timed(figures: Set[str], s: Sentence, counted: Set[str]) -> set[str]:
             and not any(n in numbers(e.text) for e in s.entities if e.label not in ("DATE", "TIME"))}
 
 
-def _rival(question: Asked, claim: _Claim, sentence: Sentence) -> bool:
-    """True when a sentence names something of the kind asked that neither question nor claim gives."""
+def _rival(question: Asked, claim: _Claim, sentence: Sentence, named: Set[str] = frozenset()) -> bool:
+    """True when a sentence names something of the kind asked that neither question nor claim gives
+    (``named``: what the tagger named elsewhere in its document)."""
     needs = question.parsed.needs
     if needs & {NUMBER, DISTANCE, DURATION}:  # a figure asked: only another figure is a rival answer
         others = numbers(sentence.text) - question.numbers - claim.numbers
@@ -530,17 +541,19 @@ def _rival(question: Asked, claim: _Claim, sentence: Sentence) -> bool:
     given = question.terms | claim.terms
     if any(e.label in labels and not set(content_terms(e.text)) <= given for e in sentence.entities):
         return True
-    return bool(needs & {PERSON, AGENT, NAME, PLACE}) and bool(_untagged_names(sentence) - given)
+    return bool(needs & {PERSON, AGENT, NAME, PLACE}) and bool(_untagged_names(sentence, named) - given)
 
 
-def _untagged_names(sentence: Sentence) -> set[str]:
-    """Names the tagger left unlabelled ("Pool B"): capitalised words after the first, outside
-    every entity it found (a tagged date or people is judged by its label)."""
+def _untagged_names(sentence: Sentence, named: Set[str] = frozenset()) -> set[str]:
+    """Names the tagger left unlabelled ("Pool B"): capitalised words outside every entity it found
+    (a tagged date or people is judged by its label). The first word is capitalised anyway: it is a
+    name only when the tagger named it elsewhere in the document ("Euclid also showed ...")."""
     found: set[str] = set()
-    for m in list(re.finditer(r"\S+", sentence.text))[1:]:
+    for n, m in enumerate(re.finditer(r"\S+", sentence.text)):
         at = sentence.start + m.start()
         if m.group(0)[:1].isupper() and not any(e.start <= at < e.end for e in sentence.entities):
-            found |= set(content_terms(m.group(0))) - TEMPORAL
+            terms = set(content_terms(m.group(0))) - TEMPORAL
+            found |= terms if n else terms & named
     return found
 
 

@@ -370,3 +370,16 @@ def test_a_neighbour_stating_far_more_of_the_question_with_an_answer_of_its_own_
                                  "officials said [1].", PANEL)
     assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
     assert isinstance(_verdict(question, "Maren Holt [1].", PANEL), SupportedClaim)
+
+
+TIDES = ("Tide tables were first printed in the town in 1820. However, the earliest surviving records of the "
+         "study of tides come from the harbour guild of Quillmere. Holt also showed how to predict a spring "
+         "tide from the phases of the moon. The almanac of Maren Holt lists the tides of the whole coast.")
+
+
+def test_a_name_opening_a_sentence_is_a_rival_answer_when_the_tagger_named_it_elsewhere() -> None:
+    # "Holt" opens the sentence that says who showed it: untagged there, but named in the next one
+    question = "Who showed how to predict a spring tide from the phases of the moon?"
+    dropped = _verdict(question, "the harbour guild of Quillmere [1].", TIDES)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
+    assert isinstance(_verdict(question, "Holt [1].", TIDES), SupportedClaim)
