@@ -247,6 +247,8 @@ class ClaimVerifier:
             entity_terms |= {t for e in _titled_by(s, _which_nouns(question)) for t in content_terms(e.text)}
         if kind and not (claim.own_terms & entity_terms or claim.own_names & entity_terms):
             return ()
+        if needs & {AGENT, PERSON, PLACE, NAME} and _only_figures(claim, s):
+            return ()  # what the source tags a date or a figure answers no who, where or what
         if kind == PERSON and _titled_elsewhere(claim, question, s):
             return ()
         if needs & {PERSON, AGENT} and self._described_elsewhere(claim, question, s):
@@ -386,6 +388,7 @@ _RIVAL_KINDS = {
     PERSON: ("PERSON",), AGENT: ("PERSON", "ORG", "NORP", "GPE"), PLACE: ("GPE", "LOC", "FAC"),
     DATE: ("DATE", "TIME"), NAME: ("PERSON", "ORG", "WORK_OF_ART", "PRODUCT", "EVENT", "FAC", "GPE"),
 }
+_FIGURE_LABELS = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY"})
 _NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "WORK_OF_ART", "PRODUCT", "EVENT"})
 _ANY_ENTITY = frozenset({"PERSON", "ORG", "NORP", "GPE", "LOC", "FAC", "DATE", "TIME", "EVENT",
                          "WORK_OF_ART", "PRODUCT", "CARDINAL", "MONEY", "PERCENT", "QUANTITY"})
@@ -470,6 +473,15 @@ def _wrong_type(claim: _Claim, question: Asked) -> str | None:
     if claim.own_dates and not substance and not needs & {DATE, NUMBER, DURATION, DISTANCE}:
         return "wrong_type"  # a bare date where no when, how many or how long was asked
     return None
+
+
+def _only_figures(claim: _Claim, s: Sentence) -> bool:
+    """True when every term the claim adds stands in ``s`` only inside dates and figures: "January
+    2016[update]" is a date, whatever the text glued to it."""
+    own = claim.own_terms | claim.own_names
+    figures = {t for e in s.entities if e.label in _FIGURE_LABELS for t in content_terms(e.text)}
+    others = {t for e in s.entities if e.label not in _FIGURE_LABELS for t in content_terms(e.text)}
+    return bool(own) and own <= figures - others
 
 
 def _titled_elsewhere(claim: _Claim, question: Asked, s: Sentence) -> bool:
