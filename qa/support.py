@@ -392,6 +392,8 @@ _FIGURE_LABELS = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "PERCENT", "M
 _NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "WORK_OF_ART", "PRODUCT", "EVENT"})
 _ANY_ENTITY = frozenset({"PERSON", "ORG", "NORP", "GPE", "LOC", "FAC", "DATE", "TIME", "EVENT",
                          "WORK_OF_ART", "PRODUCT", "CARDINAL", "MONEY", "PERCENT", "QUANTITY"})
+# up to six words in quotes, the first capitalised, no sentence punctuation: a title, not a quoted remark
+_QUOTED_TITLE = re.compile(r"[\"“‘']([A-Z][^\s\"”’'.,;:!?]*(?:\s[^\s\"”’'.,;:!?]+){0,5})[\"”’']")
 _POSSESSIVE = re.compile(r"(?<=\s)([A-Z][\w-]*)['’]s\b")
 
 
@@ -559,13 +561,17 @@ def _rival(question: Asked, claim: _Claim, sentence: Sentence, named: Set[str] =
 def _untagged_names(sentence: Sentence, named: Set[str] = frozenset()) -> set[str]:
     """Names the tagger left unlabelled ("Pool B"): capitalised words outside every entity it found
     (a tagged date or people is judged by its label). The first word is capitalised anyway: it is a
-    name only when the tagger named it elsewhere in the document ("Euclid also showed ...")."""
+    name only when the tagger named it elsewhere in the document ("Euclid also showed ..."); a short
+    quotation opening with a capital is a title."""
     found: set[str] = set()
     for n, m in enumerate(re.finditer(r"\S+", sentence.text)):
         at = sentence.start + m.start()
         if m.group(0)[:1].isupper() and not any(e.start <= at < e.end for e in sentence.entities):
             terms = set(content_terms(m.group(0))) - TEMPORAL
             found |= terms if n else terms & named
+    # a short capitalised quotation is a title, lower-case words and all ('"Keep streets tidy" campaign')
+    for m in _QUOTED_TITLE.finditer(sentence.text):
+        found |= set(content_terms(m.group(1))) - TEMPORAL
     return found
 
 

@@ -394,3 +394,17 @@ def test_text_glued_to_a_date_does_not_make_it_an_answer_to_who() -> None:
     dropped = _verdict(question, "March 2019[update [1].", ROWING)
     assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
     assert isinstance(_verdict(question, "Maren Holt [1].", ROWING), SupportedClaim)
+
+
+LITTER = ("The Quillmere council's \"Keep streets tidy\" campaign asked residents to pick up litter on "
+          "their own streets. Officials said the idea was to get volunteers cleaning the streets every week "
+          "and to cut the cost of litter.")
+
+
+def test_a_short_capitalised_quotation_is_a_name_that_may_answer_what_a_thing_is_called() -> None:
+    # the campaign's name is quoted, in lower case after its first word: a rival answer all the same
+    question = "What did the Quillmere council call its campaign against litter?"
+    idea = "Officials said the idea was to get volunteers cleaning the streets every week and to cut the cost"
+    dropped = _verdict(question, f"{idea} of litter [1].", LITTER)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
+    assert isinstance(_verdict(question, "Keep streets tidy [1].", LITTER), SupportedClaim)
