@@ -247,6 +247,8 @@ class ClaimVerifier:
             entity_terms |= {t for e in _titled_by(s, _which_nouns(question)) for t in content_terms(e.text)}
         if kind and not (claim.own_terms & entity_terms or claim.own_names & entity_terms):
             return ()
+        if (subject := _defined(question)) and not _defines(s.text, subject):
+            return ()  # "what is a statocyst?" asks what it is, not what is done to it
         if needs & {AGENT, PERSON, PLACE, NAME} and _only_figures(claim, s):
             return ()  # what the source tags a date or a figure answers no who, where or what
         if kind == PERSON and _titled_elsewhere(claim, question, s):
@@ -378,6 +380,14 @@ _WHICH_NOUN = re.compile(r"\b[Ww]hich((?:\s+[\w'-]+){1,2})")
 _WHO_CLAUSE = re.compile(r"\b([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*),\s+who\s+([^,;]+)")
 _AGE_ASKED = re.compile(r"\b(how old|(what|which) age|aged?)\b", re.IGNORECASE)  # a figure that is a time
 _OCCASION = re.compile(r"\b(?:[Ww]hen(?:ever)?|[Oo]nce|[Ii]f|[Uu]ntil)\s+((?:[^\s.;:]+\s+){0,14}[^\s.;:]+)")
+# "What is a statocyst?": the question asks for a definition, which a sentence gives in apposition
+# ("a statocyst, a balance sensor"), in brackets, after a dash, or as "X is a ...", "X refers to ..."
+_DEFINITION = re.compile(r"^\s*what\s+(?:is|are|was|were)\s+(?:an?\s+|the\s+)?[\w'-]+\s*\?*\s*$", re.I)
+_DEFINING = re.compile(
+    r"\s*(?:\([^)]*\)\s*)?(?:[(\u2013\u2014:]|,\s*(?:an?|the|one)\b|-\s|"
+    r"(?:is|are|was|were)\s+(?:an?|the|one|any|defined|known|called)\b|refers?\s+to\b|means\b)",
+    re.I,
+)
 _LOCATIVE = re.compile(r"\b(?:in|at|near|into|inside|outside|towards?|around)\s+((?:[\w'-]+\s+){0,2}[\w'-]+)")
 _REASONS = ("off_question", "unconstrained", "unsupported", "wrong_type", "no_answer")
 _ENTITY_KINDS = {
@@ -475,6 +485,22 @@ def _wrong_type(claim: _Claim, question: Asked) -> str | None:
     if claim.own_dates and not substance and not needs & {DATE, NUMBER, DURATION, DISTANCE}:
         return "wrong_type"  # a bare date where no when, how many or how long was asked
     return None
+
+
+def _defined(question: Asked) -> str | None:
+    """The one term a question asks to define ("What is a statocyst?"), if that is all it asks."""
+    if question.parsed.needs or len(question.key) != 1 or not _DEFINITION.match(question.text):
+        return None
+    return next(iter(question.key))
+
+
+def _defines(text: str, subject: str) -> bool:
+    """True when ``text`` says what ``subject`` is: the word followed (past a bracket) by a noun in
+    apposition, a bracket or a dash, or "is a", "are the", "refers to" ..."""
+    for m in re.finditer(r"[\w'-]+", text):
+        if subject in content_terms(m.group(0)) and _DEFINING.match(text, m.end()):
+            return True
+    return False
 
 
 def _only_figures(claim: _Claim, s: Sentence) -> bool:

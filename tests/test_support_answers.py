@@ -408,3 +408,16 @@ def test_a_short_capitalised_quotation_is_a_name_that_may_answer_what_a_thing_is
     dropped = _verdict(question, f"{idea} of litter [1].", LITTER)
     assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
     assert isinstance(_verdict(question, "Keep streets tidy [1].", LITTER), SupportedClaim)
+
+
+QUILLET = ("The quillet is kept in a wooden box beside the harbour master's desk. Every pilot once carried a "
+           "quillet, a small brass whistle used to signal other boats.")
+
+
+def test_what_is_a_thing_is_answered_by_a_sentence_that_says_what_it_is() -> None:
+    # the first sentence is about the quillet, but says where it is kept, not what it is
+    question = "What is a quillet?"
+    dropped = _verdict(question, "The quillet is kept in a wooden box beside the harbour master's desk [1].",
+                       QUILLET)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
+    assert isinstance(_verdict(question, "a small brass whistle [1].", QUILLET), SupportedClaim)
