@@ -249,8 +249,6 @@ class ClaimVerifier:
             return ()
         if (subject := _defined(question)) and not _defines(s.text, subject):
             return ()  # "what is a statocyst?" asks what it is, not what is done to it
-        if needs & {AGENT, PERSON, PLACE, NAME} and _only_figures(claim, s):
-            return ()  # what the source tags a date or a figure answers no who, where or what
         if kind == PERSON and _titled_elsewhere(claim, question, s):
             return ()
         if needs & {PERSON, AGENT} and self._described_elsewhere(claim, question, s):
@@ -398,7 +396,6 @@ _RIVAL_KINDS = {
     PERSON: ("PERSON",), AGENT: ("PERSON", "ORG", "NORP", "GPE"), PLACE: ("GPE", "LOC", "FAC"),
     DATE: ("DATE", "TIME"), NAME: ("PERSON", "ORG", "WORK_OF_ART", "PRODUCT", "EVENT", "FAC", "GPE"),
 }
-_FIGURE_LABELS = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY"})
 _NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "WORK_OF_ART", "PRODUCT", "EVENT"})
 _ANY_ENTITY = frozenset({"PERSON", "ORG", "NORP", "GPE", "LOC", "FAC", "DATE", "TIME", "EVENT",
                          "WORK_OF_ART", "PRODUCT", "CARDINAL", "MONEY", "PERCENT", "QUANTITY"})
@@ -501,15 +498,6 @@ def _defines(text: str, subject: str) -> bool:
         if subject in content_terms(m.group(0)) and _DEFINING.match(text, m.end()):
             return True
     return False
-
-
-def _only_figures(claim: _Claim, s: Sentence) -> bool:
-    """True when every term the claim adds stands in ``s`` only inside dates and figures: "January
-    2016[update]" is a date, whatever the text glued to it."""
-    own = claim.own_terms | claim.own_names
-    figures = {t for e in s.entities if e.label in _FIGURE_LABELS for t in content_terms(e.text)}
-    others = {t for e in s.entities if e.label not in _FIGURE_LABELS for t in content_terms(e.text)}
-    return bool(own) and own <= figures - others
 
 
 def _titled_elsewhere(claim: _Claim, question: Asked, s: Sentence) -> bool:
