@@ -529,6 +529,9 @@ def _rival(question: Asked, claim: _Claim, sentence: Sentence) -> bool:
     given = question.terms | claim.terms
     if any(e.label in labels and not set(content_terms(e.text)) <= given for e in sentence.entities):
         return True
+    # "the town of Quillmere" for "which town", whatever label the small tagger gave the name
+    if any(not set(content_terms(e.text)) <= given for e in _titled_by(sentence, _which_nouns(question))):
+        return True
     return bool(needs & {PERSON, AGENT, NAME, PLACE}) and bool(_untagged_names(sentence) - given)
 
 

@@ -356,3 +356,17 @@ def test_an_age_asked_is_answered_by_a_figure_the_tagger_reads_as_a_date() -> No
     passage = "Tom Reed, 47, retired from the council last year after a long illness."
     assert isinstance(_verdict("How old was Tom Reed when he retired from the council?", "47 [1].", passage),
                       SupportedClaim)
+
+
+RETAKEN = ("A senior officer warned that parts of Ballina's population were sympathetic to the rebels, which "
+           "made the task difficult. Officials say the army has also retaken the town of Quillmere, whose "
+           "capture by rebels triggered the intervention.")
+
+
+def test_a_neighbour_naming_its_own_town_of_the_kind_asked_lends_no_terms_to_another_town() -> None:
+    # the tagger calls Quillmere an organisation: "the town of" is what makes it the rival answer
+    question = "The capture of which town triggered the intervention?"
+    dropped = _verdict(question, "The capture of Ballina triggered the intervention [1].", RETAKEN)
+    assert isinstance(dropped, DroppedClaim)
+    kept = _verdict(question, "The capture of Quillmere triggered the intervention [1].", RETAKEN)
+    assert isinstance(kept, SupportedClaim)
