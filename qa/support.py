@@ -275,9 +275,21 @@ class ClaimVerifier:
                          and not _rival(question, claim, n))
         if not carriers and self._carries(question, f"{s.text} {title}", TITLE_MISSING):
             return (None, *neighbours)  # the article's title says what its sentences are about
-        if not carriers and sole:
+        if not carriers and sole and self._on_topic(question, s.text):
             return (None,)  # reworded, but the passage's closest sentence, and its only answer of the kind
         return carriers
+
+    def _on_topic(self, question: Asked, text: str) -> bool:
+        """False when the only key term of the question that ``text`` states is the noun it asks for:
+        "which town triggered the intervention" is about the triggering, and a sentence naming a town
+        the troops entered is close to it by "town" alone, the kind of answer, not what was asked of
+        it. (A sentence that shares no key term at all may still reword the whole question.)"""
+        kind = _which_nouns(question) & question.key
+        terms = set(content_terms(text))
+        topic = question.key - kind
+        if not kind & terms or not topic:
+            return True
+        return bool(topic & terms or self._fuzzy(topic, text, question.text))
 
     def _closeness(self, question: Asked, candidates: list[Sentence]) -> np.ndarray:
         """Each candidate's cosine to the question."""

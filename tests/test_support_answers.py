@@ -370,3 +370,16 @@ def test_a_neighbour_naming_its_own_town_of_the_kind_asked_lends_no_terms_to_ano
     assert isinstance(dropped, DroppedClaim)
     kept = _verdict(question, "The capture of Quillmere triggered the intervention [1].", RETAKEN)
     assert isinstance(kept, SupportedClaim)
+
+
+ENTERED = ("Troops have entered the contested town of Ballina after the retreat of the fighters. About 30 "
+           "armoured vehicles went in without resistance, local media reported. Residents said the fighters "
+           "had fled after airstrikes last week.")
+
+
+def test_the_closest_sentence_naming_only_the_kind_asked_does_not_answer_what_was_asked_of_it() -> None:
+    # the passage's one town, in its sentence closest to the question, but nothing of the triggering
+    question = "The capture of which town triggered the intervention?"
+    dropped = _verdict(question, "The capture of Ballina triggered the intervention [1].", ENTERED)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
+    assert isinstance(_verdict("Which town did the troops enter?", "Ballina [1].", ENTERED), SupportedClaim)
