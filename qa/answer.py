@@ -38,6 +38,7 @@ from qa.reader import (
     named_terms,
     negated,
     slot_taken,
+    told_apart,
     unreal,
 )
 from qa.records import Answer, Citation, Evidence, ScoredSentence, StreamEvent
@@ -406,6 +407,8 @@ class ExtractiveGenerator:
         # a sentence that misses the question's premise by one detail does not answer it
         context = " ".join(p.text for p in evidence.passages)
         if relevant and near_miss(question.text, relevant[0].sentence.text, context):
+            return abstain(question.text, "extractive")
+        if relevant and told_apart(question.text, relevant[0], windows):
             return abstain(question.text, "extractive")
         if hint:
             relevant = hinted(relevant, hint, question)

@@ -8,6 +8,7 @@ from embeddings.records import Entity, Sentence
 from qa.answer import ExtractiveGenerator, _needs, short_answer, values
 from qa.question import AGENT, DATE, NAME, NUMBER, PERSON, PLACE, one_name_each, parse_question
 from qa.reader import (
+    Windows,
     anchors_of,
     asks_negated,
     asks_past,
@@ -15,6 +16,7 @@ from qa.reader import (
     matched,
     negated,
     slot_taken,
+    told_apart,
     unreal,
 )
 from qa.records import Evidence, Passage, Question, ScoredSentence
@@ -554,3 +556,45 @@ def test_a_name_written_out_with_other_qualifiers_is_another_though_its_own_are_
     assert not matched(anchors, "Ann Lee, a marine biologist, won the Earth Sciences medal.")
     assert matched(anchors, "Ann Lee, a marine biologist, won the Marine Sciences medal.")
     assert matched(anchors, "Ann Lee won the medal for Marine Sciences, not the Earth Sciences one.")
+
+
+def _passage_evidence(question_text: str, texts: list[str], best: int, coverage: float) -> Evidence:
+    """One passage of ``texts``; sentence ``best`` scores highest and states ``coverage`` of the question."""
+    doc = " ".join(texts)
+    passage = Passage(doc_id="d", title="", source=None, published=None, text=doc, start=0, end=len(doc),
+                      score=1.0)
+    question = parse_question(question_text)
+    scored = [
+        ScoredSentence(sentence=Sentence(doc_id="d", start=doc.index(t), end=doc.index(t) + len(t), text=t),
+                       passage=0, score=0.8 if i == best else 0.2, coverage=coverage if i == best else 0.0)
+        for i, t in enumerate(texts)
+    ]
+    scored.sort(key=lambda s: -s.score)
+    return Evidence(question=question.text, passages=(passage,), sentences=tuple(scored), parsed=question,
+                    term_weights=tuple((t, 1.0) for t in question.terms),
+                    passage_terms=(frozenset(content_terms(doc)),))
+
+
+def test_a_sentence_leaving_out_a_word_its_passage_says_elsewhere_tells_of_another_thing() -> None:
+    texts = ["Glimmerfins are small fish of the Quill lagoon.",
+             "Their brightest feature is a row of silver scales used for signalling.",
+             "They feed at dusk.", "They rest in shallow water.",
+             "Like lanternbugs, their bodies glow faintly at night."]
+    reader = ExtractiveGenerator()
+    other = "What is the brightest feature of lanternbugs?"
+    assert reader.answer(parse_question(other), _passage_evidence(other, texts, 1, 0.7)).abstained
+    own = "What is the brightest feature of glimmerfins?"
+    answer = reader.answer(parse_question(own), _passage_evidence(own, texts, 1, 0.7))
+    assert not answer.abstained and "silver scales" in answer.answer
+    # a sentence stating little of the question may say the rest in other words
+    assert not reader.answer(parse_question(other), _passage_evidence(other, texts, 1, 0.3)).abstained
+    # a noun said of a name ("the harbour town of Quillby") may be left to the name
+    town = ["Quillby is a harbour town with a busy fish market.", "Its boats sail at dawn.",
+            "The market opens at six.", "Quillby lies 40 kilometres east of Ashford.",
+            "Visitors come by train."]
+    far = "How far from Ashford is the harbour town of Quillby?"
+    assert "40 kilometres" in reader.answer(parse_question(far), _passage_evidence(far, town, 3, 0.7)).answer
+    # a name may be said far from the sentence that tells of it
+    named = "What is the brightest feature of Lanternbugs?"
+    assert not told_apart(named, _passage_evidence(named, texts, 1, 0.7).sentences[0],
+                          Windows(_passage_evidence(named, texts, 1, 0.7)))
