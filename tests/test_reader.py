@@ -598,3 +598,11 @@ def test_a_sentence_leaving_out_a_word_its_passage_says_elsewhere_tells_of_anoth
     named = "What is the brightest feature of Lanternbugs?"
     assert not told_apart(named, _passage_evidence(named, texts, 1, 0.7).sentences[0],
                           Windows(_passage_evidence(named, texts, 1, 0.7)))
+
+
+def test_a_wh_word_after_another_opens_a_clause_and_asks_nothing() -> None:
+    assert DATE not in parse_question("What happens when quillfish flap their fins together?").needs
+    assert DATE not in parse_question("What do we know when the tide turns?").needs
+    assert DATE in parse_question("On what day did the Quill ferry sink?").needs
+    assert {DATE, PLACE} <= parse_question("Where and when did the Quill ferry sink?").needs
+    assert {DATE, AGENT} <= parse_question("Who sank the Quill ferry, and when?").needs
