@@ -88,6 +88,13 @@ _PLACE_PHRASE = re.compile(
     r"(?:forests?|towns?|city|cities|village|area|region|camp|base|airbase|airport|desert|"
     r"border|capital|province|outskirts|mountains?|river|canal|plant|facility|compound|port)\b"
 )
+# where a thing is on another: "at the opposite end from the mouth", "on its upper surface"
+_POSITION = re.compile(
+    r"\b(?:at|on|in|near|inside|outside|beneath|under|above|along|between|within|behind|beside|around)\s+"
+    r"(?:the|a|an|its|their|each|either|both)\s+(?:[a-z-]+\s+){0,3}?"
+    r"(?:ends?|sides?|edges?|surfaces?|top|bottom|base|centre|center|middle|tip|front|back|rear|poles?|"
+    r"interior|exterior|corners?|rim)\b"
+)
 # "which ambassador", "which Uefa Cup group" (one of a kind; "which companies" may be several)
 _WHICH_THING = re.compile(
     r"^\W*(?i:which)\s+(?:[A-Z][\w-]*\s+)*(?!(?:is|was|did|does|has|had|will|would|can|could|one)\b)"
@@ -170,6 +177,7 @@ def values(sentence: Sentence, need: str, question: Question) -> set[str]:
     elif need == PLACE:
         found = {e.text for e in place_entities(sentence)}
         found |= {m.group(0) for m in _PLACE_PHRASE.finditer(sentence.text)}
+        found |= {m.group(0) for m in _POSITION.finditer(sentence.text)}
     elif need in _ENTITY_KINDS:
         found = {e.text for e in sentence.entities if e.label in _ENTITY_KINDS[need]}
         if need == NAME:

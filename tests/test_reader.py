@@ -224,9 +224,10 @@ def test_which_thing_asks_for_a_name_of_its_kind() -> None:
 
 
 def test_a_sentence_stating_the_question_word_for_word_answers_a_kind_the_tagger_missed() -> None:
-    text = "The largest sensory feature is the aboral organ (at the opposite end from the mouth)."
+    # "opposite the snout" names no place and no position ("at the far end") on the thing
+    text = "The largest sensory feature is the quill organ (opposite the snout)."
     for score, abstains in ((0.85, False), (0.6, True)):
-        question, evidence = _evidence("Where is the aboral organ located?", (text, score, {}))
+        question, evidence = _evidence("Where is the quill organ located?", (text, score, {}))
         strong = msgspec.structs.replace(evidence.sentences[0], coverage=score)
         evidence = msgspec.structs.replace(evidence, sentences=(strong,))
         assert ExtractiveGenerator().answer(question, evidence).abstained is abstains
@@ -606,3 +607,12 @@ def test_a_wh_word_after_another_opens_a_clause_and_asks_nothing() -> None:
     assert DATE in parse_question("On what day did the Quill ferry sink?").needs
     assert {DATE, PLACE} <= parse_question("Where and when did the Quill ferry sink?").needs
     assert {DATE, AGENT} <= parse_question("Who sank the Quill ferry, and when?").needs
+
+
+def test_where_is_answered_by_a_position_on_a_thing() -> None:
+    question = parse_question("Where is the quillfish's gill slit?")
+    text = "The quillfish's gill slit lies (at the far end from its snout), under a flap."
+    found = values(Sentence(doc_id="d", start=0, end=len(text), text=text), PLACE, question)
+    assert "at the far end" in found
+    plain = "The quillfish's gill slit is small."
+    assert not values(Sentence(doc_id="d", start=0, end=len(plain), text=plain), PLACE, question)
