@@ -35,6 +35,7 @@ from qa.reader import (
     circumstance_terms,
     mentions,
     name_phrases,
+    named_doers,
     named_terms,
     negated,
     slot_taken,
@@ -180,6 +181,9 @@ def values(sentence: Sentence, need: str, question: Question) -> set[str]:
         found |= {m.group(0) for m in _POSITION.finditer(sentence.text)}
     elif need in _ENTITY_KINDS:
         found = {e.text for e in sentence.entities if e.label in _ENTITY_KINDS[need]}
+        if need in (AGENT, PERSON) and not found:
+            # the small tagger misses some names; the parser finds them as who does what is said
+            found = set(named_doers(sentence.text))
         if need == NAME:
             # what the text itself gives as a name: "called rockwells", the "harbour hen"
             found |= {m.group(1) or m.group(2) or m.group(3) for m in _NAMING.finditer(sentence.text)}

@@ -401,3 +401,24 @@ def told_apart(question: str, s: ScoredSentence, windows: Windows) -> bool:
     title = windows.evidence.passages[s.passage].title
     near = " ".join(n.sentence.text for n in [s, *around])
     return bool((_head_nouns(question) & terms[s.passage]) - set(content_terms(f"{near} {title}")))
+
+
+@lru_cache(maxsize=8192)
+def named_doers(text: str) -> frozenset[str]:
+    """The name a sentence makes the subject of its main verb ("Ada Quill" of "Ada Quill also showed
+    ..."), which the small entity tagger may miss or call a work of art: who did what it says."""
+    from qa.followup import load_parser  # spaCy loads on the first question that needs it
+
+    doc = load_parser()(text)
+    found = set()
+    for token in doc:
+        # the subject of the sentence's own verb, not of a clause reporting another's deed
+        if (token.dep_ in {"nsubj", "nsubjpass"} and token.head.dep_ == "ROOT" and token.pos_ == "PROPN"
+                and token.text[:1].isupper()):
+            start, end = token.i, token.i + 1  # the run of proper nouns the subject ends or is in
+            while start > 0 and doc[start - 1].pos_ == "PROPN":
+                start -= 1
+            while end < len(doc) and doc[end].pos_ == "PROPN":
+                end += 1
+            found.add(doc[start:end].text)
+    return frozenset(found)

@@ -616,3 +616,15 @@ def test_where_is_answered_by_a_position_on_a_thing() -> None:
     assert "at the far end" in found
     plain = "The quillfish's gill slit is small."
     assert not values(Sentence(doc_id="d", start=0, end=len(plain), text=plain), PLACE, question)
+
+
+def test_who_is_answered_by_the_named_subject_the_tagger_missed() -> None:
+    question = parse_question("Who showed how to build a quill engine from a Mersby coil?")
+    text = "Odalric also showed how to build a quill engine from a Mersby coil."
+    sentence = Sentence(doc_id="d", start=0, end=len(text), text=text,
+                        entities=(Entity(text="Mersby", label="WORK_OF_ART", start=54, end=60),))
+    assert values(sentence, AGENT, question) == {"Odalric"}
+    # the subject of a reported clause is not who did what the sentence says
+    reported = "The engineer has said both Odalric and Ysolde had offered help."
+    said = Sentence(doc_id="d", start=0, end=len(reported), text=reported)
+    assert "Odalric" not in values(said, AGENT, question)
