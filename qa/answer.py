@@ -89,7 +89,7 @@ _PLACE_PHRASE = re.compile(
     r"(?:forests?|towns?|city|cities|village|area|region|camp|base|airbase|airport|desert|"
     r"border|capital|province|outskirts|mountains?|river|canal|plant|facility|compound|port)\b"
 )
-# where a thing is on another: "at the opposite end from the mouth", "on its upper surface"
+# where a thing is on another: "at the far end from its snout", "on its upper surface"
 _POSITION = re.compile(
     r"\b(?:at|on|in|near|inside|outside|beneath|under|above|along|between|within|behind|beside|around)\s+"
     r"(?:the|a|an|its|their|each|either|both)\s+(?:[a-z-]+\s+){0,3}?"

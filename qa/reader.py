@@ -370,8 +370,8 @@ def slot_taken(question: str, sentence: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def _head_nouns(question: str) -> frozenset[str]:
-    """The terms of the common nouns a question asks of, as heads ("cnidarians" of "the feature of
-    cnidarians"), not as another noun's modifier ("budget" of "budget deficits"), nor as the kind
+    """The terms of the common nouns a question asks of, as heads ("lanternbugs" of "the feature of
+    lanternbugs"), not as another noun's modifier ("budget" of "budget deficits"), nor as the kind
     of a name the question gives ("the town of Quillby", "the Quill river"): a text may say the
     name alone."""
     from qa.followup import load_parser  # spaCy loads on the first question that needs it
@@ -390,7 +390,7 @@ def _names_kind(token: Token) -> bool:
 def told_apart(question: str, s: ScoredSentence, windows: Windows) -> bool:
     """True when a common noun the question asks of is in the sentence's passage but neither in the
     sentence nor next to it: the passage tells of it elsewhere, so the sentence (about
-    "ctenophores" where the question asks of "cnidarians", both in the passage) tells of another
+    "glimmerfins" where the question asks of "lanternbugs", both in the passage) tells of another
     thing. A name may be left to a pronoun or title far from where it is said, a verb or adjective
     said in other words; they are not judged, nor a sentence stating less than half of the question
     (by weight), which may say the rest in other words."""
