@@ -35,9 +35,11 @@ from qa.reader import (
     circumstance_terms,
     mentions,
     name_phrases,
+    named_doers,
     named_terms,
     negated,
     slot_taken,
+    told_apart,
     unreal,
 )
 from qa.records import Answer, Citation, Evidence, ScoredSentence, StreamEvent
@@ -86,6 +88,13 @@ _PLACE_PHRASE = re.compile(
     r"\b(?:in|at|near|inside|into|around|outside|towards?) (?:a|an|the) (?:[a-z]+ ){0,2}"
     r"(?:forests?|towns?|city|cities|village|area|region|camp|base|airbase|airport|desert|"
     r"border|capital|province|outskirts|mountains?|river|canal|plant|facility|compound|port)\b"
+)
+# where a thing is on another: "at the far end from its snout", "on its upper surface"
+_POSITION = re.compile(
+    r"\b(?:at|on|in|near|inside|outside|beneath|under|above|along|between|within|behind|beside|around)\s+"
+    r"(?:the|a|an|its|their|each|either|both)\s+(?:[a-z-]+\s+){0,3}?"
+    r"(?:ends?|sides?|edges?|surfaces?|top|bottom|base|centre|center|middle|tip|front|back|rear|poles?|"
+    r"interior|exterior|corners?|rim)\b"
 )
 # "which ambassador", "which Uefa Cup group" (one of a kind; "which companies" may be several)
 _WHICH_THING = re.compile(
@@ -169,8 +178,12 @@ def values(sentence: Sentence, need: str, question: Question) -> set[str]:
     elif need == PLACE:
         found = {e.text for e in place_entities(sentence)}
         found |= {m.group(0) for m in _PLACE_PHRASE.finditer(sentence.text)}
+        found |= {m.group(0) for m in _POSITION.finditer(sentence.text)}
     elif need in _ENTITY_KINDS:
         found = {e.text for e in sentence.entities if e.label in _ENTITY_KINDS[need]}
+        if need in (AGENT, PERSON) and not found:
+            # the small tagger misses some names; the parser finds them as who does what is said
+            found = set(named_doers(sentence.text))
         if need == NAME:
             # what the text itself gives as a name: "called rockwells", the "harbour hen"
             found |= {m.group(1) or m.group(2) or m.group(3) for m in _NAMING.finditer(sentence.text)}
@@ -406,6 +419,8 @@ class ExtractiveGenerator:
         # a sentence that misses the question's premise by one detail does not answer it
         context = " ".join(p.text for p in evidence.passages)
         if relevant and near_miss(question.text, relevant[0].sentence.text, context):
+            return abstain(question.text, "extractive")
+        if relevant and told_apart(question.text, relevant[0], windows):
             return abstain(question.text, "extractive")
         if hint:
             relevant = hinted(relevant, hint, question)

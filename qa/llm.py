@@ -340,16 +340,25 @@ class LLMGenerator:
 
 
 def shown(evidence: Evidence, reading: Answer) -> Evidence:
-    """The evidence the model reads: the passages that the reader's answer cites, then the
-    retriever's first, at most ``LLM_PASSAGES`` (a small model on two cores reads ~1,000 prompt
-    tokens in seconds, eight passages in close to a minute).
+    """The evidence the model reads: the passages that the reader's answer cites, then the one
+    closest in meaning to the question, at most ``LLM_PASSAGES`` (a small model on two cores reads
+    ~1,000 prompt tokens in seconds, eight passages in close to a minute).
 
-    What the model reads follows what the reader found, not the retriever's lower ranks: a document
-    added elsewhere in the index moves those ranks (and BM25's weights), and would change the answer
-    to a question it has nothing to do with."""
+    What the model reads follows what the reader found, not the retriever's ranks: a document added
+    elsewhere in the index moves those ranks (and BM25's weights), even the first of two passages
+    that fuse to nearly the same score, and would change the answer to a question it has nothing to
+    do with. A passage's closeness in meaning is its own (its best sentence's cosine to the question),
+    which no other document moves."""
     cited = [n for c in reading.citations for n, p in enumerate(evidence.passages)
              if p.doc_id == c.doc_id and p.start <= c.start < p.end]
-    return _reordered(evidence, list(dict.fromkeys([*cited, 0]))[:LLM_PASSAGES])
+    return _reordered(evidence, list(dict.fromkeys([*cited, closest_in_meaning(evidence)]))[:LLM_PASSAGES])
+
+
+def closest_in_meaning(evidence: Evidence) -> int:
+    """The passage whose sentence is the closest in meaning to the question (the retriever's first
+    when no sentence was scored); ties go to the better-ranked passage."""
+    best = max(evidence.sentences, key=lambda s: (s.similarity, -s.passage), default=None)
+    return 0 if best is None else best.passage
 
 
 def checked(evidence: Evidence, read: Evidence) -> Evidence:

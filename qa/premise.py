@@ -50,12 +50,13 @@ def near_miss(question: str, sentence: str, context: str = "") -> bool:
     what it says to another year than the question's ("as of 2009" for "as of 2011"), or puts the
     question's subject where its answer goes ("renamed as Acme" for "what was Acme renamed as"), or
     gives the question's noun each time another kind than the question's, which ``context`` (the
-    retrieved text) says too ("private schools" for "a public school")."""
+    retrieved text) says too ("private schools" for "a public school"), or says a word of the question
+    only as what is not so ("paid by fees rather than taxes" for "which taxes pay")."""
     return (_negation_moved(question, sentence) or _opposite(question, sentence)
             or _degree_changed(question, sentence) or _uncounted(question, sentence)
             or _year_moved(question, sentence) or _roles_swapped(question, sentence)
             or _argument_swapped(question, sentence) or _count_moved(question, sentence)
-            or _qualifier_swapped(question, sentence, context))
+            or _qualifier_swapped(question, sentence, context) or _only_contrasted(question, sentence))
 
 
 def _stems(text: str) -> list[str]:
@@ -355,3 +356,23 @@ def _qualifier_swapped(question: str, sentence: str, context: str) -> bool:
         ):
             return True
     return False
+
+
+# "rather than X", "instead of X": what follows is set aside, not stated
+_CONTRAST = re.compile(r"\b(?:rather\s+than|instead\s+of)\b([^,;:.()]*)", re.IGNORECASE)
+CONTRAST_SCOPE = 3  # content words after "rather than" that it sets aside ("relying on mandatory taxes")
+
+
+def _contrasted(text: str) -> set[str]:
+    return {t for m in _CONTRAST.finditer(text) for t in content_terms(m.group(1))[:CONTRAST_SCOPE]}
+
+
+def _only_contrasted(question: str, sentence: str) -> bool:
+    """The sentence says a word of the question only in what it sets aside ("funded by fees rather
+    than by taxes" for "which taxes fund it"): it tells what is so instead (a question that sets the
+    same word aside, "rather than taxes, what funds it", asks for just that)."""
+    aside = _contrasted(sentence) - _contrasted(question)
+    if not aside:
+        return False
+    outside = set(content_terms(_CONTRAST.sub(" ", sentence)))
+    return bool((aside - outside) & set(content_terms(question)))

@@ -59,7 +59,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]
 # A wh-phrase asks something when it opens the question (after at most two words, as in
 # "On what day ...") or a coordinated part of it ("... and when?"); elsewhere "who" is relative.
-_ASKS_AT = re.compile(r"^(\S+ ){0,2}$|(\band|\bor|,|;)\s*$")
+_OPENS = re.compile(r"^(\S+ ){0,2}$")
+_JOINED = re.compile(r"(\band|\bor|,|;)\s*$")
 _COUNTED = re.compile(
     r"\bhow (?:many|much) (.+?)(?=\b(?:are|is|was|were|did|does|do|has|have|had|will|would|can|"
     r"could|should|been|in|at|on|from|to|by|for)\b|[?,.;]|$)"
@@ -98,8 +99,15 @@ def carried_apart(question: str) -> tuple[str, str]:
     return f"{head.rstrip(' ?')}?", tail
 
 
+# a wh-word after another one opens a clause ("what happens when ..."), unless a part is joined
+_WH_BEFORE = re.compile(r"\b(?:who|whom|whose|what|which|where|when|how|why)\b")
+
+
 def _asked(pattern: re.Pattern[str], lowered: str) -> bool:
-    return any(_ASKS_AT.search(lowered[: m.start()]) for m in pattern.finditer(lowered))
+    """True when the pattern's wh-phrase is what the question asks, not the start of a clause in it."""
+    return any(_JOINED.search(before := lowered[: m.start()])
+               or (_OPENS.match(before) is not None and not _WH_BEFORE.search(before))
+               for m in pattern.finditer(lowered))
 
 
 def parse_question(text: str) -> Question:

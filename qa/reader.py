@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from qa.claim_text import calendar_words, numbers
 from qa.question import carried_apart, parse_question
@@ -21,6 +22,9 @@ from qa.text import (
     stemmer,
     words,
 )
+
+if TYPE_CHECKING:
+    from spacy.tokens import Token
 
 _DIGITS = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 _NAME = re.compile(r"[A-Z][\w'’.-]*")
@@ -42,6 +46,8 @@ _AUXILIARIES = frozenset({"be", "been", "have", "do", "get", "a", "an", "the", "
 _CIRCUMSTANCE = re.compile(r"(?<=\w)\s+(?:when|while|once|after|before|until)\s+(.+)$", re.IGNORECASE)
 CLOSE = 8  # words either side of a candidate answer that are near it
 NEIGHBOURS = 2  # sentences either side of a sentence that belong to its evidence window
+TOLD_APART = 1  # sentences either side in which a question's common noun may be said (see ``told_apart``)
+MOSTLY_STATED = 0.5  # ... by a sentence stating at least this share of the question's weight
 
 
 @dataclass(frozen=True)
@@ -360,3 +366,59 @@ def slot_taken(question: str, sentence: str) -> bool:
                         and (links or rival[:1].isupper())):
                     return True
     return False
+
+
+@lru_cache(maxsize=4096)
+def _head_nouns(question: str) -> frozenset[str]:
+    """The terms of the common nouns a question asks of, as heads ("lanternbugs" of "the feature of
+    lanternbugs"), not as another noun's modifier ("budget" of "budget deficits"), nor as the kind
+    of a name the question gives ("the town of Quillby", "the Quill river"): a text may say the
+    name alone."""
+    from qa.followup import load_parser  # spaCy loads on the first question that needs it
+
+    return frozenset(t for token in load_parser()(question) if token.pos_ == "NOUN"
+                     and token.dep_ != "compound" and token.text[:1].islower() and not _names_kind(token)
+                     for t in content_terms(token.text))
+
+
+def _names_kind(token: Token) -> bool:
+    """True for a noun said of a name: "town" of "the town of Quillby" and of "the Quill river"."""
+    return any(c.pos_ == "PROPN" and c.dep_ == "compound" for c in token.children) or any(
+        c.lower_ == "of" and any(o.pos_ == "PROPN" for o in c.children) for c in token.children)
+
+
+def told_apart(question: str, s: ScoredSentence, windows: Windows) -> bool:
+    """True when a common noun the question asks of is in the sentence's passage but neither in the
+    sentence nor next to it: the passage tells of it elsewhere, so the sentence (about
+    "glimmerfins" where the question asks of "lanternbugs", both in the passage) tells of another
+    thing. A name may be left to a pronoun or title far from where it is said, a verb or adjective
+    said in other words; they are not judged, nor a sentence stating less than half of the question
+    (by weight), which may say the rest in other words."""
+    terms = windows.evidence.passage_terms
+    if s.passage >= len(terms) or s.coverage < MOSTLY_STATED:
+        return False
+    around = windows.neighbours(s, TOLD_APART)
+    title = windows.evidence.passages[s.passage].title
+    near = " ".join(n.sentence.text for n in [s, *around])
+    return bool((_head_nouns(question) & terms[s.passage]) - set(content_terms(f"{near} {title}")))
+
+
+@lru_cache(maxsize=8192)
+def named_doers(text: str) -> frozenset[str]:
+    """The name a sentence makes the subject of its main verb ("Ada Quill" of "Ada Quill also showed
+    ..."), which the small entity tagger may miss or call a work of art: who did what it says."""
+    from qa.followup import load_parser  # spaCy loads on the first question that needs it
+
+    doc = load_parser()(text)
+    found = set()
+    for token in doc:
+        # the subject of the sentence's own verb, not of a clause reporting another's deed
+        if (token.dep_ in {"nsubj", "nsubjpass"} and token.head.dep_ == "ROOT" and token.pos_ == "PROPN"
+                and token.text[:1].isupper()):
+            start, end = token.i, token.i + 1  # the run of proper nouns the subject ends or is in
+            while start > 0 and doc[start - 1].pos_ == "PROPN":
+                start -= 1
+            while end < len(doc) and doc[end].pos_ == "PROPN":
+                end += 1
+            found.add(doc[start:end].text)
+    return frozenset(found)

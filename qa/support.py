@@ -282,13 +282,25 @@ class ClaimVerifier:
                          and not self._rival(question, claim, n))
         if not carriers and self._carries(question, f"{s.text} {title}", TITLE_MISSING):
             return (None, *neighbours)  # the article's title says what its sentences are about
-        if not carriers and sole:
+        if not carriers and sole and self._on_topic(question, s.text):
             return (None,)  # reworded, but the passage's closest sentence, and its only answer of the kind
         return carriers
 
     def _rival(self, question: Asked, claim: _Claim, sentence: Sentence) -> bool:
         """``_rival``, reading the names its document's tagger found elsewhere."""
         return _rival(question, claim, sentence, self._named.get(sentence.doc_id, set()))
+
+    def _on_topic(self, question: Asked, text: str) -> bool:
+        """False when the only key term of the question that ``text`` states is the noun it asks for:
+        "which town triggered the intervention" is about the triggering, and a sentence naming a town
+        the troops entered is close to it by "town" alone, the kind of answer, not what was asked of
+        it. (A sentence that shares no key term at all may still reword the whole question.)"""
+        kind = _which_nouns(question) & question.key
+        terms = set(content_terms(text))
+        topic = question.key - kind
+        if not kind & terms or not topic:
+            return True
+        return bool(topic & terms or self._fuzzy(topic, text, question.text))
 
     def _closeness(self, question: Asked, candidates: list[Sentence]) -> np.ndarray:
         """Each candidate's cosine to the question."""
@@ -568,6 +580,9 @@ def _rival(question: Asked, claim: _Claim, sentence: Sentence, named: Set[str] =
         return True  # an untyped question: any sentence may hold its answer
     given = question.terms | claim.terms
     if any(e.label in labels and not set(content_terms(e.text)) <= given for e in sentence.entities):
+        return True
+    # "the town of Quillmere" for "which town", whatever label the small tagger gave the name
+    if any(not set(content_terms(e.text)) <= given for e in _titled_by(sentence, _which_nouns(question))):
         return True
     return bool(needs & {PERSON, AGENT, NAME, PLACE}) and bool(_untagged_names(sentence, named) - given)
 

@@ -181,3 +181,19 @@ def test_a_noun_said_each_time_as_another_kind_than_the_question_s_misses() -> N
     assert not near_miss("How is seed spread measured near Quilltown?",
                          "The slow spread of seeds is measured near Quilltown.",
                          "Seed spread is slow. Wind spread is fast.")
+
+
+def test_a_word_said_only_as_what_is_set_aside_misses() -> None:
+    sentence = ("Quill clubs are paid for by members' dues rather than relying on council grants, "
+                "so they choose their own coaches.")
+    assert near_miss("What kind of grants pay for Quill clubs?", sentence)
+    assert near_miss("What grants pay for Quill clubs?",
+                     "Quill clubs are paid for by dues instead of grants.")
+    # the question sets the same word aside: the sentence says what is so instead
+    assert not near_miss("Rather than grants, what pays for Quill clubs?", sentence)
+    # said outside the aside too, it is stated
+    assert not near_miss("What grants pay for Quill clubs?",
+                         "Quill clubs get council grants, rather than relying on grants from members.")
+    # the aside reaches only its first words: "coaches" is stated after it
+    assert not near_miss("Who chooses the coaches of Quill clubs?",
+                         "Quill clubs rely on dues rather than on council grants paying the coaches.")

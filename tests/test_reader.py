@@ -8,6 +8,7 @@ from embeddings.records import Entity, Sentence
 from qa.answer import ExtractiveGenerator, _needs, short_answer, values
 from qa.question import AGENT, DATE, NAME, NUMBER, PERSON, PLACE, one_name_each, parse_question
 from qa.reader import (
+    Windows,
     anchors_of,
     asks_negated,
     asks_past,
@@ -15,6 +16,7 @@ from qa.reader import (
     matched,
     negated,
     slot_taken,
+    told_apart,
     unreal,
 )
 from qa.records import Evidence, Passage, Question, ScoredSentence
@@ -222,9 +224,10 @@ def test_which_thing_asks_for_a_name_of_its_kind() -> None:
 
 
 def test_a_sentence_stating_the_question_word_for_word_answers_a_kind_the_tagger_missed() -> None:
-    text = "The largest sensory feature is the aboral organ (at the opposite end from the mouth)."
+    # "opposite the snout" names no place and no position ("at the far end") on the thing
+    text = "The largest sensory feature is the quill organ (opposite the snout)."
     for score, abstains in ((0.85, False), (0.6, True)):
-        question, evidence = _evidence("Where is the aboral organ located?", (text, score, {}))
+        question, evidence = _evidence("Where is the quill organ located?", (text, score, {}))
         strong = msgspec.structs.replace(evidence.sentences[0], coverage=score)
         evidence = msgspec.structs.replace(evidence, sentences=(strong,))
         assert ExtractiveGenerator().answer(question, evidence).abstained is abstains
@@ -554,3 +557,74 @@ def test_a_name_written_out_with_other_qualifiers_is_another_though_its_own_are_
     assert not matched(anchors, "Ann Lee, a marine biologist, won the Earth Sciences medal.")
     assert matched(anchors, "Ann Lee, a marine biologist, won the Marine Sciences medal.")
     assert matched(anchors, "Ann Lee won the medal for Marine Sciences, not the Earth Sciences one.")
+
+
+def _passage_evidence(question_text: str, texts: list[str], best: int, coverage: float) -> Evidence:
+    """One passage of ``texts``; sentence ``best`` scores highest and states ``coverage`` of the question."""
+    doc = " ".join(texts)
+    passage = Passage(doc_id="d", title="", source=None, published=None, text=doc, start=0, end=len(doc),
+                      score=1.0)
+    question = parse_question(question_text)
+    scored = [
+        ScoredSentence(sentence=Sentence(doc_id="d", start=doc.index(t), end=doc.index(t) + len(t), text=t),
+                       passage=0, score=0.8 if i == best else 0.2, coverage=coverage if i == best else 0.0)
+        for i, t in enumerate(texts)
+    ]
+    scored.sort(key=lambda s: -s.score)
+    return Evidence(question=question.text, passages=(passage,), sentences=tuple(scored), parsed=question,
+                    term_weights=tuple((t, 1.0) for t in question.terms),
+                    passage_terms=(frozenset(content_terms(doc)),))
+
+
+def test_a_sentence_leaving_out_a_word_its_passage_says_elsewhere_tells_of_another_thing() -> None:
+    texts = ["Glimmerfins are small fish of the Quill lagoon.",
+             "Their brightest feature is a row of silver scales used for signalling.",
+             "They feed at dusk.", "They rest in shallow water.",
+             "Like lanternbugs, their bodies glow faintly at night."]
+    reader = ExtractiveGenerator()
+    other = "What is the brightest feature of lanternbugs?"
+    assert reader.answer(parse_question(other), _passage_evidence(other, texts, 1, 0.7)).abstained
+    own = "What is the brightest feature of glimmerfins?"
+    answer = reader.answer(parse_question(own), _passage_evidence(own, texts, 1, 0.7))
+    assert not answer.abstained and "silver scales" in answer.answer
+    # a sentence stating little of the question may say the rest in other words
+    assert not reader.answer(parse_question(other), _passage_evidence(other, texts, 1, 0.3)).abstained
+    # a noun said of a name ("the harbour town of Quillby") may be left to the name
+    town = ["Quillby is a harbour town with a busy fish market.", "Its boats sail at dawn.",
+            "The market opens at six.", "Quillby lies 40 kilometres east of Ashford.",
+            "Visitors come by train."]
+    far = "How far from Ashford is the harbour town of Quillby?"
+    assert "40 kilometres" in reader.answer(parse_question(far), _passage_evidence(far, town, 3, 0.7)).answer
+    # a name may be said far from the sentence that tells of it
+    named = "What is the brightest feature of Lanternbugs?"
+    assert not told_apart(named, _passage_evidence(named, texts, 1, 0.7).sentences[0],
+                          Windows(_passage_evidence(named, texts, 1, 0.7)))
+
+
+def test_a_wh_word_after_another_opens_a_clause_and_asks_nothing() -> None:
+    assert DATE not in parse_question("What happens when quillfish flap their fins together?").needs
+    assert DATE not in parse_question("What do we know when the tide turns?").needs
+    assert DATE in parse_question("On what day did the Quill ferry sink?").needs
+    assert {DATE, PLACE} <= parse_question("Where and when did the Quill ferry sink?").needs
+    assert {DATE, AGENT} <= parse_question("Who sank the Quill ferry, and when?").needs
+
+
+def test_where_is_answered_by_a_position_on_a_thing() -> None:
+    question = parse_question("Where is the quillfish's gill slit?")
+    text = "The quillfish's gill slit lies (at the far end from its snout), under a flap."
+    found = values(Sentence(doc_id="d", start=0, end=len(text), text=text), PLACE, question)
+    assert "at the far end" in found
+    plain = "The quillfish's gill slit is small."
+    assert not values(Sentence(doc_id="d", start=0, end=len(plain), text=plain), PLACE, question)
+
+
+def test_who_is_answered_by_the_named_subject_the_tagger_missed() -> None:
+    question = parse_question("Who showed how to build a quill engine from a Mersby coil?")
+    text = "Odalric also showed how to build a quill engine from a Mersby coil."
+    sentence = Sentence(doc_id="d", start=0, end=len(text), text=text,
+                        entities=(Entity(text="Mersby", label="WORK_OF_ART", start=54, end=60),))
+    assert values(sentence, AGENT, question) == {"Odalric"}
+    # the subject of a reported clause is not who did what the sentence says
+    reported = "The engineer has said both Odalric and Ysolde had offered help."
+    said = Sentence(doc_id="d", start=0, end=len(reported), text=reported)
+    assert "Odalric" not in values(said, AGENT, question)

@@ -410,3 +410,30 @@ def test_what_is_a_thing_is_answered_by_a_sentence_that_says_what_it_is() -> Non
                        QUILLET)
     assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
     assert isinstance(_verdict(question, "a small brass whistle [1].", QUILLET), SupportedClaim)
+
+
+RETAKEN = ("A senior officer warned that parts of Ballina's population were sympathetic to the rebels, which "
+           "made the task difficult. Officials say the army has also retaken the town of Quillmere, whose "
+           "capture by rebels triggered the intervention.")
+
+
+def test_a_neighbour_naming_its_own_town_of_the_kind_asked_lends_no_terms_to_another_town() -> None:
+    # the tagger calls Quillmere an organisation: "the town of" is what makes it the rival answer
+    question = "The capture of which town triggered the intervention?"
+    dropped = _verdict(question, "The capture of Ballina triggered the intervention [1].", RETAKEN)
+    assert isinstance(dropped, DroppedClaim)
+    kept = _verdict(question, "The capture of Quillmere triggered the intervention [1].", RETAKEN)
+    assert isinstance(kept, SupportedClaim)
+
+
+ENTERED = ("Troops have entered the contested town of Ballina after the retreat of the fighters. About 30 "
+           "armoured vehicles went in without resistance, local media reported. Residents said the fighters "
+           "had fled after airstrikes last week.")
+
+
+def test_the_closest_sentence_naming_only_the_kind_asked_does_not_answer_what_was_asked_of_it() -> None:
+    # the passage's one town, in its sentence closest to the question, but nothing of the triggering
+    question = "The capture of which town triggered the intervention?"
+    dropped = _verdict(question, "The capture of Ballina triggered the intervention [1].", ENTERED)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
+    assert isinstance(_verdict("Which town did the troops enter?", "Ballina [1].", ENTERED), SupportedClaim)
