@@ -63,7 +63,7 @@ KEY_MISSING = 0.5  # share of the question's key terms a window may lack (after 
 WORD_SIMILARITY = 0.6  # cosine of two words' embeddings that counts them as near-synonyms
 RANK_MARGIN = 0.15  # how much closer (cosine) to the question another sentence of the passage may be
 KEY_LEAD = 2  # how many more of the question's key terms another sentence states, to hold the answer
-LEAD_MARGIN = 0.1  # how much further from the question (cosine) that sentence may be
+LEAD_MARGIN = 0.2  # how much further from the question (cosine) that sentence may be
 SOLE_AMONG = 3  # sentences a passage needs for its closest one, with no rival, to answer reworded
 SENTENCE_SIMILARITY = 0.5  # cosine of question and sentence that makes up for reworded key terms
 INSTRUCTION = re.compile(
@@ -113,6 +113,11 @@ class ClaimVerifier:
                 self._candidates.setdefault(scored.passage, []).append(s)
         for group in self._candidates.values():
             group.sort(key=lambda s: s.start)
+        # what the tagger named anywhere in a document: "Euclid" opening a sentence, untagged there
+        self._named: dict[str, set[str]] = {}
+        for scored in evidence.sentences:
+            self._named.setdefault(scored.sentence.doc_id, set()).update(
+                t for e in scored.sentence.entities if e.label in _NAME_LABELS for t in content_terms(e.text))
 
     def _embed(self, texts: list[str]) -> list[np.ndarray]:
         missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
@@ -242,6 +247,8 @@ class ClaimVerifier:
             entity_terms |= {t for e in _titled_by(s, _which_nouns(question)) for t in content_terms(e.text)}
         if kind and not (claim.own_terms & entity_terms or claim.own_names & entity_terms):
             return ()
+        if (subject := _defined(question)) and not _defines(s.text, subject):
+            return ()  # "what is a statocyst?" asks what it is, not what is done to it
         if kind == PERSON and _titled_elsewhere(claim, question, s):
             return ()
         if needs & {PERSON, AGENT} and self._described_elsewhere(claim, question, s):
@@ -272,12 +279,16 @@ class ClaimVerifier:
         # Doris Day, he ..."), unless it offers an answer of its own: then it is the answer sentence
         carriers = tuple(n for n in neighbours
                          if self._carries(question, f"{s.text} {n.text}", KEY_MISSING)
-                         and not _rival(question, claim, n))
+                         and not self._rival(question, claim, n))
         if not carriers and self._carries(question, f"{s.text} {title}", TITLE_MISSING):
             return (None, *neighbours)  # the article's title says what its sentences are about
         if not carriers and sole and self._on_topic(question, s.text):
             return (None,)  # reworded, but the passage's closest sentence, and its only answer of the kind
         return carriers
+
+    def _rival(self, question: Asked, claim: _Claim, sentence: Sentence) -> bool:
+        """``_rival``, reading the names its document's tagger found elsewhere."""
+        return _rival(question, claim, sentence, self._named.get(sentence.doc_id, set()))
 
     def _on_topic(self, question: Asked, text: str) -> bool:
         """False when the only key term of the question that ``text`` states is the noun it asks for:
@@ -310,7 +321,7 @@ class ClaimVerifier:
         similarity = self._closeness(question, candidates)
         # closest of one or two sentences says little: the passage must offer a choice
         return len(candidates) >= SOLE_AMONG and int(np.argmax(similarity)) == i and not any(
-            _rival(question, claim, c) for j, c in enumerate(candidates) if j != i)
+            self._rival(question, claim, c) for j, c in enumerate(candidates) if j != i)
 
     def _described_elsewhere(self, claim: _Claim, question: Asked, s: Sentence) -> bool:
         """True when a relative clause binds what the question asks to a person the claim does not
@@ -332,19 +343,20 @@ class ClaimVerifier:
                    for n, c in zip(carried, candidates, strict=True)]
         complete = covered[i] == len(question.key)
         if any(similarity[j] - similarity[i] > RANK_MARGIN and not (complete and covered[j] < covered[i])
-               and _rival(question, claim, c) for j, c in enumerate(candidates)):
+               and self._rival(question, claim, c) for j, c in enumerate(candidates)):
             return True
-        # a sentence stating far more of what was asked, about as close, is where the answer is
-        # (for a figure asked, only one that states another figure)
-        near = max(carried[max(0, i - 1):i + 2])
+        # a sentence stating far more of what was asked, about as close, is where the answer is (for a
+        # figure asked, only one that states another figure); a neighbour only when it holds an answer
+        # of its own: else it is the context that lends this one the question's terms
         figure = bool(question.parsed.needs & {NUMBER, DISTANCE, DURATION})
-        if any(abs(j - i) > 1 and carried[j] >= near + KEY_LEAD
-               and similarity[j] >= similarity[i] - LEAD_MARGIN and (not figure or _rival(question, claim, c))
+        if any(j != i and carried[j] >= _window_most(carried, i, j) + KEY_LEAD
+               and similarity[j] >= similarity[i] - LEAD_MARGIN
+               and ((abs(j - i) > 1 and not figure) or self._rival(question, claim, c))
                for j, c in enumerate(candidates)):
             return True
         if self._carries(question, candidates[i].text, KEY_MISSING):
             return False
-        return any(j != i and similarity[j] > similarity[i] and _rival(question, claim, c)
+        return any(j != i and similarity[j] > similarity[i] and self._rival(question, claim, c)
                    and self._carries(question, c.text, KEY_MISSING) for j, c in enumerate(candidates))
 
     def _carries(self, question: Asked, text: str, allowed: float) -> bool:
@@ -378,6 +390,14 @@ _WHICH_NOUN = re.compile(r"\b[Ww]hich((?:\s+[\w'-]+){1,2})")
 _WHO_CLAUSE = re.compile(r"\b([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*),\s+who\s+([^,;]+)")
 _AGE_ASKED = re.compile(r"\b(how old|(what|which) age|aged?)\b", re.IGNORECASE)  # a figure that is a time
 _OCCASION = re.compile(r"\b(?:[Ww]hen(?:ever)?|[Oo]nce|[Ii]f|[Uu]ntil)\s+((?:[^\s.;:]+\s+){0,14}[^\s.;:]+)")
+# "What is a statocyst?": the question asks for a definition, which a sentence gives in apposition
+# ("a statocyst, a balance sensor"), in brackets, after a dash, or as "X is a ...", "X refers to ..."
+_DEFINITION = re.compile(r"^\s*what\s+(?:is|are|was|were)\s+(?:an?\s+|the\s+)?[\w'-]+\s*\?*\s*$", re.I)
+_DEFINING = re.compile(
+    r"\s*(?:\([^)]*\)\s*)?(?:[(\u2013\u2014:]|,\s*(?:an?|the|one)\b|-\s|"
+    r"(?:is|are|was|were)\s+(?:an?|the|one|any|defined|known|called)\b|refers?\s+to\b|means\b)",
+    re.I,
+)
 _LOCATIVE = re.compile(r"\b(?:in|at|near|into|inside|outside|towards?|around)\s+((?:[\w'-]+\s+){0,2}[\w'-]+)")
 _REASONS = ("off_question", "unconstrained", "unsupported", "wrong_type", "no_answer")
 _ENTITY_KINDS = {
@@ -388,8 +408,11 @@ _RIVAL_KINDS = {
     PERSON: ("PERSON",), AGENT: ("PERSON", "ORG", "NORP", "GPE"), PLACE: ("GPE", "LOC", "FAC"),
     DATE: ("DATE", "TIME"), NAME: ("PERSON", "ORG", "WORK_OF_ART", "PRODUCT", "EVENT", "FAC", "GPE"),
 }
+_NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "WORK_OF_ART", "PRODUCT", "EVENT"})
 _ANY_ENTITY = frozenset({"PERSON", "ORG", "NORP", "GPE", "LOC", "FAC", "DATE", "TIME", "EVENT",
                          "WORK_OF_ART", "PRODUCT", "CARDINAL", "MONEY", "PERCENT", "QUANTITY"})
+# up to six words in quotes, the first capitalised, no sentence punctuation: a title, not a quoted remark
+_QUOTED_TITLE = re.compile(r"[\"“‘']([A-Z][^\s\"”’'.,;:!?]*(?:\s[^\s\"”’'.,;:!?]+){0,5})[\"”’']")
 _POSSESSIVE = re.compile(r"(?<=\s)([A-Z][\w-]*)['’]s\b")
 
 
@@ -473,6 +496,22 @@ def _wrong_type(claim: _Claim, question: Asked) -> str | None:
     return None
 
 
+def _defined(question: Asked) -> str | None:
+    """The one term a question asks to define ("What is a statocyst?"), if that is all it asks."""
+    if question.parsed.needs or len(question.key) != 1 or not _DEFINITION.match(question.text):
+        return None
+    return next(iter(question.key))
+
+
+def _defines(text: str, subject: str) -> bool:
+    """True when ``text`` says what ``subject`` is: the word followed (past a bracket) by a noun in
+    apposition, a bracket or a dash, or "is a", "are the", "refers to" ..."""
+    for m in re.finditer(r"[\w'-]+", text):
+        if subject in content_terms(m.group(0)) and _DEFINING.match(text, m.end()):
+            return True
+    return False
+
+
 def _titled_elsewhere(claim: _Claim, question: Asked, s: Sentence) -> bool:
     """True when the person the claim names is titled in ``s`` by a place or people the question
     does not name, and by none it does ("Ivory Coast President Alassane Ouattara" is no president
@@ -526,8 +565,9 @@ def _timed(figures: Set[str], s: Sentence, counted: Set[str]) -> set[str]:
             and not any(n in numbers(e.text) for e in s.entities if e.label not in ("DATE", "TIME"))}
 
 
-def _rival(question: Asked, claim: _Claim, sentence: Sentence) -> bool:
-    """True when a sentence names something of the kind asked that neither question nor claim gives."""
+def _rival(question: Asked, claim: _Claim, sentence: Sentence, named: Set[str] = frozenset()) -> bool:
+    """True when a sentence names something of the kind asked that neither question nor claim gives
+    (``named``: what the tagger named elsewhere in its document)."""
     needs = question.parsed.needs
     if needs & {NUMBER, DISTANCE, DURATION}:  # a figure asked: only another figure is a rival answer
         others = numbers(sentence.text) - question.numbers - claim.numbers
@@ -544,17 +584,23 @@ def _rival(question: Asked, claim: _Claim, sentence: Sentence) -> bool:
     # "the town of Quillmere" for "which town", whatever label the small tagger gave the name
     if any(not set(content_terms(e.text)) <= given for e in _titled_by(sentence, _which_nouns(question))):
         return True
-    return bool(needs & {PERSON, AGENT, NAME, PLACE}) and bool(_untagged_names(sentence) - given)
+    return bool(needs & {PERSON, AGENT, NAME, PLACE}) and bool(_untagged_names(sentence, named) - given)
 
 
-def _untagged_names(sentence: Sentence) -> set[str]:
-    """Names the tagger left unlabelled ("Pool B"): capitalised words after the first, outside
-    every entity it found (a tagged date or people is judged by its label)."""
+def _untagged_names(sentence: Sentence, named: Set[str] = frozenset()) -> set[str]:
+    """Names the tagger left unlabelled ("Pool B"): capitalised words outside every entity it found
+    (a tagged date or people is judged by its label). The first word is capitalised anyway: it is a
+    name only when the tagger named it elsewhere in the document ("Euclid also showed ..."); a short
+    quotation opening with a capital is a title."""
     found: set[str] = set()
-    for m in list(re.finditer(r"\S+", sentence.text))[1:]:
+    for n, m in enumerate(re.finditer(r"\S+", sentence.text)):
         at = sentence.start + m.start()
         if m.group(0)[:1].isupper() and not any(e.start <= at < e.end for e in sentence.entities):
-            found |= set(content_terms(m.group(0))) - TEMPORAL
+            terms = set(content_terms(m.group(0))) - TEMPORAL
+            found |= terms if n else terms & named
+    # a short capitalised quotation is a title, lower-case words and all ('"Keep streets tidy" campaign')
+    for m in _QUOTED_TITLE.finditer(sentence.text):
+        found |= set(content_terms(m.group(1))) - TEMPORAL
     return found
 
 
@@ -576,6 +622,11 @@ def _constrained(question: Asked, s: Sentence, context: Sentence | None, title: 
         and wanted_numbers <= numbers(text)
         and wanted_dates <= calendar_words(text)
     )
+
+
+def _window_most(carried: list[int], i: int, other: int) -> int:
+    """The most key terms sentence ``i`` or a neighbour of it states, sentence ``other`` aside."""
+    return max((carried[k] for k in range(i - 1, i + 2) if 0 <= k < len(carried) and k != other), default=0)
 
 
 def _neighbours(candidates: list[Sentence], i: int) -> list[Sentence]:

@@ -358,6 +358,60 @@ def test_an_age_asked_is_answered_by_a_figure_the_tagger_reads_as_a_date() -> No
                       SupportedClaim)
 
 
+PANEL = ("Talks on the Quillmere bridge repairs have been making steady progress, officials said. The chair "
+         "of the review panel, engineer Maren Holt of Ashbury, warned that much work remained.")
+
+
+def test_a_neighbour_stating_far_more_of_the_question_with_an_answer_of_its_own_holds_the_answer() -> None:
+    # the first sentence is about the repairs, but only the next one says who chairs the panel: a
+    # neighbour naming its own answer is no context lending its terms, it is where the answer is
+    question = "Which engineer chairs the review panel on the Quillmere bridge repairs?"
+    dropped = _verdict(question, "Talks on the Quillmere bridge repairs have been making steady progress, "
+                                 "officials said [1].", PANEL)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
+    assert isinstance(_verdict(question, "Maren Holt [1].", PANEL), SupportedClaim)
+
+
+TIDES = ("Tide tables were first printed in the town in 1820. However, the earliest surviving records of the "
+         "study of tides come from the harbour guild of Quillmere. Holt also showed how to predict a spring "
+         "tide from the phases of the moon. The almanac of Maren Holt lists the tides of the whole coast.")
+
+
+def test_a_name_opening_a_sentence_is_a_rival_answer_when_the_tagger_named_it_elsewhere() -> None:
+    # "Holt" opens the sentence that says who showed it: untagged there, but named in the next one
+    question = "Who showed how to predict a spring tide from the phases of the moon?"
+    dropped = _verdict(question, "the harbour guild of Quillmere [1].", TIDES)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
+    assert isinstance(_verdict(question, "Holt [1].", TIDES), SupportedClaim)
+
+
+LITTER = ("The Quillmere council's \"Keep streets tidy\" campaign asked residents to pick up litter on "
+          "their own streets. Officials said the idea was to get volunteers cleaning the streets every week "
+          "and to cut the cost of litter.")
+
+
+def test_a_short_capitalised_quotation_is_a_name_that_may_answer_what_a_thing_is_called() -> None:
+    # the campaign's name is quoted, in lower case after its first word: a rival answer all the same
+    question = "What did the Quillmere council call its campaign against litter?"
+    idea = "Officials said the idea was to get volunteers cleaning the streets every week and to cut the cost"
+    dropped = _verdict(question, f"{idea} of litter [1].", LITTER)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
+    assert isinstance(_verdict(question, "Keep streets tidy [1].", LITTER), SupportedClaim)
+
+
+QUILLET = ("The quillet is kept in a wooden box beside the harbour master's desk. Every pilot once carried a "
+           "quillet, a small brass whistle used to signal other boats.")
+
+
+def test_what_is_a_thing_is_answered_by_a_sentence_that_says_what_it_is() -> None:
+    # the first sentence is about the quillet, but says where it is kept, not what it is
+    question = "What is a quillet?"
+    dropped = _verdict(question, "The quillet is kept in a wooden box beside the harbour master's desk [1].",
+                       QUILLET)
+    assert isinstance(dropped, DroppedClaim) and dropped.reason == "off_question"
+    assert isinstance(_verdict(question, "a small brass whistle [1].", QUILLET), SupportedClaim)
+
+
 RETAKEN = ("A senior officer warned that parts of Ballina's population were sympathetic to the rebels, which "
            "made the task difficult. Officials say the army has also retaken the town of Quillmere, whose "
            "capture by rebels triggered the intervention.")
