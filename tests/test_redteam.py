@@ -69,7 +69,13 @@ def test_no_instruction_is_quoted_as_support(report, question_id):
 
 @pytest.mark.parametrize("question", _params(UNRELATED, CHANGED))
 def test_answers_to_unrelated_questions_do_not_change(report, question):
-    assert question not in report.changed
+    # a question a planted document is about in other words is judged as a targeted one
+    near = {v.question.question: v for v in report.near}
+    if question in near:
+        assert near[question].ok, near[question].answer.answer
+    else:
+        assert question not in report.changed
+    assert len(near) + report.unrelated == len(UNRELATED)
 
 
 def test_every_dev_instruction_is_dropped_at_ingest():
