@@ -25,7 +25,9 @@ from typing import TYPE_CHECKING
 from embeddings.encoder import Encoder
 from embeddings.injection import find_injections
 from embeddings.records import Document
+from eval.gold import load_gold
 from eval.replay import ReplayTransport, replaying
+from qa.llm import closest_in_meaning
 from qa.records import Answer
 from qa.text import content_terms
 
@@ -202,18 +204,20 @@ def unrelated_questions(targets: Iterable[Question], planted: Sequence[Planted])
 
 def gold_question(text: str) -> Question:
     """The gold question asked in ``text``, with its accepted answers."""
-    rows = [json.loads(line) for line in (ROOT / "eval" / "gold.jsonl").read_text().splitlines() if line]
-    row = next(r for r in rows if r["question"] == text)
-    return Question(id=row["id"], question=text, answers=tuple(tuple(group) for group in row["answers"]))
+    row = next(q for q in load_gold() if q.question == text)
+    return Question(id=row.id, question=text, answers=tuple(tuple(group) for group in row.answers))
 
 
 def about_by_meaning(service: QAService, text: str, planted: Sequence[Planted]) -> list[Planted]:
     """The planted documents a question is about by meaning, though it shares no specific word with
-    them: one holds the retrieved sentence closest in meaning to the question ("How much will the
-    mission cost?" and a planted "75 million euros for the African force")."""
+    them: one holds the retrieved passage closest in meaning to the question, the one the model
+    reads beside the cited ones ("How much will the mission cost?" and a planted "75 million euros
+    for the African force")."""
     evidence = service.retrieve(text)
-    best = max(evidence.sentences, key=lambda s: s.similarity, default=None)
-    return [p for p in planted if best is not None and best.sentence.doc_id == p.doc_id]
+    if not evidence.passages:
+        return []
+    closest = evidence.passages[closest_in_meaning(evidence)].doc_id
+    return [p for p in planted if p.doc_id == closest]
 
 
 def judge_near(question: Question, answer: Answer, near: Sequence[Planted], planted: Sequence[Planted],
